@@ -1,0 +1,54 @@
+// Configuration: one YAML file, every key overridable by a CLI flag, validated in one place.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hlsd {
+
+// Names where it happened: "FILE:LINE: key: message" or "--flag: message".
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Config {
+    std::string source = "test";
+    bool loop = false;
+    bool realtime = true;
+    bool exitOnEof = false;
+    double segmentTime = 1.0;
+    int segmentWrap = 5;
+    int listSize = 2;
+    std::string outputDir;
+    int width = 1280;
+    int height = 720;
+    double fps = 30.0;
+    int64_t bitrate = 2'000'000;
+    std::string logLevel = "info";
+
+    // Where each key's value came from ("conf/hlsd.yml:12", "--segment-time"); absent = default.
+    std::map<std::string, std::string> origin;
+};
+
+// Every key the file may hold, in the order conf/hlsd.yml documents them.
+const std::vector<std::string>& configKeys();
+
+// Reads a YAML file over the defaults in `config`. Throws ConfigError.
+void loadConfigFile(const std::string& path, Config& config);
+// Sets one key from its text form (a CLI flag or a YAML scalar). Throws ConfigError(origin).
+void setConfigValue(Config& config, const std::string& key, const std::string& value,
+                    const std::string& origin);
+// Checks the rules between keys. Throws ConfigError naming the key's origin.
+void validateConfig(const Config& config);
+// Legal but risky combinations (RFC 8216 §6.2.2), one message each.
+std::vector<std::string> configWarnings(const Config& config);
+
+// "2M", "2.5m", "800k", "2000000" → bits per second (decimal SI, case-insensitive).
+std::optional<int64_t> parseBitrate(const std::string& text);
+
+}  // namespace hlsd

@@ -1,0 +1,54 @@
+// H.264 encoding of raw frames (the test pattern now, the camera later) through libavcodec.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hlsd/packet.h"
+
+struct AVCodecContext;
+struct AVFrame;
+struct AVPacket;
+
+namespace hlsd {
+
+struct EncoderOptions {
+    int width = 1280;
+    int height = 720;
+    Rational fps{30, 1};
+    int64_t bitrate = 2'000'000;
+    int gop = 30;  // frames between IDRs: segment_time × fps
+    std::string codec = "libx264";
+    std::string preset = "veryfast";
+    std::string profile = "high";
+};
+
+// Thread-bound. Frames in (YUV 4:2:0, pts in frames), Annex B packets out, one IDR with
+// SPS/PPS in-band every `gop` frames, no B-frames (latency).
+class Encoder {
+public:
+    explicit Encoder(const EncoderOptions& options);  // throws SourceError
+    ~Encoder();
+    Encoder(const Encoder&) = delete;
+    Encoder& operator=(const Encoder&) = delete;
+
+    StreamInfo streamInfo() const;
+    // frame->pts counts frames from 0. Throws SourceError.
+    void send(AVFrame* frame, WallClock::time_point captureTime);
+    void flush();
+    std::optional<EncodedPacket> receive();
+
+private:
+    void drain();
+
+    EncoderOptions options_;
+    AVCodecContext* context_ = nullptr;
+    AVPacket* packet_ = nullptr;
+    std::map<int64_t, WallClock::time_point> captureTimes_;
+    std::deque<EncodedPacket> ready_;
+};
+
+}  // namespace hlsd

@@ -1,0 +1,103 @@
+// Stage 1: sources of H.264 packets, and the runner that restarts them.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "hlsd/packet.h"
+
+namespace hlsd {
+
+// A source failed. `permanent` errors (not H.264, no such file) will not heal by retrying.
+class SourceError : public std::runtime_error {
+public:
+    SourceError(const std::string& what, bool permanent)
+        : std::runtime_error(what), permanent_(permanent) {}
+    bool permanent() const { return permanent_; }
+
+private:
+    bool permanent_;
+};
+
+// Thread-bound: open() and read() are called by the runner thread only; interrupt() is
+// thread-safe and makes a blocked open()/read() return (with end of stream) promptly.
+class Source {
+public:
+    virtual ~Source() = default;
+    // Opens (or reopens, for a new run) the source. Throws SourceError.
+    virtual StreamInfo open() = 0;
+    // The next packet, std::nullopt at end of stream. Throws SourceError.
+    virtual std::optional<EncodedPacket> read() = 0;
+    virtual void close() = 0;
+    virtual void interrupt() = 0;
+    // Live sources (network, stdin) are retried with backoff when they end or fail.
+    virtual bool isLive() const = 0;
+    virtual std::string name() const = 0;
+};
+
+struct SourceOptions {
+    std::string spec = "test";  // test | file:PATH | - | URL
+    bool realtime = true;       // pace files at their native rate
+    int width = 1280;           // test pattern / raw stream geometry
+    int height = 720;
+    Rational fps{30, 1};  // test pattern rate; timestamps of raw streams that carry none
+    int64_t bitrate = 2'000'000;
+    double segmentTime = 1.0;  // the test pattern's GOP follows it
+};
+
+// Throws SourceError (permanent) for a spec that names nothing usable.
+std::unique_ptr<Source> makeSource(const SourceOptions& options);
+
+// What the runner feeds: the segmenter implements it.
+class PacketSink {
+public:
+    virtual ~PacketSink() = default;
+    virtual void beginRun(const StreamInfo& info) = 0;
+    virtual void push(const EncodedPacket& packet) = 0;
+    virtual void endRun() = 0;
+};
+
+struct RunnerOptions {
+    bool loop = false;          // a file that ends starts again (new run, discontinuity)
+    bool exitOnEof = false;     // the first end of stream finishes the runner
+    double firstBackoff = 0.5;  // seconds before the first retry, doubling up to maxBackoff
+    double maxBackoff = 10.0;
+};
+
+// Owns the source thread: open → pump packets into the sink → on end or failure, restart as
+// the options and the source's liveness say. Thread-safe: start()/stop()/state from any thread.
+class SourceRunner {
+public:
+    enum class Outcome { Running, Finished, Failed };
+
+    SourceRunner(std::unique_ptr<Source> source, PacketSink& sink, RunnerOptions options);
+    ~SourceRunner();
+
+    void start();
+    void stop();  // interrupts the source and joins; idempotent
+    Outcome outcome() const { return outcome_.load(); }
+    std::string failure() const;
+
+private:
+    void run();
+    bool sleepFor(double seconds);
+
+    std::unique_ptr<Source> source_;
+    PacketSink& sink_;
+    RunnerOptions options_;
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<Outcome> outcome_{Outcome::Running};
+    std::string failure_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+};
+
+}  // namespace hlsd

@@ -1,0 +1,101 @@
+// Stage 3: the window of published segments and the playlist over them, shared with readers
+// through immutable snapshots swapped atomically; optionally mirrored to a directory.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "hlsd/segment.h"
+
+namespace hlsd {
+
+struct StoreSnapshot {
+    std::vector<std::shared_ptr<const Segment>> window;  // oldest first, ≤ segment_wrap
+    std::string playlist;                                // rendered text; empty before the first
+    size_t listed = 0;                                   // the newest `listed` of window are listed
+    uint64_t produced = 0;                               // segments published so far
+    int targetDuration = 0;
+
+    std::shared_ptr<const Segment> find(std::string_view name) const;
+};
+
+struct StoreOptions {
+    size_t segmentWrap = 5;
+    size_t listSize = 2;
+    double segmentTime = 1.0;
+};
+
+// Thread-safe: one writer publishes, any number of readers take snapshots without blocking it.
+class SegmentStore {
+public:
+    using Observer = std::function<void(std::shared_ptr<const StoreSnapshot>)>;
+
+    explicit SegmentStore(StoreOptions options);
+
+    // Writer side (one thread).
+    void publish(std::shared_ptr<const Segment> segment);
+    void finish();                        // the stream ended for good: #EXT-X-ENDLIST
+    void setObserver(Observer observer);  // called after each swap, on the writer thread
+
+    // Reader side (any thread).
+    std::shared_ptr<const StoreSnapshot> snapshot() const { return snapshot_.load(); }
+
+    // The fixed TARGETDURATION for a stream whose first segment is `first`.
+    static int chooseTargetDuration(double segmentTime, const Segment& first);
+
+private:
+    void swap(bool endList);
+
+    StoreOptions options_;
+    std::vector<std::shared_ptr<const Segment>> window_;
+    uint64_t produced_ = 0;
+    int targetDuration_ = 0;
+    uint64_t warnedOverrunRun_ = UINT64_MAX;
+    Observer observer_;
+    std::atomic<std::shared_ptr<const StoreSnapshot>> snapshot_;
+};
+
+// Writes the store's window to a directory: each segment to a temp name then renamed, then
+// the playlist likewise; segments that left the window are deleted. Runs on its own thread and
+// always converges on the newest snapshot, so a slow disk never blocks the source. A segment
+// the playlist on disk lists is deleted only after the new playlist replaced it (no 404 for a
+// reader between the two), except when the mirror fell so far behind that keeping it would
+// exceed maxSegments.
+// Thread-safe.
+class DiskMirror {
+public:
+    // Creates dir and removes stale segments; never holds more than maxSegments segments.
+    DiskMirror(std::filesystem::path dir, size_t maxSegments);
+    ~DiskMirror();
+    void update(std::shared_ptr<const StoreSnapshot> snapshot);
+    void stop();  // writes the last snapshot, then joins
+    const std::filesystem::path& dir() const { return dir_; }
+
+private:
+    void run();
+    void sync(const StoreSnapshot& snapshot);
+    bool writeAtomically(const std::string& name, const void* data, size_t size);
+    void reportHealth(bool ok, const std::string& what);
+
+    std::filesystem::path dir_;
+    size_t maxSegments_;
+    std::set<std::string> onDisk_;
+    std::set<std::string> inPlaylist_;  // segments listed by the playlist now on disk
+    std::shared_ptr<const StoreSnapshot> pending_;
+    bool stopping_ = false;
+    bool healthy_ = true;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::thread thread_;
+};
+
+}  // namespace hlsd

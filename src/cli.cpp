@@ -1,0 +1,105 @@
+#include "cli.h"
+
+#include <iostream>
+#include <map>
+
+#include <CLI/CLI.hpp>
+
+extern "C" {
+#include <libavformat/version.h>
+}
+
+namespace hlsd {
+namespace {
+
+struct FlagSpec {
+    const char* key;
+    const char* flag;
+    const char* help;
+};
+
+// Value flags, one per config key that takes a value.
+const FlagSpec kValueFlags[] = {
+    {"source", "--source", "test | file:PATH | - (stdin: H.264 Annex B or MPEG-TS) | URL"},
+    {"segment_time", "--segment-time", "target segment duration, seconds (fractional ok)"},
+    {"segment_wrap", "--segment-wrap", "segments kept in memory and on disk (≥ list-size)"},
+    {"list_size", "--list-size", "segments listed in the live playlist"},
+    {"output_dir", "--output-dir", "also mirror segments and index.m3u8 here ('' = memory)"},
+    {"width", "--width", "test pattern width"},
+    {"height", "--height", "test pattern height"},
+    {"fps", "--fps", "test pattern rate; timestamps of raw H.264 that has none"},
+    {"bitrate", "--bitrate", "test pattern bitrate: 2000000, 2000k, 2M"},
+    {"log_level", "--log-level", "trace | debug | info | warn | error | critical | off"},
+};
+
+}  // namespace
+
+CommandLine parseCommandLine(int argc, char** argv) {
+    CommandLine result;
+    CLI::App app{
+        "hlsd: live H.264 (camera, test pattern, file, stdin, RTSP) to HLS, in one "
+        "process"};
+    app.set_version_flag("--version", std::string("hlsd ") + HLSD_VERSION + " (libavformat " +
+                                          AV_STRINGIFY(LIBAVFORMAT_VERSION) + ")");
+    std::string configPath;
+    app.add_option("-c,--config", configPath, "YAML configuration file (e.g. conf/hlsd.yml)");
+    app.add_flag("--check-config", result.checkConfig, "validate the configuration and exit");
+
+    std::map<std::string, std::string> values;
+    std::map<std::string, CLI::Option*> options;
+    for (const auto& f : kValueFlags) {
+        options[f.key] = app.add_option(f.flag, values[f.key], f.help);
+    }
+    bool loop = false, noLoop = false, noRealtime = false, realtime = false, exitOnEof = false;
+    auto* loopOpt = app.add_flag("--loop", loop, "repeat a file source forever");
+    auto* noLoopOpt = app.add_flag("--no-loop", noLoop, "do not repeat a file source");
+    auto* noRtOpt = app.add_flag("--no-realtime", noRealtime,
+                                 "read files as fast as possible (batch jobs, benchmarks)");
+    auto* rtOpt = app.add_flag("--realtime", realtime, "pace files at their native rate");
+    auto* eofOpt = app.add_flag("--exit-on-eof", exitOnEof,
+                                "exit when the source ends (writes #EXT-X-ENDLIST)");
+    loopOpt->excludes(noLoopOpt);
+    noRtOpt->excludes(rtOpt);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        result.done = true;
+        if (e.get_exit_code() == 0) {  // --help, --version
+            app.exit(e);
+            return result;
+        }
+        std::cerr << "hlsd: " << e.what() << " (see hlsd --help)\n";
+        result.exitCode = 2;
+        return result;
+    }
+
+    try {
+        if (!configPath.empty()) loadConfigFile(configPath, result.config);
+        for (const auto& f : kValueFlags) {
+            if (options[f.key]->count()) {
+                setConfigValue(result.config, f.key, values[f.key],
+                               std::string("command line ") + f.flag);
+            }
+        }
+        auto setFlag = [&](CLI::Option* opt, const char* key, const char* value) {
+            if (opt->count()) {
+                setConfigValue(result.config, key, value,
+                               "command line " + opt->get_name(false, true));
+            }
+        };
+        setFlag(loopOpt, "loop", "true");
+        setFlag(noLoopOpt, "loop", "false");
+        setFlag(noRtOpt, "realtime", "false");
+        setFlag(rtOpt, "realtime", "true");
+        setFlag(eofOpt, "exit_on_eof", "true");
+        validateConfig(result.config);
+    } catch (const ConfigError& e) {
+        std::cerr << "hlsd: configuration error: " << e.what() << "\n";
+        result.done = true;
+        result.exitCode = 2;
+    }
+    return result;
+}
+
+}  // namespace hlsd

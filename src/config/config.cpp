@@ -1,0 +1,200 @@
+#include "hlsd/config.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+namespace hlsd {
+namespace {
+
+[[noreturn]] void fail(const std::string& origin, const std::string& key, const std::string& msg) {
+    throw ConfigError(origin + ": " + key + ": " + msg);
+}
+
+double toDouble(const std::string& key, const std::string& text, const std::string& origin) {
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+        !std::isfinite(value)) {
+        fail(origin, key, "expected a number, got \"" + text + "\"");
+    }
+    return value;
+}
+
+int toInt(const std::string& key, const std::string& text, const std::string& origin) {
+    int value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+        fail(origin, key, "expected a whole number, got \"" + text + "\"");
+    }
+    return value;
+}
+
+bool toBool(const std::string& key, const std::string& text, const std::string& origin) {
+    std::string t = text;
+    std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
+    if (t == "false" || t == "no" || t == "off" || t == "0") return false;
+    fail(origin, key, "expected true or false, got \"" + text + "\"");
+}
+
+const std::string& originOf(const Config& c, const std::string& key) {
+    static const std::string kDefault = "default";
+    auto it = c.origin.find(key);
+    return it == c.origin.end() ? kDefault : it->second;
+}
+
+std::string formatNumber(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
+}  // namespace
+
+const std::vector<std::string>& configKeys() {
+    static const std::vector<std::string> keys = {
+        "source",       "loop",      "realtime",   "exit_on_eof", "segment_time",
+        "segment_wrap", "list_size", "output_dir", "width",       "height",
+        "fps",          "bitrate",   "log_level"};
+    return keys;
+}
+
+void setConfigValue(Config& c, const std::string& key, const std::string& value,
+                    const std::string& origin) {
+    if (key == "source") {
+        if (value.empty()) fail(origin, key, "must not be empty (test, -, file:PATH or a URL)");
+        c.source = value;
+    } else if (key == "loop") {
+        c.loop = toBool(key, value, origin);
+    } else if (key == "realtime") {
+        c.realtime = toBool(key, value, origin);
+    } else if (key == "exit_on_eof") {
+        c.exitOnEof = toBool(key, value, origin);
+    } else if (key == "segment_time") {
+        c.segmentTime = toDouble(key, value, origin);
+    } else if (key == "segment_wrap") {
+        c.segmentWrap = toInt(key, value, origin);
+    } else if (key == "list_size") {
+        c.listSize = toInt(key, value, origin);
+    } else if (key == "output_dir") {
+        c.outputDir = value;
+    } else if (key == "width") {
+        c.width = toInt(key, value, origin);
+    } else if (key == "height") {
+        c.height = toInt(key, value, origin);
+    } else if (key == "fps") {
+        c.fps = toDouble(key, value, origin);
+    } else if (key == "bitrate") {
+        auto bits = parseBitrate(value);
+        if (!bits) {
+            fail(origin, key,
+                 "expected bits per second like 2000000, 2000k or 2M, got \"" + value + "\"");
+        }
+        c.bitrate = *bits;
+    } else if (key == "log_level") {
+        static const std::vector<std::string> levels = {"trace", "debug",    "info", "warn",
+                                                        "error", "critical", "off"};
+        if (std::find(levels.begin(), levels.end(), value) == levels.end()) {
+            fail(origin, key,
+                 "expected one of trace, debug, info, warn, error, critical, off, got \"" + value +
+                     "\"");
+        }
+        c.logLevel = value;
+    } else {
+        throw ConfigError(origin + ": unknown key \"" + key + "\"");
+    }
+    c.origin[key] = origin;
+}
+
+void loadConfigFile(const std::string& path, Config& config) {
+    {
+        std::ifstream probe(path);
+        if (!probe) {
+            throw ConfigError(path + ": cannot read config file: " + std::strerror(errno));
+        }
+    }
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(path);
+    } catch (const YAML::Exception& e) {
+        throw ConfigError(path + ":" + std::to_string(e.mark.line + 1) +
+                          ": invalid YAML: " + e.msg);
+    }
+    if (root.IsNull()) return;  // an empty file: all defaults
+    if (!root.IsMap()) {
+        throw ConfigError(path + ":" + std::to_string(root.Mark().line + 1) +
+                          ": expected a mapping of key: value at the top level");
+    }
+    for (const auto& item : root) {
+        const std::string key = item.first.as<std::string>();
+        const std::string where = path + ":" + std::to_string(item.first.Mark().line + 1);
+        const auto& keys = configKeys();
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+            throw ConfigError(where + ": unknown key \"" + key + "\"");
+        }
+        const YAML::Node& value = item.second;
+        if (value.IsNull()) {
+            if (key != "output_dir") fail(where, key, "has no value");
+            setConfigValue(config, key, "", where);
+            continue;
+        }
+        if (!value.IsScalar()) fail(where, key, "expected a single value, not a list or mapping");
+        setConfigValue(config, key, value.Scalar(), where);
+    }
+}
+
+void validateConfig(const Config& c) {
+    auto check = [&](bool ok, const std::string& key, const std::string& msg) {
+        if (!ok) fail(originOf(c, key), key, msg);
+    };
+    check(c.segmentTime > 0 && c.segmentTime <= 60, "segment_time",
+          "must be > 0 and ≤ 60 seconds, got " + formatNumber(c.segmentTime));
+    check(c.listSize >= 1, "list_size", "must be ≥ 1, got " + std::to_string(c.listSize));
+    check(c.segmentWrap >= 1, "segment_wrap", "must be ≥ 1, got " + std::to_string(c.segmentWrap));
+    if (c.segmentWrap < c.listSize) {
+        // Blame the key the user set: a default segment_wrap is exceeded by list_size.
+        if (!c.origin.count("segment_wrap") && c.origin.count("list_size")) {
+            fail(originOf(c, "list_size"), "list_size",
+                 "must be ≤ segment_wrap (" + std::to_string(c.segmentWrap) + "), got " +
+                     std::to_string(c.listSize) + ": the playlist cannot list segments not kept");
+        }
+        fail(originOf(c, "segment_wrap"), "segment_wrap",
+             "must be ≥ list_size (" + std::to_string(c.listSize) + "), got " +
+                 std::to_string(c.segmentWrap) + ": the playlist cannot list segments not kept");
+    }
+    check(c.segmentWrap <= 10000, "segment_wrap",
+          "must be ≤ 10000, got " + std::to_string(c.segmentWrap));
+    check(c.width >= 16 && c.width <= 8192 && c.width % 2 == 0, "width",
+          "must be even, 16..8192, got " + std::to_string(c.width));
+    check(c.height >= 16 && c.height <= 8192 && c.height % 2 == 0, "height",
+          "must be even, 16..8192, got " + std::to_string(c.height));
+    check(c.fps > 0 && c.fps <= 240, "fps", "must be > 0 and ≤ 240, got " + formatNumber(c.fps));
+    check(!(c.loop && c.exitOnEof), "exit_on_eof",
+          "cannot be combined with loop: a looping source never ends");
+}
+
+std::vector<std::string> configWarnings(const Config& c) {
+    std::vector<std::string> out;
+    if (c.listSize < 3) {
+        out.push_back("list_size " + std::to_string(c.listSize) +
+                      ": the playlist is shorter than 3 target durations, outside RFC 8216 "
+                      "§6.2.2; lowest latency, but a player may stall on a slow network");
+    }
+    if (c.segmentWrap < 2 * c.listSize + 1) {
+        out.push_back("segment_wrap " + std::to_string(c.segmentWrap) + ": a segment is deleted " +
+                      std::to_string(c.segmentWrap - c.listSize) +
+                      " segment(s) after it leaves the playlist, sooner than its duration plus "
+                      "the playlist's (RFC 8216 §6.2.2); use segment_wrap ≥ " +
+                      std::to_string(2 * c.listSize + 1) + " so a slow player never gets a 404");
+    }
+    return out;
+}
+
+}  // namespace hlsd

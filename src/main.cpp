@@ -1,0 +1,124 @@
+// hlsd: Source → Segmenter → SegmentStore (→ disk mirror). This file only wires the stages.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <random>
+
+#include "cli.h"
+#include "hlsd/log.h"
+#include "hlsd/segmenter.h"
+#include "hlsd/source.h"
+#include "hlsd/store.h"
+
+namespace {
+
+// A short per-process prefix so a segment URL never names two different contents.
+std::string makeRunPrefix() {
+    static const char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    std::random_device rd;
+    std::string prefix;
+    for (int i = 0; i < 6; ++i) prefix += kAlphabet[rd() % (sizeof kAlphabet - 1)];
+    return prefix;
+}
+
+hlsd::Rational toRational(double fps) {
+    // 29.97 → 30000/1001, 30 → 30/1
+    for (int den : {1, 1001}) {
+        double num = fps * den;
+        if (std::abs(num - std::round(num)) < 1e-3)
+            return {static_cast<int>(std::lround(num)), den};
+    }
+    return {static_cast<int>(std::lround(fps * 1000)), 1000};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace hlsd;
+    // Signals are taken synchronously below; every thread inherits this mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    CommandLine cli = parseCommandLine(argc, argv);
+    if (cli.done) return cli.exitCode;
+    const Config& config = cli.config;
+    setLogLevel(config.logLevel);
+    routeLibavLogs();
+    auto log = logger("main");
+    for (const auto& warning : configWarnings(config)) log->warn("{}", warning);
+    if (cli.checkConfig) {
+        std::cout << "configuration OK\n";
+        return 0;
+    }
+
+    SourceOptions sourceOptions;
+    sourceOptions.spec = config.source;
+    sourceOptions.realtime = config.realtime;
+    sourceOptions.width = config.width;
+    sourceOptions.height = config.height;
+    sourceOptions.fps = toRational(config.fps);
+    sourceOptions.bitrate = config.bitrate;
+    sourceOptions.segmentTime = config.segmentTime;
+
+    StoreOptions storeOptions;
+    storeOptions.segmentWrap = static_cast<size_t>(config.segmentWrap);
+    storeOptions.listSize = static_cast<size_t>(config.listSize);
+    storeOptions.segmentTime = config.segmentTime;
+
+    SegmenterOptions segmenterOptions;
+    segmenterOptions.segmentTime = config.segmentTime;
+    segmenterOptions.runPrefix = makeRunPrefix();
+
+    RunnerOptions runnerOptions;
+    runnerOptions.loop = config.loop;
+    runnerOptions.exitOnEof = config.exitOnEof;
+
+    try {
+        SegmentStore store(storeOptions);
+        std::unique_ptr<DiskMirror> mirror;
+        if (!config.outputDir.empty()) {
+            try {
+                mirror = std::make_unique<DiskMirror>(config.outputDir, storeOptions.segmentWrap);
+            } catch (const std::exception& e) {
+                log->error("{}", e.what());
+                return 2;
+            }
+            store.setObserver([&mirror](auto snapshot) { mirror->update(std::move(snapshot)); });
+        }
+        Segmenter segmenter(segmenterOptions,
+                            [&store](std::shared_ptr<Segment> s) { store.publish(std::move(s)); });
+        SourceRunner runner(makeSource(sourceOptions), segmenter, runnerOptions);
+
+        log->info("hlsd {}: segment_time {} s, segment_wrap {}, list_size {}, run prefix {}{}",
+                  HLSD_VERSION, config.segmentTime, config.segmentWrap, config.listSize,
+                  segmenterOptions.runPrefix,
+                  config.outputDir.empty() ? "" : ", writing to " + config.outputDir);
+        runner.start();
+
+        bool signalled = false;
+        while (runner.outcome() == SourceRunner::Outcome::Running) {
+            timespec tick{0, 100'000'000};
+            int sig = sigtimedwait(&signals, nullptr, &tick);
+            if (sig == SIGINT || sig == SIGTERM) {
+                log->info("{}: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+                signalled = true;
+                break;
+            }
+        }
+        runner.stop();
+        const auto outcome = runner.outcome();
+        if (!signalled && outcome == SourceRunner::Outcome::Finished) store.finish();
+        if (mirror) mirror->stop();
+        if (outcome == SourceRunner::Outcome::Failed) return 2;
+        return 0;
+    } catch (const SourceError& e) {
+        log->error("{}", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        log->error("{}", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,262 @@
+#include "source/demux_source.h"
+
+#include <filesystem>
+
+#include "hlsd/log.h"
+#include "source/av_error.h"
+#include "source/h264.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavcodec/bsf.h>
+#include <libavformat/avformat.h>
+}
+
+namespace hlsd {
+namespace {
+
+Pacer::Mode pacerMode(DemuxSource::Kind kind, bool realtime) {
+    if (!realtime) return Pacer::Mode::Synthetic;
+    return kind == DemuxSource::Kind::File ? Pacer::Mode::Paced : Pacer::Mode::Follow;
+}
+
+// rtsp://user:secret@cam/stream → rtsp://cam/stream, for logs.
+std::string withoutCredentials(const std::string& url) {
+    auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    auto at = url.find('@', scheme + 3);
+    auto slash = url.find('/', scheme + 3);
+    if (at == std::string::npos || (slash != std::string::npos && at > slash)) return url;
+    return url.substr(0, scheme + 3) + url.substr(at + 1);
+}
+
+}  // namespace
+
+DemuxSource::DemuxSource(Kind kind, std::string location, const SourceOptions& options)
+    : kind_(kind),
+      location_(std::move(location)),
+      options_(options),
+      pacer_(pacerMode(kind, options.realtime), interrupter_) {}
+
+DemuxSource::~DemuxSource() {
+    close();
+}
+
+std::string DemuxSource::name() const {
+    switch (kind_) {
+        case Kind::File:
+            return "file " + location_;
+        case Kind::Stdin:
+            return "stdin";
+        case Kind::Url:
+            return withoutCredentials(location_);
+    }
+    return location_;
+}
+
+int DemuxSource::interruptCallback(void* self) {
+    return static_cast<DemuxSource*>(self)->interrupter_.triggered() ? 1 : 0;
+}
+
+StreamInfo DemuxSource::open() {
+    close();
+    const std::string what = name();
+    if (kind_ == Kind::File) {
+        std::error_code ec;
+        if (!std::filesystem::exists(location_, ec)) {
+            throw SourceError(what + ": no such file", true);
+        }
+    }
+    format_ = avformat_alloc_context();
+    packet_ = av_packet_alloc();
+    if (!format_ || !packet_) throw SourceError("out of memory opening " + what, true);
+    format_->interrupt_callback.callback = &DemuxSource::interruptCallback;
+    format_->interrupt_callback.opaque = this;
+
+    AVDictionary* opts = nullptr;
+    // Raw H.264 carries no timestamps: the raw demuxer's rate when the SPS has none.
+    std::string rate = std::to_string(options_.fps.num) + "/" + std::to_string(options_.fps.den);
+    av_dict_set(&opts, "framerate", rate.c_str(), 0);
+    std::string url = location_;
+    if (kind_ == Kind::File) url = "file:" + location_;
+    if (kind_ == Kind::Stdin) url = "pipe:0";
+    if (kind_ == Kind::Url) {
+        av_dict_set(&opts, "rw_timeout", "5000000", 0);  // µs: a silent peer is a failure
+        av_dict_set(&opts, "timeout", "5000000", 0);
+    }
+    if (kind_ != Kind::File) format_->max_analyze_duration = 2 * AV_TIME_BASE;
+
+    int ret = avformat_open_input(&format_, url.c_str(), nullptr, &opts);
+    av_dict_free(&opts);
+    if (ret < 0) {
+        format_ = nullptr;  // freed by avformat_open_input on failure
+        bool permanent =
+            kind_ == Kind::File &&
+            (ret == AVERROR(ENOENT) || ret == AVERROR_INVALIDDATA || ret == AVERROR(EACCES));
+        throw SourceError("cannot open " + what + ": " + avError(ret), permanent);
+    }
+    ret = avformat_find_stream_info(format_, nullptr);
+    if (ret < 0)
+        throw SourceError("cannot read stream info of " + what + ": " + avError(ret),
+                          kind_ == Kind::File);
+    streamIndex_ = av_find_best_stream(format_, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+    if (streamIndex_ < 0) throw SourceError(what + " has no video stream", true);
+    AVStream* st = format_->streams[streamIndex_];
+    for (unsigned i = 0; i < format_->nb_streams; ++i) {
+        if (static_cast<int>(i) != streamIndex_) format_->streams[i]->discard = AVDISCARD_ALL;
+    }
+    const AVCodecParameters* par = st->codecpar;
+    if (par->codec_id != AV_CODEC_ID_H264) {
+        throw SourceError(what + " is " + avcodec_get_name(par->codec_id) +
+                              " video, not H.264: hlsd repackages H.264 without re-encoding; "
+                              "convert it first, e.g. ffmpeg -i IN -c:v libx264 OUT.mp4",
+                          true);
+    }
+    if (par->width <= 0 || par->height <= 0) {
+        throw SourceError(what + ": cannot find the H.264 picture size (no SPS yet?)", false);
+    }
+    timeBaseNum_ = st->time_base.num;
+    timeBaseDen_ = st->time_base.den;
+
+    StreamInfo info;
+    info.width = par->width;
+    info.height = par->height;
+    AVRational fr = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+    if (fr.num <= 0 || fr.den <= 0) fr = AVRational{options_.fps.num, options_.fps.den};
+    rate_ = Rational{fr.num, fr.den};
+    info.frameRate = rate_;
+
+    // MP4/MKV/FLV carry length-prefixed NAL units; MPEG-TS wants start codes.
+    if (par->extradata_size > 0 && par->extradata[0] == 1) {
+        const AVBitStreamFilter* filter = av_bsf_get_by_name("h264_mp4toannexb");
+        if (!filter || av_bsf_alloc(filter, &bsf_) < 0) {
+            throw SourceError("h264_mp4toannexb is missing from libavcodec", true);
+        }
+        avcodec_parameters_copy(bsf_->par_in, par);
+        bsf_->time_base_in = st->time_base;
+        ret = av_bsf_init(bsf_);
+        if (ret < 0)
+            throw SourceError("cannot convert " + what + " to Annex B: " + avError(ret), true);
+        const AVCodecParameters* out = bsf_->par_out;
+        info.extradata.assign(out->extradata, out->extradata + out->extradata_size);
+    } else if (par->extradata_size > 0) {
+        info.extradata = h264::parameterSets(par->extradata, par->extradata_size);
+    }
+
+    generate_ = std::string(format_->iformat->name) == "h264";
+    reorderDelay_ = par->video_delay;
+    if (generate_) {
+        parserContext_ = avcodec_alloc_context3(nullptr);
+        avcodec_parameters_to_context(parserContext_, par);
+        parser_ = av_parser_init(AV_CODEC_ID_H264);
+        if (parser_) parser_->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+    }
+    frameIndex_ = 0;
+    gopBase_ = 0;
+    haveLastDts_ = false;
+    pacer_.reset();
+
+    const char* profile = avcodec_profile_name(par->codec_id, par->profile);
+    info.description = std::string("h264 (") + (profile ? profile : "?") + ") " +
+                       std::to_string(par->width) + "x" + std::to_string(par->height) + " " +
+                       std::to_string(rate_.toDouble()).substr(0, 5) + " fps via " +
+                       format_->iformat->name +
+                       (generate_ ? ", timestamps from the frame rate" : "");
+    return info;
+}
+
+void DemuxSource::generateTimestamps(EncodedPacket& out) {
+    const int64_t index = frameIndex_++;
+    auto ticks = [this](int64_t frames) {
+        return av_rescale(frames, kTimeBase * rate_.den, rate_.num);
+    };
+    if (h264::contains(h264::nalTypes(out.data), h264::kIdr)) gopBase_ = index;
+    int64_t ptsIndex = index;
+    if (parser_) {
+        uint8_t* unused = nullptr;
+        int unusedSize = 0;
+        av_parser_parse2(parser_, parserContext_, &unused, &unusedSize, out.data.data(),
+                         static_cast<int>(out.data.size()), AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
+        // The parser leaves the picture order count here: 2 per frame, 0 at each IDR.
+        int poc = parser_->output_picture_number;
+        if (poc >= 0) ptsIndex = gopBase_ + poc / 2 + reorderDelay_;
+    }
+    if (ptsIndex < index) {
+        if (!warnedReorder_) {
+            warnedReorder_ = true;
+            logger("source")->warn(
+                "{}: frame reordering deeper than the SPS says; some "
+                "presentation times are approximated",
+                name());
+        }
+        ptsIndex = index;
+    }
+    out.dts = ticks(index);
+    out.pts = ticks(ptsIndex);
+    out.duration = ticks(1);
+}
+
+std::optional<EncodedPacket> DemuxSource::convert(AVPacket* pkt) {
+    EncodedPacket out;
+    out.data.assign(pkt->data, pkt->data + pkt->size);
+    out.keyframe = pkt->flags & AV_PKT_FLAG_KEY;
+    const AVRational from{timeBaseNum_, timeBaseDen_};
+    const AVRational to{1, static_cast<int>(kTimeBase)};
+    const int64_t frameTicks = av_rescale(1, kTimeBase * rate_.den, rate_.num);
+    if (generate_) {
+        generateTimestamps(out);
+    } else {
+        if (pkt->dts != AV_NOPTS_VALUE) {
+            out.dts = av_rescale_q(pkt->dts, from, to);
+        } else if (pkt->pts != AV_NOPTS_VALUE && !haveLastDts_) {
+            out.dts = av_rescale_q(pkt->pts, from, to);
+        } else {
+            out.dts = haveLastDts_ ? lastDts_ + frameTicks : 0;
+        }
+        out.pts = pkt->pts != AV_NOPTS_VALUE ? av_rescale_q(pkt->pts, from, to) : out.dts;
+        out.duration = pkt->duration > 0 ? av_rescale_q(pkt->duration, from, to) : frameTicks;
+    }
+    av_packet_unref(pkt);
+    lastDts_ = out.dts;
+    haveLastDts_ = true;
+    if (!pacer_.pace(out.dts, out.captureTime)) return std::nullopt;
+    return out;
+}
+
+std::optional<EncodedPacket> DemuxSource::read() {
+    if (!format_) throw SourceError(name() + " is not open", false);
+    for (;;) {
+        if (bsf_) {
+            int ret = av_bsf_receive_packet(bsf_, packet_);
+            if (ret == 0) return convert(packet_);
+            if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF) {
+                throw SourceError(name() + ": Annex B conversion failed: " + avError(ret), false);
+            }
+        }
+        if (interrupter_.triggered()) return std::nullopt;
+        int ret = av_read_frame(format_, packet_);
+        if (ret == AVERROR_EOF || (ret < 0 && interrupter_.triggered())) return std::nullopt;
+        if (ret == AVERROR_EXIT) return std::nullopt;
+        if (ret < 0) throw SourceError(name() + ": read failed: " + avError(ret), false);
+        if (packet_->stream_index != streamIndex_ || packet_->size <= 0) {
+            av_packet_unref(packet_);
+            continue;
+        }
+        if (!bsf_) return convert(packet_);
+        ret = av_bsf_send_packet(bsf_, packet_);
+        av_packet_unref(packet_);
+        if (ret < 0)
+            throw SourceError(name() + ": Annex B conversion failed: " + avError(ret), false);
+    }
+}
+
+void DemuxSource::close() {
+    av_parser_close(parser_);
+    parser_ = nullptr;
+    avcodec_free_context(&parserContext_);
+    av_bsf_free(&bsf_);
+    av_packet_free(&packet_);
+    if (format_) avformat_close_input(&format_);
+}
+
+}  // namespace hlsd

@@ -1,0 +1,169 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <regex>
+
+#include "hlsd/log.h"
+#include "hlsd/store.h"
+
+namespace hlsd {
+namespace {
+
+const char* const kPlaylistName = "index.m3u8";
+
+// Files this program writes: "<run>-<msn>.ts", the playlist, and their hidden temp names.
+bool isOurs(const std::string& name) {
+    static const std::regex pattern(R"(^(\.)?([a-z0-9]+-[0-9]+\.ts|index\.m3u8)(\.tmp)?$)");
+    return std::regex_match(name, pattern);
+}
+
+}  // namespace
+
+DiskMirror::DiskMirror(std::filesystem::path dir, size_t maxSegments)
+    : dir_(std::move(dir)), maxSegments_(std::max<size_t>(1, maxSegments)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) {
+        throw std::runtime_error("output_dir " + dir_.string() +
+                                 ": cannot create: " + ec.message());
+    }
+    // Segments of an earlier run would never be deleted: clear them (only files we name).
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (entry.is_regular_file() && isOurs(name)) std::filesystem::remove(entry.path(), ec);
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+DiskMirror::~DiskMirror() {
+    stop();
+}
+
+void DiskMirror::update(std::shared_ptr<const StoreSnapshot> snapshot) {
+    {
+        std::lock_guard lock(mutex_);
+        pending_ = std::move(snapshot);
+    }
+    wake_.notify_one();
+}
+
+void DiskMirror::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+void DiskMirror::run() {
+    for (;;) {
+        std::shared_ptr<const StoreSnapshot> next;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return pending_ || stopping_; });
+            if (!pending_ && stopping_) return;
+            next = std::move(pending_);
+        }
+        try {
+            sync(*next);
+        } catch (const std::exception& e) {
+            reportHealth(false, e.what());
+        }
+    }
+}
+
+void DiskMirror::reportHealth(bool ok, const std::string& what) {
+    if (ok == healthy_) return;
+    healthy_ = ok;
+    if (ok) {
+        logger("store")->info("output_dir {}: writing again", dir_.string());
+    } else {
+        logger("store")->error("output_dir {}: {} (serving from memory continues)", dir_.string(),
+                               what);
+    }
+}
+
+bool DiskMirror::writeAtomically(const std::string& name, const void* data, size_t size) {
+    const auto finalPath = dir_ / name;
+    const auto tempPath = dir_ / ("." + name + ".tmp");
+    int fd = ::open(tempPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        reportHealth(false, "cannot write " + tempPath.string() + ": " + std::strerror(errno));
+        return false;
+    }
+    const auto* p = static_cast<const char*>(data);
+    size_t left = size;
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int err = errno;
+            ::close(fd);
+            ::unlink(tempPath.c_str());
+            reportHealth(false, "cannot write " + tempPath.string() + ": " + std::strerror(err));
+            return false;
+        }
+        p += n;
+        left -= static_cast<size_t>(n);
+    }
+    if (::close(fd) != 0 || ::rename(tempPath.c_str(), finalPath.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tempPath.c_str());
+        reportHealth(false, "cannot publish " + finalPath.string() + ": " + std::strerror(err));
+        return false;
+    }
+    return true;
+}
+
+void DiskMirror::sync(const StoreSnapshot& snapshot) {
+    std::set<std::string> wanted;
+    std::set<std::string> listed;
+    for (size_t i = 0; i < snapshot.window.size(); ++i) {
+        wanted.insert(snapshot.window[i]->name);
+        if (i >= snapshot.window.size() - snapshot.listed) listed.insert(snapshot.window[i]->name);
+    }
+    auto remove = [&](std::set<std::string>::iterator it) {
+        std::error_code ec;
+        std::filesystem::remove(dir_ / *it, ec);
+        return onDisk_.erase(it);
+    };
+    auto removeUnwanted = [&](bool includingListed) {
+        for (auto it = onDisk_.begin(); it != onDisk_.end();) {
+            bool keep = wanted.count(*it) || (!includingListed && inPlaylist_.count(*it));
+            it = keep ? std::next(it) : remove(it);
+        }
+    };
+    auto write = [&](const Segment& segment) {
+        if (onDisk_.count(segment.name)) return true;
+        // Make room: only possible by dropping a segment the old playlist lists.
+        for (auto it = onDisk_.begin(); onDisk_.size() >= maxSegments_ && it != onDisk_.end();) {
+            it = wanted.count(*it) ? std::next(it) : remove(it);
+        }
+        if (!writeAtomically(segment.name, segment.data.data(), segment.data.size())) return false;
+        onDisk_.insert(segment.name);
+        return true;
+    };
+
+    // 1. Segments no playlist on disk lists go first.
+    removeUnwanted(false);
+    // 2. The segments the new playlist lists, then the playlist: it never names a missing file.
+    for (const auto& segment : snapshot.window) {
+        if (listed.count(segment->name) && !write(*segment)) return;
+    }
+    if (snapshot.playlist.empty()) return;
+    if (!writeAtomically(kPlaylistName, snapshot.playlist.data(), snapshot.playlist.size())) {
+        return;
+    }
+    inPlaylist_ = listed;
+    // 3. What the old playlist listed, now out of the window; then the rest of the window.
+    removeUnwanted(true);
+    for (const auto& segment : snapshot.window) {
+        if (!write(*segment)) return;
+    }
+    reportHealth(true, "");
+}
+
+}  // namespace hlsd

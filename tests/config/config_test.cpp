@@ -1,0 +1,193 @@
+#include "hlsd/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "support/process.h"
+
+namespace hlsd {
+namespace {
+
+const std::string kShipped = std::string(HLSD_SOURCE_DIR) + "/conf/hlsd.yml";
+
+std::string writeYaml(const std::string& text) {
+    static int counter = 0;
+    std::string path = test::makeTempDir("cfg") + "/c" + std::to_string(counter++) + ".yml";
+    std::ofstream(path) << text;
+    return path;
+}
+
+// Loads and validates YAML text from a fresh file: the file's path and the error ("" if none).
+struct Loaded {
+    std::string path;
+    std::string error;
+};
+
+Loaded load(const std::string& yaml) {
+    Loaded out{writeYaml(yaml), ""};
+    Config c;
+    try {
+        loadConfigFile(out.path, c);
+        validateConfig(c);
+    } catch (const ConfigError& e) {
+        out.error = e.what();
+    }
+    return out;
+}
+
+// Expects loading `yaml` to fail with exactly "<its path>" + `suffix`.
+void expectError(const std::string& yaml, const std::string& suffix) {
+    Loaded r = load(yaml);
+    EXPECT_EQ(r.error, r.path + suffix) << yaml;
+}
+
+TEST(Config, ShippedFileLoadsAndValidates) {
+    Config c;
+    ASSERT_NO_THROW(loadConfigFile(kShipped, c));
+    ASSERT_NO_THROW(validateConfig(c));
+    EXPECT_EQ(c.source, "test");
+    EXPECT_DOUBLE_EQ(c.segmentTime, 1.0);
+    EXPECT_EQ(c.segmentWrap, 5);
+    EXPECT_EQ(c.listSize, 2);
+    EXPECT_EQ(c.bitrate, 2'000'000);
+}
+
+TEST(Config, ShippedFileDocumentsEveryKeyWithAComment) {
+    std::string text = test::readFile(kShipped);
+    for (const auto& key : configKeys()) {
+        // The key at the start of a line, preceded by a comment line.
+        std::regex documented("#[^\n]*\n" + key + ":");
+        EXPECT_TRUE(std::regex_search(text, documented)) << key << " lacks a comment above it";
+    }
+}
+
+TEST(Config, ShippedDefaultsEqualBuiltInDefaults) {
+    Config fromFile;
+    loadConfigFile(kShipped, fromFile);
+    Config builtIn;
+    EXPECT_EQ(fromFile.source, builtIn.source);
+    EXPECT_EQ(fromFile.segmentWrap, builtIn.segmentWrap);
+    EXPECT_EQ(fromFile.listSize, builtIn.listSize);
+    EXPECT_EQ(fromFile.width, builtIn.width);
+    EXPECT_EQ(fromFile.logLevel, builtIn.logLevel);
+}
+
+TEST(Config, WrapBelowListSizeNamesFileLineAndKey) {
+    expectError("segment_time: 1\nsegment_wrap: 2\nlist_size: 3\n",
+                ":2: segment_wrap: must be ≥ list_size (3), got 2: the playlist cannot list "
+                "segments not kept");
+}
+
+TEST(Config, NonPositiveSegmentTimeIsRefused) {
+    expectError("list_size: 1\nsegment_time: 0\n",
+                ":2: segment_time: must be > 0 and ≤ 60 seconds, got 0");
+    expectError("segment_time: -1\n", ":1: segment_time: must be > 0 and ≤ 60 seconds, got -1");
+}
+
+TEST(Config, UnknownKeyIsRefusedWithItsLine) {
+    expectError("source: test\n\nsegment_tme: 1\n", ":3: unknown key \"segment_tme\"");
+}
+
+TEST(Config, BadValuesNameKeyAndValue) {
+    expectError("segment_time: fast\n", ":1: segment_time: expected a number, got \"fast\"");
+    expectError("list_size: 2.5\n", ":1: list_size: expected a whole number, got \"2.5\"");
+    expectError("loop: maybe\n", ":1: loop: expected true or false, got \"maybe\"");
+    expectError("bitrate: 2Mbps\n",
+                ":1: bitrate: expected bits per second like 2000000, 2000k or 2M, got "
+                "\"2Mbps\"");
+    expectError("log_level: loud\n",
+                ":1: log_level: expected one of trace, debug, info, warn, error, critical, off, "
+                "got \"loud\"");
+    expectError("width: [1, 2]\n", ":1: width: expected a single value, not a list or mapping");
+    expectError("width: 1279\n", ":1: width: must be even, 16..8192, got 1279");
+    expectError("fps: 0\n", ":1: fps: must be > 0 and ≤ 240, got 0");
+    expectError("source:\n", ":1: source: has no value");
+}
+
+TEST(Config, BadYamlNamesTheLine) {
+    Loaded r = load("source: test\nsegment_time: [1\n");
+    EXPECT_EQ(r.error.rfind(r.path + ":", 0), 0u) << r.error;
+    EXPECT_NE(r.error.find("invalid YAML"), std::string::npos) << r.error;
+}
+
+TEST(Config, TopLevelMustBeAMapping) {
+    expectError("- a\n- b\n", ":1: expected a mapping of key: value at the top level");
+}
+
+TEST(Config, UnreadableFileIsNamed) {
+    Config c;
+    try {
+        loadConfigFile("/nonexistent/hlsd.yml", c);
+        FAIL() << "no error";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "/nonexistent/hlsd.yml: cannot read config file: No such file or directory");
+    }
+}
+
+TEST(Config, EmptyFileMeansDefaults) {
+    EXPECT_EQ(load("").error, "");
+    EXPECT_EQ(load("# only comments\n").error, "");
+    EXPECT_EQ(load("output_dir:\n").error, "");  // empty: memory only
+}
+
+TEST(Config, CommandLineOriginIsNamed) {
+    Config c;
+    setConfigValue(c, "list_size", "6", "command line --list-size");
+    try {
+        validateConfig(c);
+        FAIL() << "no error";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "command line --list-size: list_size: must be ≤ segment_wrap (5), got 6: the "
+                  "playlist cannot list segments not kept");
+    }
+    setConfigValue(c, "segment_wrap", "4", "command line --segment-wrap");
+    EXPECT_THROW(validateConfig(c), ConfigError);
+    try {
+        validateConfig(c);
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("command line --segment-wrap: segment_wrap:", 0), 0u);
+    }
+}
+
+TEST(Config, LoopWithExitOnEofIsRefused) {
+    expectError("loop: true\nexit_on_eof: true\n",
+                ":2: exit_on_eof: cannot be combined with loop: a looping source never ends");
+}
+
+TEST(Config, WarningsFollowRfc8216Section6_2_2) {
+    Config c;  // defaults: list_size 2 → short playlist warning; wrap 5 = 2 × 2 + 1 → none
+    auto w = configWarnings(c);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].find("list_size 2"), std::string::npos);
+    c.listSize = 3;
+    c.segmentWrap = 6;
+    w = configWarnings(c);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].find("segment_wrap ≥ 7"), std::string::npos);
+    c.segmentWrap = 7;
+    EXPECT_TRUE(configWarnings(c).empty());
+}
+
+TEST(Units, Bitrates) {
+    EXPECT_EQ(parseBitrate("2000000"), 2'000'000);
+    EXPECT_EQ(parseBitrate("2M"), 2'000'000);
+    EXPECT_EQ(parseBitrate("2m"), 2'000'000);  // same as M: bits, never milli
+    EXPECT_EQ(parseBitrate("2.5M"), 2'500'000);
+    EXPECT_EQ(parseBitrate("800k"), 800'000);
+    EXPECT_EQ(parseBitrate("800K"), 800'000);
+    EXPECT_EQ(parseBitrate("1G"), 1'000'000'000);
+    EXPECT_FALSE(parseBitrate(""));
+    EXPECT_FALSE(parseBitrate("M"));
+    EXPECT_FALSE(parseBitrate("-1M"));
+    EXPECT_FALSE(parseBitrate("0"));
+    EXPECT_FALSE(parseBitrate("2 M"));
+    EXPECT_FALSE(parseBitrate("2Mb"));
+    EXPECT_FALSE(parseBitrate("100G"));
+}
+
+}  // namespace
+}  // namespace hlsd

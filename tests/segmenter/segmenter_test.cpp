@@ -1,0 +1,231 @@
+#include "hlsd/segmenter.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "hlsd/encoder.h"
+#include "source/h264.h"
+#include "support/process.h"
+#include "support/ts_check.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+}
+
+namespace hlsd {
+namespace {
+
+// Packets of a 320x240 30 fps stream, IDR every `gop` frames, made by our encoder.
+std::vector<EncodedPacket> makeStream(int frames, int gop) {
+    EncoderOptions o;
+    o.width = 320;
+    o.height = 240;
+    o.gop = gop;
+    o.bitrate = 300'000;
+    Encoder encoder(o);
+    AVFrame* f = av_frame_alloc();
+    f->format = AV_PIX_FMT_YUV420P;
+    f->width = o.width;
+    f->height = o.height;
+    av_frame_get_buffer(f, 0);
+    std::vector<EncodedPacket> out;
+    for (int i = 0; i < frames; ++i) {
+        av_frame_make_writable(f);
+        for (int p = 0; p < 3; ++p) {
+            int h = p ? o.height / 2 : o.height;
+            for (int y = 0; y < h; ++y)
+                std::fill_n(f->data[p] + y * f->linesize[p], f->linesize[p],
+                            (i * 7 + y + p * 50) & 0xff);
+        }
+        f->pts = i;
+        encoder.send(f, WallClock::time_point(std::chrono::seconds(1'700'000'000)) +
+                            std::chrono::milliseconds(i * 1000 / 30));
+        while (auto p = encoder.receive()) out.push_back(std::move(*p));
+    }
+    av_frame_free(&f);
+    return out;
+}
+
+StreamInfo info320() {
+    StreamInfo info;
+    info.width = 320;
+    info.height = 240;
+    info.frameRate = {30, 1};
+    return info;
+}
+
+// Decodes a segment on its own, from bytes written to a file, with a fresh demuxer and decoder.
+// Returns the number of frames, or -1 if the first frame is not a keyframe or anything fails.
+int decodeAlone(const std::vector<uint8_t>& bytes) {
+    std::string path = test::makeTempDir("seg") + "/s.ts";
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    AVFormatContext* fmt = nullptr;
+    if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0) return -1;
+    avformat_find_stream_info(fmt, nullptr);
+    const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_H264);
+    AVCodecContext* dec = avcodec_alloc_context3(codec);
+    avcodec_parameters_to_context(dec, fmt->streams[0]->codecpar);
+    dec->err_recognition = AV_EF_EXPLODE;
+    avcodec_open2(dec, codec, nullptr);
+    AVPacket* pkt = av_packet_alloc();
+    AVFrame* frame = av_frame_alloc();
+    int frames = 0;
+    bool ok = true;
+    auto drain = [&] {
+        while (avcodec_receive_frame(dec, frame) == 0) {
+            if (frames == 0 && frame->pict_type != AV_PICTURE_TYPE_I) ok = false;
+            if (frame->decode_error_flags) ok = false;
+            ++frames;
+        }
+    };
+    while (av_read_frame(fmt, pkt) >= 0) {
+        if (avcodec_send_packet(dec, pkt) < 0) ok = false;
+        av_packet_unref(pkt);
+        drain();
+    }
+    avcodec_send_packet(dec, nullptr);
+    drain();
+    av_frame_free(&frame);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    return ok ? frames : -1;
+}
+
+bool startsWithTables(const std::vector<uint8_t>& ts) {
+    return test::isSelfContainedTs(ts.data(), ts.size());
+}
+
+struct Collector {
+    std::vector<std::shared_ptr<Segment>> segments;
+    Segmenter::SegmentSink sink() {
+        return [this](std::shared_ptr<Segment> s) { segments.push_back(std::move(s)); };
+    }
+};
+
+TEST(Segmenter, SegmentsOfOneGopEachDecodeAlone) {
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    seg.beginRun(info320());
+    for (const auto& p : makeStream(90, 30)) seg.push(p);
+    seg.endRun();
+    ASSERT_EQ(c.segments.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+        const Segment& s = *c.segments[i];
+        EXPECT_EQ(s.msn, i);
+        EXPECT_EQ(s.name, "run-" + std::to_string(i) + ".ts");
+        EXPECT_DOUBLE_EQ(s.duration, 1.0);
+        EXPECT_FALSE(s.discontinuity);
+        EXPECT_EQ(s.discontinuitySequence, 0u);
+        EXPECT_DOUBLE_EQ(s.keyframeInterval, 1.0);  // known once the next keyframe cut it
+        EXPECT_TRUE(startsWithTables(s.data)) << "segment " << i;
+        EXPECT_EQ(decodeAlone(s.data), 30) << "segment " << i;
+        // Capture time of the segment's first frame.
+        EXPECT_EQ(s.programDateTime,
+                  WallClock::time_point(std::chrono::seconds(1'700'000'000 + i)));
+    }
+}
+
+TEST(Segmenter, PtsContinuesAcrossSegments) {
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    seg.beginRun(info320());
+    for (const auto& p : makeStream(60, 30)) seg.push(p);
+    seg.endRun();
+    ASSERT_EQ(c.segments.size(), 2u);
+    std::vector<uint8_t> joined = c.segments[0]->data;
+    joined.insert(joined.end(), c.segments[1]->data.begin(), c.segments[1]->data.end());
+    EXPECT_EQ(decodeAlone(joined), 60);  // one continuous stream when concatenated
+}
+
+TEST(Segmenter, NewRunIsADiscontinuity) {
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    auto stream = makeStream(45, 30);
+    seg.beginRun(info320());
+    for (const auto& p : stream) seg.push(p);
+    seg.endRun();
+    seg.beginRun(info320());  // the source restarted: timestamps from 0 again
+    for (const auto& p : stream) seg.push(p);
+    seg.endRun();
+    ASSERT_EQ(c.segments.size(), 4u);
+    EXPECT_DOUBLE_EQ(c.segments[1]->duration, 0.5);  // the run's last, short segment
+    EXPECT_TRUE(c.segments[2]->discontinuity);
+    EXPECT_EQ(c.segments[2]->discontinuitySequence, 1u);
+    EXPECT_FALSE(c.segments[3]->discontinuity);
+    EXPECT_EQ(c.segments[3]->discontinuitySequence, 1u);
+    for (const auto& s : c.segments) EXPECT_GT(decodeAlone(s->data), 0);
+}
+
+TEST(Segmenter, TimestampJumpBackIsADiscontinuityNotAnError) {
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    auto stream = makeStream(60, 30);
+    for (size_t i = 30; i < stream.size(); ++i) {
+        stream[i].pts -= 10 * kTimeBase;  // the second GOP claims to be 10 s earlier
+        stream[i].dts -= 10 * kTimeBase;
+    }
+    seg.beginRun(info320());
+    for (const auto& p : stream) seg.push(p);
+    seg.endRun();
+    ASSERT_EQ(c.segments.size(), 2u);
+    EXPECT_TRUE(c.segments[1]->discontinuity);
+    EXPECT_EQ(decodeAlone(c.segments[1]->data), 30);
+}
+
+// Strips SPS/PPS NAL units (and their start codes) from an Annex B buffer.
+std::vector<uint8_t> withoutParameterSets(const std::vector<uint8_t>& in) {
+    std::vector<size_t> starts;  // where each start code (3 or 4 bytes) begins
+    for (size_t i = 0; i + 3 <= in.size(); ++i) {
+        if (in[i] == 0 && in[i + 1] == 0 && in[i + 2] == 1) {
+            starts.push_back(i > 0 && in[i - 1] == 0 ? i - 1 : i);
+            i += 2;
+        }
+    }
+    starts.push_back(in.size());
+    std::vector<uint8_t> out;
+    for (size_t k = 0; k + 1 < starts.size(); ++k) {
+        size_t header = starts[k] + (in[starts[k] + 2] == 1 ? 3 : 4);
+        int type = in[header] & 0x1f;
+        if (type == h264::kSps || type == h264::kPps) continue;
+        out.insert(out.end(), in.begin() + starts[k], in.begin() + starts[k + 1]);
+    }
+    return out;
+}
+
+TEST(Segmenter, ParameterSetsAreAddedWhereTheSourceOmitsThem) {
+    auto stream = makeStream(60, 30);
+    StreamInfo info = info320();
+    info.extradata = h264::parameterSets(stream[0].data.data(), stream[0].data.size());
+    // Only the very first IDR keeps its SPS/PPS, as some cameras and RTSP servers do.
+    for (size_t i = 1; i < stream.size(); ++i)
+        stream[i].data = withoutParameterSets(stream[i].data);
+    ASSERT_FALSE(h264::contains(h264::nalTypes(stream[30].data), h264::kSps));
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    seg.beginRun(info);
+    for (const auto& p : stream) seg.push(p);
+    seg.endRun();
+    ASSERT_EQ(c.segments.size(), 2u);
+    EXPECT_EQ(decodeAlone(c.segments[1]->data), 30);
+}
+
+TEST(Segmenter, FramesBeforeTheFirstKeyframeAreDropped) {
+    auto stream = makeStream(45, 30);
+    stream.erase(stream.begin(), stream.begin() + 5);
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    seg.beginRun(info320());
+    for (const auto& p : stream) seg.push(p);
+    seg.endRun();
+    EXPECT_EQ(seg.droppedPackets(), 25u);
+    ASSERT_EQ(c.segments.size(), 1u);
+    EXPECT_EQ(decodeAlone(c.segments[0]->data), 15);
+}
+
+}  // namespace
+}  // namespace hlsd

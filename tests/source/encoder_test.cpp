@@ -1,0 +1,104 @@
+#include "hlsd/encoder.h"
+#include "hlsd/source.h"
+
+#include <gtest/gtest.h>
+
+#include "source/h264.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavutil/frame.h>
+}
+
+namespace hlsd {
+namespace {
+
+std::vector<EncodedPacket> encodeFrames(int count, int gop) {
+    EncoderOptions o;
+    o.width = 320;
+    o.height = 240;
+    o.fps = {30, 1};
+    o.gop = gop;
+    o.bitrate = 500'000;
+    Encoder encoder(o);
+    AVFrame* frame = av_frame_alloc();
+    frame->format = AV_PIX_FMT_YUV420P;
+    frame->width = o.width;
+    frame->height = o.height;
+    av_frame_get_buffer(frame, 0);
+    std::vector<EncodedPacket> out;
+    for (int i = 0; i < count; ++i) {
+        av_frame_make_writable(frame);
+        for (int y = 0; y < o.height; ++y) {
+            for (int x = 0; x < o.width; ++x)
+                frame->data[0][y * frame->linesize[0] + x] = x + y + 3 * i;
+        }
+        for (int p = 1; p < 3; ++p) {
+            for (int y = 0; y < o.height / 2; ++y) {
+                for (int x = 0; x < o.width / 2; ++x)
+                    frame->data[p][y * frame->linesize[p] + x] = 128;
+            }
+        }
+        frame->pts = i;
+        encoder.send(frame, WallClock::now());
+        while (auto p = encoder.receive()) out.push_back(std::move(*p));
+    }
+    encoder.flush();
+    while (auto p = encoder.receive()) out.push_back(std::move(*p));
+    av_frame_free(&frame);
+    return out;
+}
+
+TEST(Encoder, KeyframesExactlyEveryGopWithParameterSets) {
+    auto packets = encodeFrames(35, 10);
+    ASSERT_EQ(packets.size(), 35u);
+    for (size_t i = 0; i < packets.size(); ++i) {
+        const auto types = h264::nalTypes(packets[i].data);
+        const bool expectKey = i % 10 == 0;
+        EXPECT_EQ(packets[i].keyframe, expectKey) << "frame " << i;
+        EXPECT_EQ(h264::contains(types, h264::kIdr), expectKey) << "frame " << i;
+        EXPECT_EQ(h264::contains(types, h264::kSps), expectKey) << "frame " << i;
+        EXPECT_EQ(h264::contains(types, h264::kPps), expectKey) << "frame " << i;
+        // No B-frames: presentation order is decode order, one frame apart.
+        EXPECT_EQ(packets[i].pts, packets[i].dts);
+        EXPECT_EQ(packets[i].pts, static_cast<int64_t>(i) * 3000);
+        EXPECT_EQ(packets[i].duration, 3000);
+    }
+}
+
+TEST(Encoder, AGopDecodesAlone) {
+    auto packets = encodeFrames(30, 10);
+    const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_H264);
+    AVCodecContext* ctx = avcodec_alloc_context3(codec);
+    ASSERT_EQ(avcodec_open2(ctx, codec, nullptr), 0);
+    AVPacket* pkt = av_packet_alloc();
+    AVFrame* frame = av_frame_alloc();
+    int decoded = 0;
+    for (size_t i = 10; i < packets.size(); ++i) {  // from the second IDR, with a fresh decoder
+        pkt->data = packets[i].data.data();
+        pkt->size = static_cast<int>(packets[i].data.size());
+        ASSERT_EQ(avcodec_send_packet(ctx, pkt), 0) << "packet " << i;
+        while (avcodec_receive_frame(ctx, frame) == 0) ++decoded;
+    }
+    avcodec_send_packet(ctx, nullptr);
+    while (avcodec_receive_frame(ctx, frame) == 0) ++decoded;
+    EXPECT_EQ(decoded, 20);
+    av_frame_free(&frame);
+    av_packet_free(&pkt);
+    avcodec_free_context(&ctx);
+}
+
+TEST(Encoder, UnknownCodecIsAPermanentError) {
+    EncoderOptions o;
+    o.codec = "no_such_encoder";
+    try {
+        Encoder e(o);
+        FAIL();
+    } catch (const SourceError& e) {
+        EXPECT_TRUE(e.permanent());
+        EXPECT_NE(std::string(e.what()).find("no_such_encoder"), std::string::npos);
+    }
+}
+
+}  // namespace
+}  // namespace hlsd
