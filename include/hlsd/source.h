@@ -52,6 +52,10 @@ struct SourceOptions {
     double segmentTime = 1.0;  // the test pattern's GOP follows it
 };
 
+enum class SourceKind { Test, Stdin, File, Url };
+// test → Test, "-" → Stdin, scheme:// → Url, file:PATH or any other text → File.
+SourceKind classifySource(const std::string& spec);
+
 // Throws SourceError (permanent) for a spec that names nothing usable.
 std::unique_ptr<Source> makeSource(const SourceOptions& options);
 

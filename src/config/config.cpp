@@ -10,6 +10,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "hlsd/source.h"
+
 namespace hlsd {
 namespace {
 
@@ -176,6 +178,8 @@ void validateConfig(const Config& c) {
     check(c.height >= 16 && c.height <= 8192 && c.height % 2 == 0, "height",
           "must be even, 16..8192, got " + std::to_string(c.height));
     check(c.fps > 0 && c.fps <= 240, "fps", "must be > 0 and ≤ 240, got " + formatNumber(c.fps));
+    check(!c.loop || classifySource(c.source) == SourceKind::File, "loop",
+          "only repeats a file source, and source is \"" + c.source + "\"");
     check(!(c.loop && c.exitOnEof), "exit_on_eof",
           "cannot be combined with loop: a looping source never ends");
 }

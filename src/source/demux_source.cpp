@@ -1,5 +1,8 @@
 #include "source/demux_source.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "hlsd/log.h"
@@ -40,6 +43,20 @@ DemuxSource::DemuxSource(Kind kind, std::string location, const SourceOptions& o
 
 DemuxSource::~DemuxSource() {
     close();
+}
+
+bool DemuxSource::isLive() const {
+    if (kind_ == Kind::Url) return true;
+    if (kind_ == Kind::File) return false;
+    // stdin comes back after its end only if it is a named FIFO or a socket, where a new
+    // writer can connect; an anonymous pipe (`rpicam-vid | hlsd`) or a file ends for good.
+    struct stat st {};
+    if (fstat(0, &st) != 0) return false;
+    if (S_ISSOCK(st.st_mode)) return true;
+    if (!S_ISFIFO(st.st_mode)) return false;
+    char target[64] = {};
+    ssize_t n = readlink("/proc/self/fd/0", target, sizeof target - 1);
+    return n > 0 && std::string(target, n).rfind("pipe:", 0) != 0;
 }
 
 std::string DemuxSource::name() const {
@@ -84,7 +101,11 @@ StreamInfo DemuxSource::open() {
         av_dict_set(&opts, "rw_timeout", "5000000", 0);  // µs: a silent peer is a failure
         av_dict_set(&opts, "timeout", "5000000", 0);
     }
-    if (kind_ != Kind::File) format_->max_analyze_duration = 2 * AV_TIME_BASE;
+    if (kind_ != Kind::File) {
+        // Live input: every probed frame is start-up latency.
+        format_->max_analyze_duration = AV_TIME_BASE / 2;
+        format_->probesize = 1 << 20;
+    }
 
     int ret = avformat_open_input(&format_, url.c_str(), nullptr, &opts);
     av_dict_free(&opts);

@@ -24,7 +24,7 @@ public:
     std::optional<EncodedPacket> read() override;
     void close() override;
     void interrupt() override { interrupter_.trigger(); }
-    bool isLive() const override { return kind_ != Kind::File; }
+    bool isLive() const override;
     std::string name() const override;
 
 private:

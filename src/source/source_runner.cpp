@@ -104,8 +104,8 @@ void SourceRunner::run() {
                 log->warn("{} ended after {} packets; reconnecting in {:.1f} s", source_->name(),
                           packets, backoff);
             } else {
-                log->info("{} ended; keeping the last segments (use loop: true to repeat it)",
-                          source_->name());
+                log->info("{} ended; keeping the last segments{}", source_->name(),
+                          options_.loop ? "" : " (loop: true repeats a file)");
                 sleepFor(1e9);
                 break;
             }

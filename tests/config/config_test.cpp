@@ -154,8 +154,19 @@ TEST(Config, CommandLineOriginIsNamed) {
 }
 
 TEST(Config, LoopWithExitOnEofIsRefused) {
-    expectError("loop: true\nexit_on_eof: true\n",
-                ":2: exit_on_eof: cannot be combined with loop: a looping source never ends");
+    expectError("source: file:a.mp4\nloop: true\nexit_on_eof: true\n",
+                ":3: exit_on_eof: cannot be combined with loop: a looping source never ends");
+}
+
+TEST(Config, LoopIsForFiles) {
+    expectError("source: test\nloop: true\n",
+                ":2: loop: only repeats a file source, and source is \"test\"");
+    expectError("source: \"-\"\nloop: true\n",
+                ":2: loop: only repeats a file source, and source is \"-\"");
+    expectError("source: rtsp://cam/s\nloop: yes\n",
+                ":2: loop: only repeats a file source, and source is \"rtsp://cam/s\"");
+    EXPECT_EQ(load("source: file:/a.mp4\nloop: true\n").error, "");
+    EXPECT_EQ(load("source: /videos/a.mp4\nloop: true\n").error, "");
 }
 
 TEST(Config, WarningsFollowRfc8216Section6_2_2) {

@@ -2,11 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <thread>
 
@@ -269,6 +271,57 @@ TEST(Live, TimestampJumpInAnMpegTsStreamIsADiscontinuity) {
     }
     EXPECT_EQ(discontinuities, 1);
     EXPECT_EQ(frames, 180);
+}
+
+TEST(Live, StdinThatEndsForGoodKeepsTheLastSegmentsPublished) {
+    const std::string out = makeTempDir("stdin-end");
+    Process hlsd(
+        hlsdArgs({"--source", "-", "--segment-time", "1", "--list-size", "3", "--output-dir", out}),
+        kMedia + "/part_a.ts");
+    for (int i = 0; i < 200 && hlsd.errSoFar().find("stdin ended") == std::string::npos; ++i) {
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    std::this_thread::sleep_for(milliseconds(300));
+    EXPECT_TRUE(hlsd.running());  // no exit_on_eof: keep serving
+    hlsd.signal(SIGTERM);
+    auto r = hlsd.wait(5);
+    EXPECT_EQ(r.exitCode, 0);
+    EXPECT_NE(r.err.find("stdin ended; keeping the last segments"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("reconnecting"), std::string::npos) << r.err;  // a pipe never returns
+    auto p = parseM3u8(readFile(out + "/index.m3u8"));
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->segments.size(), 3u);
+}
+
+TEST(Live, NamedFifoOnStdinReconnectsWithADiscontinuity) {
+    const std::string dir = makeTempDir("fifo");
+    const std::string fifo = dir + "/cam.fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    const std::string out = dir + "/live";
+    Process hlsd(
+        hlsdArgs({"--source", "-", "--no-realtime", "--segment-time", "1", "--segment-wrap", "10",
+                  "--list-size", "10", "--output-dir", out, "--log-level", "debug"}),
+        fifo);
+    const std::string media = readFile(kMedia + "/part_a.ts");
+    auto writeOnce = [&] {
+        std::ofstream writer(fifo, std::ios::binary);  // blocks until hlsd has it open
+        writer.write(media.data(), static_cast<std::streamsize>(media.size()));
+    };
+    writeOnce();  // a first producer: 3 s of video, then it goes away
+    for (int i = 0; i < 200 && loggedSegments(hlsd.errSoFar()).size() < 3; ++i) {
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    writeOnce();  // a second producer on the same FIFO
+    for (int i = 0; i < 300 && loggedSegments(hlsd.errSoFar()).size() < 6; ++i) {
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    hlsd.signal(SIGTERM);
+    auto r = hlsd.wait(5);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    auto p = parseM3u8(readFile(out + "/index.m3u8"));
+    ASSERT_TRUE(p);
+    ASSERT_EQ(p->segments.size(), 6u) << r.err;
+    for (size_t i = 0; i < 6; ++i) EXPECT_EQ(p->segments[i].discontinuity, i == 3) << i;
 }
 
 }  // namespace
