@@ -30,6 +30,11 @@ const FlagSpec kValueFlags[] = {
     {"fps", "--fps", "test pattern rate; timestamps of raw H.264 that has none"},
     {"bitrate", "--bitrate", "test pattern bitrate: 2000000, 2000k, 2M"},
     {"log_level", "--log-level", "trace | debug | info | warn | error | critical | off"},
+    {"listen", "--listen", "HTTP address:port (0.0.0.0:8080, [::]:8080, 127.0.0.1:0)"},
+    {"allow_origin", "--allow-origin", "Access-Control-Allow-Origin ('' = none)"},
+    {"player_dir", "--player-dir", "directory of index.html, player.js, hls.min.js"},
+    {"max_clients", "--max-clients", "HTTP connections served at once"},
+    {"http_timeout", "--http-timeout", "seconds: keep-alive idle, request read, write"},
 };
 
 }  // namespace

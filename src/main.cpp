@@ -1,10 +1,12 @@
-// hlsd: Source → Segmenter → SegmentStore (→ disk mirror). This file only wires the stages.
+// hlsd: Source → Segmenter → SegmentStore → HttpServer (and disk mirror).
+// This file only wires the stages.
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <random>
 
 #include "cli.h"
+#include "hlsd/http.h"
 #include "hlsd/log.h"
 #include "hlsd/segmenter.h"
 #include "hlsd/source.h"
@@ -72,6 +74,15 @@ int main(int argc, char** argv) {
     segmenterOptions.segmentTime = config.segmentTime;
     segmenterOptions.runPrefix = makeRunPrefix();
 
+    HttpOptions httpOptions;
+    parseListen(config.listen, httpOptions.host, httpOptions.port);  // validated already
+    httpOptions.allowOrigin = config.allowOrigin;
+    httpOptions.maxClients = config.maxClients;
+    httpOptions.timeout = config.httpTimeout;
+    httpOptions.playerDir = config.playerDir.empty() ? HLSD_PLAYER_DIR : config.playerDir;
+    httpOptions.segmentTime = config.segmentTime;
+    httpOptions.segmentWrap = storeOptions.segmentWrap;
+
     RunnerOptions runnerOptions;
     runnerOptions.loop = config.loop;
     runnerOptions.exitOnEof = config.exitOnEof;
@@ -91,6 +102,13 @@ int main(int argc, char** argv) {
         Segmenter segmenter(segmenterOptions,
                             [&store](std::shared_ptr<Segment> s) { store.publish(std::move(s)); });
         SourceRunner runner(makeSource(sourceOptions), segmenter, runnerOptions);
+        HttpServer http(httpOptions, store);
+        try {
+            http.start();
+        } catch (const std::exception& e) {
+            log->error("{} (listen)", e.what());
+            return 2;
+        }
 
         log->info("hlsd {}: segment_time {} s, segment_wrap {}, list_size {}, run prefix {}{}",
                   HLSD_VERSION, config.segmentTime, config.segmentWrap, config.listSize,
@@ -108,6 +126,7 @@ int main(int argc, char** argv) {
                 break;
             }
         }
+        http.stop();  // stop accepting, finish what is in flight
         runner.stop();
         const auto outcome = runner.outcome();
         if (!signalled && outcome == SourceRunner::Outcome::Finished) store.finish();

@@ -30,6 +30,11 @@ struct Config {
     double fps = 30.0;
     int64_t bitrate = 2'000'000;
     std::string logLevel = "info";
+    std::string listen = "0.0.0.0:8080";
+    std::string allowOrigin = "*";
+    std::string playerDir;  // empty: the directory the build or package installed
+    int maxClients = 512;
+    int httpTimeout = 5;
 
     // Where each key's value came from ("conf/hlsd.yml:12", "--segment-time"); absent = default.
     std::map<std::string, std::string> origin;
@@ -50,5 +55,7 @@ std::vector<std::string> configWarnings(const Config& config);
 
 // "2M", "2.5m", "800k", "2000000" → bits per second (decimal SI, case-insensitive).
 std::optional<int64_t> parseBitrate(const std::string& text);
+// "0.0.0.0:8080", "127.0.0.1:0", "[::]:8080", "[::1]:80", ":8080", "8080" → host and port.
+bool parseListen(const std::string& text, std::string& host, int& port);
 
 }  // namespace hlsd

@@ -20,6 +20,7 @@ struct Segment {
     bool discontinuity = false;             // first segment after a source restart / jump
     uint64_t discontinuitySequence = 0;     // discontinuities up to and including this one
     double keyframeInterval = 0.0;          // the source's longest GOP seen in this run, seconds
+    uint32_t frames = 0;                    // access units in the segment
 };
 
 }  // namespace hlsd

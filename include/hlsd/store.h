@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -24,6 +25,7 @@ struct StoreSnapshot {
     size_t listed = 0;                                   // the newest `listed` of window are listed
     uint64_t produced = 0;                               // segments published so far
     int targetDuration = 0;
+    std::chrono::steady_clock::time_point lastPublished;  // when the newest segment arrived
 
     std::shared_ptr<const Segment> find(std::string_view name) const;
 };
@@ -58,6 +60,7 @@ private:
     StoreOptions options_;
     std::vector<std::shared_ptr<const Segment>> window_;
     uint64_t produced_ = 0;
+    std::chrono::steady_clock::time_point lastPublished_;
     int targetDuration_ = 0;
     uint64_t warnedOverrunRun_ = UINT64_MAX;
     Observer observer_;

@@ -62,9 +62,9 @@ std::string formatNumber(double v) {
 
 const std::vector<std::string>& configKeys() {
     static const std::vector<std::string> keys = {
-        "source",       "loop",      "realtime",   "exit_on_eof", "segment_time",
-        "segment_wrap", "list_size", "output_dir", "width",       "height",
-        "fps",          "bitrate",   "log_level"};
+        "source",    "loop",       "realtime",     "exit_on_eof", "segment_time", "segment_wrap",
+        "list_size", "output_dir", "width",        "height",      "fps",          "bitrate",
+        "log_level", "listen",     "allow_origin", "player_dir",  "max_clients",  "http_timeout"};
     return keys;
 }
 
@@ -109,6 +109,23 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
                      "\"");
         }
         c.logLevel = value;
+    } else if (key == "listen") {
+        std::string host;
+        int port = 0;
+        if (!parseListen(value, host, port)) {
+            fail(origin, key,
+                 "expected ADDRESS:PORT like 0.0.0.0:8080, 127.0.0.1:0 or [::]:8080, got \"" +
+                     value + "\"");
+        }
+        c.listen = value;
+    } else if (key == "allow_origin") {
+        c.allowOrigin = value;
+    } else if (key == "player_dir") {
+        c.playerDir = value;
+    } else if (key == "max_clients") {
+        c.maxClients = toInt(key, value, origin);
+    } else if (key == "http_timeout") {
+        c.httpTimeout = toInt(key, value, origin);
     } else {
         throw ConfigError(origin + ": unknown key \"" + key + "\"");
     }
@@ -143,7 +160,9 @@ void loadConfigFile(const std::string& path, Config& config) {
         }
         const YAML::Node& value = item.second;
         if (value.IsNull()) {
-            if (key != "output_dir") fail(where, key, "has no value");
+            if (key != "output_dir" && key != "allow_origin" && key != "player_dir") {
+                fail(where, key, "has no value");
+            }
             setConfigValue(config, key, "", where);
             continue;
         }
@@ -178,6 +197,10 @@ void validateConfig(const Config& c) {
     check(c.height >= 16 && c.height <= 8192 && c.height % 2 == 0, "height",
           "must be even, 16..8192, got " + std::to_string(c.height));
     check(c.fps > 0 && c.fps <= 240, "fps", "must be > 0 and ≤ 240, got " + formatNumber(c.fps));
+    check(c.maxClients >= 4 && c.maxClients <= 10000, "max_clients",
+          "must be 4..10000, got " + std::to_string(c.maxClients));
+    check(c.httpTimeout >= 1 && c.httpTimeout <= 300, "http_timeout",
+          "must be 1..300 seconds, got " + std::to_string(c.httpTimeout));
     check(!c.loop || classifySource(c.source) == SourceKind::File, "loop",
           "only repeats a file source, and source is \"" + c.source + "\"");
     check(!(c.loop && c.exitOnEof), "exit_on_eof",

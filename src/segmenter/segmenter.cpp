@@ -68,6 +68,7 @@ void Segmenter::push(const EncodedPacket& packet) {
         muxer_->write(packet.data.data(), packet.data.size(), pts, dts, packet.duration,
                       packet.keyframe);
     }
+    ++current_->frames;
     const int64_t duration = packet.duration > 0 ? packet.duration : policy_.frameDuration();
     maxEndPts_ = std::max(maxEndPts_, packet.pts + duration);
 }

@@ -51,6 +51,7 @@ void SegmentStore::publish(std::shared_ptr<const Segment> segment) {
                 segment->name, segment->duration, targetDuration_, segment->keyframeInterval);
         }
     }
+    lastPublished_ = std::chrono::steady_clock::now();
     window_.push_back(std::move(segment));
     while (window_.size() > options_.segmentWrap) window_.erase(window_.begin());
     ++produced_;
@@ -66,6 +67,7 @@ void SegmentStore::swap(bool endList) {
     next->window = window_;
     next->produced = produced_;
     next->targetDuration = targetDuration_;
+    next->lastPublished = lastPublished_;
     next->listed = std::min(window_.size(), options_.listSize);
     if (!window_.empty()) {
         Playlist playlist;

@@ -14,8 +14,13 @@ inline const std::string kBinary = HLSD_BINARY;
 inline const std::string kMedia = HLSD_TEST_MEDIA;
 inline const std::string kSourceDir = HLSD_SOURCE_DIR;
 
+// The binary with `extra`; on a free loopback port unless `extra` says where to listen, so
+// tests running side by side never collide on the default :8080.
 inline std::vector<std::string> hlsdArgs(std::vector<std::string> extra) {
     std::vector<std::string> args{kBinary};
+    bool listens = false;
+    for (const auto& a : extra) listens = listens || a == "--listen";
+    if (!listens) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
 }

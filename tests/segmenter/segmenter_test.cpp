@@ -123,6 +123,7 @@ TEST(Segmenter, SegmentsOfOneGopEachDecodeAlone) {
         EXPECT_EQ(s.discontinuitySequence, 0u);
         EXPECT_DOUBLE_EQ(s.keyframeInterval, 1.0);  // known once the next keyframe cut it
         EXPECT_TRUE(startsWithTables(s.data)) << "segment " << i;
+        EXPECT_EQ(s.frames, 30u);
         EXPECT_EQ(decodeAlone(s.data), 30) << "segment " << i;
         // Capture time of the segment's first frame.
         EXPECT_EQ(s.programDateTime,

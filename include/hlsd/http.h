@@ -1,0 +1,44 @@
+// Stage 4: the HTTP origin. Serves the playlist, segments, player page, health and metrics,
+// from the SegmentStore only (never from disk).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "hlsd/store.h"
+
+namespace hlsd {
+
+struct HttpOptions {
+    std::string host = "0.0.0.0";   // "::" for IPv6 (dual stack)
+    int port = 8080;                // 0: any free port
+    std::string allowOrigin = "*";  // Access-Control-Allow-Origin; empty: header not sent
+    int maxClients = 512;           // worker threads = connections served at once
+    int timeout = 5;                // seconds: keep-alive idle, read and write
+    std::string playerDir;          // index.html, player.js, hls.min.js; loaded at start
+    double segmentTime = 1.0;
+    size_t segmentWrap = 5;
+};
+
+// Thread-safe. Owns the listener thread and the worker pool.
+class HttpServer {
+public:
+    HttpServer(HttpOptions options, const SegmentStore& store);
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    // Binds and starts serving; returns the bound port. Throws std::runtime_error naming the
+    // address and the reason (port in use, no such address, ...).
+    int start();
+    // Stops accepting, lets in-flight responses finish, joins. Idempotent.
+    void stop();
+    // "http://127.0.0.1:8080/"
+    std::string url() const;
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hlsd

@@ -1,0 +1,109 @@
+#include "http/metrics.h"
+
+#include <cstdio>
+
+namespace hlsd {
+
+size_t HttpMetrics::statusIndex(int status) {
+    for (size_t i = 0; i + 1 < kStatuses.size(); ++i) {
+        if (kStatuses[i] == status) return i;
+    }
+    return kStatuses.size() - 1;  // "other"
+}
+
+void HttpMetrics::count(RouteKind route, int status, uint64_t bytes) {
+    const auto r = static_cast<size_t>(route);
+    requests_[r][statusIndex(status)].fetch_add(1, std::memory_order_relaxed);
+    bytes_[r].fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void HttpMetrics::sawViewer(const std::string& client, Clock::time_point now) {
+    std::lock_guard lock(viewersMutex_);
+    viewers_[client] = now;
+    if (viewers_.size() > 4096) {  // forget clients gone for a minute
+        for (auto it = viewers_.begin(); it != viewers_.end();) {
+            it = now - it->second > std::chrono::minutes(1) ? viewers_.erase(it) : std::next(it);
+        }
+    }
+}
+
+size_t HttpMetrics::viewers(Clock::duration window, Clock::time_point now) const {
+    std::lock_guard lock(viewersMutex_);
+    size_t n = 0;
+    for (const auto& [client, seen] : viewers_) n += now - seen <= window;
+    return n;
+}
+
+std::string HttpMetrics::render(const StoreSnapshot& snap, Clock::time_point now) const {
+    std::string out;
+    char line[256];
+    auto metric = [&](const char* name, const char* type, const char* help) {
+        std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+        out += line;
+    };
+    metric("hlsd_segments_produced_total", "counter", "Segments published since start.");
+    std::snprintf(line, sizeof line, "hlsd_segments_produced_total %llu\n",
+                  static_cast<unsigned long long>(snap.produced));
+    out += line;
+
+    metric("hlsd_http_requests_total", "counter", "HTTP requests answered, by route and status.");
+    for (int r = 0; r < kRouteKinds; ++r) {
+        for (size_t s = 0; s < kStatuses.size(); ++s) {
+            uint64_t n = requests_[r][s].load(std::memory_order_relaxed);
+            if (n == 0) continue;
+            char status[8];
+            if (kStatuses[s]) {
+                std::snprintf(status, sizeof status, "%d", kStatuses[s]);
+            } else {
+                std::snprintf(status, sizeof status, "other");
+            }
+            std::snprintf(
+                line, sizeof line, "hlsd_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                routeLabel(static_cast<RouteKind>(r)), status, static_cast<unsigned long long>(n));
+            out += line;
+        }
+    }
+    metric("hlsd_http_sent_bytes_total", "counter", "Response body bytes sent, by route.");
+    for (int r = 0; r < kRouteKinds; ++r) {
+        std::snprintf(line, sizeof line, "hlsd_http_sent_bytes_total{route=\"%s\"} %llu\n",
+                      routeLabel(static_cast<RouteKind>(r)),
+                      static_cast<unsigned long long>(bytes_[r].load(std::memory_order_relaxed)));
+        out += line;
+    }
+
+    const double td = snap.targetDuration > 0 ? snap.targetDuration : 1.0;
+    metric("hlsd_viewers", "gauge",
+           "Distinct clients that fetched the playlist in the last 2 target durations.");
+    std::snprintf(
+        line, sizeof line, "hlsd_viewers %zu\n",
+        viewers(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(2 * td)),
+                now));
+    out += line;
+
+    double fps = 0, age = -1;
+    uint64_t discontinuities = 0;
+    if (!snap.window.empty()) {
+        const Segment& last = *snap.window.back();
+        if (last.duration > 0) fps = last.frames / last.duration;
+        age = std::chrono::duration<double>(now - snap.lastPublished).count();
+        discontinuities = last.discontinuitySequence;
+    }
+    metric("hlsd_source_fps", "gauge", "Frame rate of the newest segment.");
+    std::snprintf(line, sizeof line, "hlsd_source_fps %.3f\n", fps);
+    out += line;
+    metric("hlsd_last_segment_age_seconds", "gauge",
+           "Seconds since the newest segment was published (-1: none yet).");
+    std::snprintf(line, sizeof line, "hlsd_last_segment_age_seconds %.3f\n", age);
+    out += line;
+    metric("hlsd_target_duration_seconds", "gauge", "EXT-X-TARGETDURATION of the playlist.");
+    std::snprintf(line, sizeof line, "hlsd_target_duration_seconds %d\n", snap.targetDuration);
+    out += line;
+    metric("hlsd_discontinuities_total", "counter",
+           "Source restarts and timestamp jumps marked EXT-X-DISCONTINUITY.");
+    std::snprintf(line, sizeof line, "hlsd_discontinuities_total %llu\n",
+                  static_cast<unsigned long long>(discontinuities));
+    out += line;
+    return out;
+}
+
+}  // namespace hlsd

@@ -1,0 +1,39 @@
+// Request counters and viewer tracking for /metrics (Prometheus text format).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "hlsd/store.h"
+#include "http/router.h"
+
+namespace hlsd {
+
+// Thread-safe: every worker counts, /metrics renders.
+class HttpMetrics {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    void count(RouteKind route, int status, uint64_t bytes);
+    // A client fetched the playlist: it is a viewer for the next while.
+    void sawViewer(const std::string& client, Clock::time_point now = Clock::now());
+    size_t viewers(Clock::duration window, Clock::time_point now = Clock::now()) const;
+    std::string render(const StoreSnapshot& snapshot, Clock::time_point now = Clock::now()) const;
+
+    static constexpr std::array<int, 9> kStatuses = {200, 204, 206, 400, 404, 405, 416, 503, 0};
+
+private:
+    static size_t statusIndex(int status);
+
+    std::array<std::array<std::atomic<uint64_t>, kStatuses.size()>, kRouteKinds> requests_{};
+    std::array<std::atomic<uint64_t>, kRouteKinds> bytes_{};
+    mutable std::mutex viewersMutex_;
+    std::unordered_map<std::string, Clock::time_point> viewers_;
+};
+
+}  // namespace hlsd

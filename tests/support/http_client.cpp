@@ -1,0 +1,122 @@
+#include "support/http_client.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace hlsd::test {
+
+HttpConnection::HttpConnection(const std::string& host, int port, double timeoutSeconds) {
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return;
+    fd_ = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeoutSeconds);
+    tv.tv_usec = static_cast<suseconds_t>((timeoutSeconds - tv.tv_sec) * 1e6);
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd_, res->ai_addr, res->ai_addrlen) != 0) {
+        close(fd_);
+        fd_ = -1;
+    }
+    freeaddrinfo(res);
+}
+
+HttpConnection::~HttpConnection() {
+    if (fd_ >= 0) close(fd_);
+}
+
+bool HttpConnection::sendRaw(const std::string& bytes) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+        ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        sent += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+bool HttpConnection::fill() {
+    if (eof_ || fd_ < 0) return false;
+    char buf[65536];
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+        eof_ = true;
+        return false;
+    }
+    buffer_.append(buf, static_cast<size_t>(n));
+    return true;
+}
+
+HttpResponse HttpConnection::readResponse(bool head) {
+    HttpResponse r;
+    size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+        if (!fill()) {
+            r.closed = true;
+            return r;
+        }
+    }
+    std::string head_ = buffer_.substr(0, end);
+    buffer_.erase(0, end + 4);
+    size_t lineEnd = head_.find("\r\n");
+    r.statusLine = head_.substr(0, lineEnd);
+    if (r.statusLine.rfind("HTTP/1.", 0) == 0 && r.statusLine.size() >= 12) {
+        r.status = std::atoi(r.statusLine.c_str() + 9);
+    }
+    size_t pos = lineEnd == std::string::npos ? head_.size() : lineEnd + 2;
+    while (pos < head_.size()) {
+        size_t next = head_.find("\r\n", pos);
+        if (next == std::string::npos) next = head_.size();
+        std::string line = head_.substr(pos, next - pos);
+        auto colon = line.find(':');
+        if (colon != std::string::npos) {
+            std::string name = line.substr(0, colon);
+            std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+            size_t v = colon + 1;
+            while (v < line.size() && line[v] == ' ') ++v;
+            r.headers[name] = line.substr(v);
+        }
+        pos = next + 2;
+    }
+    if (!head) {
+        auto cl = r.headers.find("content-length");
+        if (cl != r.headers.end()) {
+            size_t want = std::stoul(cl->second);
+            while (buffer_.size() < want && fill()) {
+            }
+            r.body = buffer_.substr(0, std::min(want, buffer_.size()));
+            buffer_.erase(0, r.body.size());
+        } else {
+            while (fill()) {
+            }
+            r.body.swap(buffer_);
+        }
+    }
+    r.closed = r.header("connection") == "close";
+    return r;
+}
+
+HttpResponse HttpConnection::get(const std::string& path, const std::string& extraHeaders,
+                                 const std::string& method) {
+    if (!sendRaw(method + " " + path + " HTTP/1.1\r\nHost: test\r\n" + extraHeaders + "\r\n")) {
+        return {};
+    }
+    return readResponse(method == "HEAD");
+}
+
+HttpResponse httpGet(int port, const std::string& path, const std::string& extraHeaders,
+                     const std::string& method, const std::string& host) {
+    HttpConnection c(host, port);
+    if (!c.connected()) return {};
+    return c.get(path, extraHeaders, method);
+}
+
+}  // namespace hlsd::test

@@ -1,0 +1,48 @@
+// Test support: a minimal HTTP/1.1 client over a raw socket, so tests see exactly what the
+// server sent (status line, every header, body bytes) and can send malformed requests.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace hlsd::test {
+
+struct HttpResponse {
+    int status = 0;  // 0: no (parsable) answer
+    std::string statusLine;
+    std::map<std::string, std::string> headers;  // names lower-cased
+    std::string body;
+    bool closed = false;  // the server closed the connection after this response
+
+    std::string header(const std::string& lowerName) const {
+        auto it = headers.find(lowerName);
+        return it == headers.end() ? "" : it->second;
+    }
+};
+
+class HttpConnection {
+public:
+    HttpConnection(const std::string& host, int port, double timeoutSeconds = 5);
+    ~HttpConnection();
+    HttpConnection(const HttpConnection&) = delete;
+    HttpConnection& operator=(const HttpConnection&) = delete;
+
+    bool connected() const { return fd_ >= 0; }
+    bool sendRaw(const std::string& bytes);
+    // Reads one response; `head` means no body follows (answer to HEAD).
+    HttpResponse readResponse(bool head = false);
+    HttpResponse get(const std::string& path, const std::string& extraHeaders = "",
+                     const std::string& method = "GET");
+
+private:
+    bool fill();
+    int fd_ = -1;
+    std::string buffer_;
+    bool eof_ = false;
+};
+
+// One request on a fresh connection.
+HttpResponse httpGet(int port, const std::string& path, const std::string& extraHeaders = "",
+                     const std::string& method = "GET", const std::string& host = "127.0.0.1");
+
+}  // namespace hlsd::test
