@@ -3,12 +3,15 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 LIVE_DIR ?= $(BUILD)/live
 
-.PHONY: all deps build run test format clean
+.PHONY: all deps deps-test build run test format clean
 
 all: build
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHLSD_WERROR=ON
@@ -16,11 +19,12 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The test pattern, live HLS in $(LIVE_DIR): watch with `ffplay $(LIVE_DIR)/index.m3u8`.
+# The test pattern, live: open the URL it prints (http://<this host>:8080/) in a browser.
+# It also mirrors the HLS files into $(LIVE_DIR) (`ffplay $(LIVE_DIR)/index.m3u8`).
 run: build
 	$(BUILD)/hlsd --config conf/hlsd.yml --output-dir $(LIVE_DIR) $(ARGS)
 
-test: build
+test: deps-test build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 300
 
 format:
