@@ -53,7 +53,8 @@ CommandLine parseCommandLine(int argc, char** argv) {
     std::map<std::string, std::string> values;
     std::map<std::string, CLI::Option*> options;
     for (const auto& f : kValueFlags) {
-        options[f.key] = app.add_option(f.flag, values[f.key], f.help);
+        options[f.key] = app.add_option(f.flag, values[f.key], f.help)
+                             ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
     bool loop = false, noLoop = false, noRealtime = false, realtime = false, exitOnEof = false;
     auto* loopOpt = app.add_flag("--loop", loop, "repeat a file source forever");

@@ -110,6 +110,12 @@ TEST(Http, PlayerHealthAndMetrics) {
     EXPECT_GT(hls.body.size(), 100000u);
     EXPECT_EQ(httpGet(s.port, "/player.js").status, 200);
     EXPECT_EQ(httpGet(s.port, "/index.html").body, page.body);
+    for (const char* path : {"/", "/hls.min.js", "/healthz", "/metrics"}) {
+        auto head = httpGet(s.port, path, "", "HEAD");
+        EXPECT_EQ(head.status, 200) << path;
+        EXPECT_TRUE(head.body.empty()) << path;
+        EXPECT_FALSE(head.header("content-length").empty()) << path;
+    }
 
     auto health = httpGet(s.port, "/healthz");
     EXPECT_EQ(health.status, 200);
@@ -339,6 +345,23 @@ TEST(Http, SigtermWithOpenConnectionsExitsWithinASecond) {
     auto r = s.stop();
     EXPECT_LT(steady_clock::now() - t0, seconds(1));
     EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
+TEST(Http, SigtermLetsAResponseInFlightFinish) {
+    Server s({"--width", "1280", "--height", "720", "--bitrate", "12M"});
+    const std::string name = newestSegment(s.port);
+    ASSERT_FALSE(name.empty());
+    HttpConnection slow("127.0.0.1", s.port, 10);
+    ASSERT_TRUE(slow.sendRaw("GET /live/" + name + " HTTP/1.1\r\nHost: t\r\n\r\n"));
+    std::this_thread::sleep_for(milliseconds(100));  // the response is being written
+    s.process->signal(SIGTERM);
+    auto r = slow.readResponse();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_GT(r.body.size(), 500000u);
+    EXPECT_EQ(std::to_string(r.body.size()), r.header("content-length"));
+    EXPECT_TRUE(isSelfContainedTs(reinterpret_cast<const uint8_t*>(r.body.data()), r.body.size()));
+    auto result = s.process->wait(2);
+    EXPECT_EQ(result.exitCode, 0) << result.err;
 }
 
 TEST(Http, PortInUseExitsTwoNamingTheAddress) {
