@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -225,7 +226,17 @@ StreamInfo CameraSource::open() {
     ControlList controls(camera_->controls());
     const auto& info = camera_->controls();
     const int64_t frameUs = std::llround(1e6 / options_.fps.toDouble());
-    if (info.count(&controls::FrameDurationLimits)) {
+    if (auto it = info.find(&controls::FrameDurationLimits); it != info.end()) {
+        // The sensor's frame-time range (µs): outside it the rate would be silently clamped.
+        const int64_t minUs = it->second.min().get<int64_t>();
+        const int64_t maxUs = it->second.max().get<int64_t>();
+        if (minUs > 0 && maxUs >= minUs && (frameUs < minUs || frameUs > maxUs)) {
+            char range[96];
+            std::snprintf(range, sizeof range, "%.3g..%.3g fps", 1e6 / maxUs, 1e6 / minUs);
+            throw SourceError(label_ + " cannot run at " + std::to_string(options_.fps.toDouble()) +
+                                  " fps (it supports " + range + "); set fps within that range",
+                              true);
+        }
         controls.set(controls::FrameDurationLimits, Span<const int64_t, 2>({frameUs, frameUs}));
     }
     if (info.count(&controls::AeExposureMode)) {
