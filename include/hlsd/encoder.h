@@ -52,6 +52,7 @@ public:
     const EncoderOptions& options() const { return options_; }
 
 private:
+    void open();
     void drain();
 
     EncoderOptions options_;

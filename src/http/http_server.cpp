@@ -86,6 +86,11 @@ public:
         });
     }
 
+    ~Impl() {
+        stop();
+        if (pool_) pool_->shutdown();  // never handed to httplib: its threads must still end
+    }
+
     int start() {
         auto log = logger("http");
         if (assets_.count("index.html") == 0 || assets_.count("hls.min.js") == 0) {
@@ -94,7 +99,6 @@ public:
                 "served all the same",
                 options_.playerDir);
         }
-        pool_ = makePool(options_.maxClients);
         errno = 0;
         int port = options_.port;
         if (port == 0) {
@@ -110,6 +114,7 @@ public:
         }
         port_ = port;
         ::listen(listenFd_, kListenBacklog);
+        pool_ = makePool(options_.maxClients);
         thread_ = std::thread([this] { server_.listen_after_bind(); });
         log->info("serving on {} (player), playlist {}live/index.m3u8", url(), url());
         return port_;

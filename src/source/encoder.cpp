@@ -14,6 +14,17 @@ extern "C" {
 namespace hlsd {
 
 Encoder::Encoder(const EncoderOptions& options) : options_(options) {
+    try {
+        open();
+    } catch (...) {
+        av_packet_free(&packet_);
+        avcodec_free_context(&context_);
+        throw;
+    }
+}
+
+void Encoder::open() {
+    const EncoderOptions& options = options_;
     const AVCodec* codec = avcodec_find_encoder_by_name(options.codec.c_str());
     if (!codec) {
         throw SourceError("H.264 encoder \"" + options.codec + "\" is not in this libavcodec",
