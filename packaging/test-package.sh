@@ -40,8 +40,10 @@ run_existed=""
 [ -e /run/hlsd ] && run_existed=yes
 work=$(mktemp -d /tmp/hlsd-test-package.XXXXXX)
 hlsd_pid=""
+strace_pid=""
 made_run_dir=""
 cleanup() {
+  [ -n "$strace_pid" ] && kill -KILL "$strace_pid" 2>/dev/null
   if [ -n "$hlsd_pid" ] && kill -0 "$hlsd_pid" 2>/dev/null; then
     kill -KILL "$hlsd_pid" 2>/dev/null
     wait "$hlsd_pid" 2>/dev/null
@@ -54,7 +56,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tools=(lintian curl git systemd util-linux man-db)
+tools=(lintian curl git systemd util-linux man-db strace python3)
 missing=()
 for p in "${tools[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -127,11 +129,12 @@ else
   fail "apt-get install ./$(basename "$deb")"
   finish
 fi
-check "/usr/bin/hlsd --version says $version" \
-  bash -c '/usr/bin/hlsd --version | tee /dev/stderr | grep -q "^hlsd $1 "' _ "$version"
-check "hlsd --check-config --config /etc/hlsd/hlsd.yml" \
-  bash -c '/usr/bin/hlsd --check-config --config /etc/hlsd/hlsd.yml 2>&1 | tee /dev/stderr |
-           grep -q "configuration OK"'
+out=$(/usr/bin/hlsd --version 2>&1)
+echo "$out"
+check "/usr/bin/hlsd --version says $version" grep -q "^hlsd $version " <<<"$out"
+out=$(/usr/bin/hlsd --check-config --config /etc/hlsd/hlsd.yml 2>&1)
+echo "$out"
+check "hlsd --check-config --config /etc/hlsd/hlsd.yml" grep -qx "configuration OK" <<<"$out"
 for setting in "source: auto" "output_dir: /run/hlsd" "listen: 0.0.0.0:8080"; do
   check "/etc/hlsd/hlsd.yml has '$setting'" grep -qx "$setting" /etc/hlsd/hlsd.yml
 done
@@ -170,19 +173,26 @@ if ! /usr/bin/hlsd --help | grep -qw auto; then
   skip "source: auto (this hlsd does not know it yet: merge main); running with --source test"
   extra+=(--source test)
 fi
-setpriv --reuid="$uid" --regid="$uid" --groups="$video_gid" --no-new-privs \
-  --inh-caps=-all --bounding-set=-all \
-  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ \
-  LANG=C.UTF-8 LOGNAME=hlsd USER=hlsd SHELL=/usr/sbin/nologin \
-  /usr/bin/hlsd --config /etc/hlsd/hlsd.yml --listen 127.0.0.1:0 "${extra[@]}" \
-  >"$work/hlsd.log" 2>&1 </dev/null &
+as_service() {  # as_service [WRAPPER...]: starts hlsd as the unit would, in the background
+  "$@" setpriv --reuid="$uid" --regid="$uid" --groups="$video_gid" --no-new-privs \
+    --inh-caps=-all --bounding-set=-all \
+    env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ \
+    LANG=C.UTF-8 LOGNAME=hlsd USER=hlsd SHELL=/usr/sbin/nologin \
+    /usr/bin/hlsd --config /etc/hlsd/hlsd.yml --listen 127.0.0.1:0 "${extra[@]}" \
+    >"$work/hlsd.log" 2>&1 </dev/null &
+}
+wait_url() {  # wait_url PID: the URL hlsd logged, once it listens
+  local u=""
+  for _ in $(seq 1 100); do
+    u=$(grep -oE 'http://127\.0\.0\.1:[0-9]+/' "$work/hlsd.log" | head -n 1)
+    [ -n "$u" ] || ! kill -0 "$1" 2>/dev/null && break
+    sleep 0.1
+  done
+  echo "$u"
+}
+as_service
 hlsd_pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+/' "$work/hlsd.log" | head -n 1)
-  [ -n "$url" ] || ! kill -0 "$hlsd_pid" 2>/dev/null && break
-  sleep 0.1
-done
+url=$(wait_url "$hlsd_pid")
 if [ -z "$url" ]; then
   cat "$work/hlsd.log"
   fail "hlsd started as the service would (no URL in its log)"
@@ -223,6 +233,58 @@ else
   else
     pass "no errors in hlsd's log"
   fi
+fi
+
+# The unit's SystemCallFilter= against what hlsd really calls: the same run under strace
+# (start, segments, mirror, HTTP requests, SIGTERM). Every call must be in @system-service and
+# none in ~@privileged @resources, except probes that cope with EPERM (SystemCallErrorNumber=).
+rm -f "$run_dir"/*
+as_service strace -f -qq -o "$work/strace"
+strace_pid=$!
+url=$(wait_url "$strace_pid")
+hlsd_pid=$(pgrep -P "$strace_pid" | head -n 1)
+if [ -n "$url" ] && [ -n "$hlsd_pid" ]; then
+  for _ in $(seq 1 50); do
+    curl -sf -o "$work/index.m3u8" "${url}live/index.m3u8" && break
+    sleep 0.2
+  done
+  curl -s -o /dev/null "$url"; curl -s -o /dev/null "${url}healthz"; curl -s -o /dev/null "${url}metrics"
+  curl -s -o /dev/null -r 0-99 "${url}live/$(grep -m 1 '\.ts$' "$work/index.m3u8")"
+  sleep 1.5
+  kill -TERM "$hlsd_pid"
+  for _ in $(seq 1 50); do kill -0 "$hlsd_pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$strace_pid"
+  hlsd_pid="" strace_pid=""
+  calls=$(awk '{ if ($2 ~ /^[a-z_0-9]+\(/) { sub(/\(.*/, "", $2); print $2 } }' "$work/strace" | sort -u)
+  systemd-analyze syscall-filter >"$work/syscall-groups" 2>/dev/null
+  verdict=$(python3 - "$work/syscall-groups" $calls <<'PY'
+import sys
+groups, cur = {}, None
+for line in open(sys.argv[1]):
+    s = line.strip()
+    if not s or s.startswith("#"):
+        continue
+    if line.startswith("@"):
+        cur = groups.setdefault(s, [])
+    elif cur is not None:
+        cur.append(s)
+def expand(g):
+    out = set()
+    for m in groups.get(g, []):
+        out |= expand(m) if m.startswith("@") else {m}
+    return out
+calls = set(sys.argv[2:])
+# libnuma (via libx264) probes set_mempolicy(MPOL_PREFERRED_MANY) at load and copes with EPERM.
+tolerated = {"set_mempolicy"}
+bad = sorted((calls - expand("@system-service")) |
+             ((calls & (expand("@privileged") | expand("@resources"))) - tolerated))
+print(f"{len(calls)} syscalls" + (", refused: " + " ".join(bad) if bad else ", all allowed"))
+PY
+)
+  check "SystemCallFilter= allows what hlsd calls ($verdict)" grep -q "all allowed" <<<"$verdict"
+else
+  cat "$work/hlsd.log"
+  fail "hlsd started under strace"
 fi
 [ -n "$made_run_dir" ] && rm -rf "$made_run_dir" && made_run_dir=""
 
