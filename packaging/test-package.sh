@@ -255,7 +255,9 @@ if [ -n "$url" ] && [ -n "$hlsd_pid" ]; then
   for _ in $(seq 1 50); do kill -0 "$hlsd_pid" 2>/dev/null || break; sleep 0.1; done
   wait "$strace_pid"
   hlsd_pid="" strace_pid=""
-  calls=$(awk '{ if ($2 ~ /^[a-z_0-9]+\(/) { sub(/\(.*/, "", $2); print $2 } }' "$work/strace" | sort -u)
+  # Only hlsd's calls: from its execve on (setpriv's setresuid, capset... come before).
+  calls=$(awk '/execve\("\/usr\/bin\/hlsd".* = 0$/ { on = 1; next }
+               on && $2 ~ /^[a-z_0-9]+\(/ { sub(/\(.*/, "", $2); print $2 }' "$work/strace" | sort -u)
   systemd-analyze syscall-filter >"$work/syscall-groups" 2>/dev/null
   verdict=$(python3 - "$work/syscall-groups" $calls <<'PY'
 import sys
@@ -274,6 +276,8 @@ def expand(g):
         out |= expand(m) if m.startswith("@") else {m}
     return out
 calls = set(sys.argv[2:])
+if len(calls) < 20:
+    sys.exit(print(f"only {len(calls)} syscalls traced: is the trace hlsd's?"))
 # libnuma (via libx264) probes set_mempolicy(MPOL_PREFERRED_MANY) at load and copes with EPERM.
 tolerated = {"set_mempolicy"}
 bad = sorted((calls - expand("@system-service")) |
