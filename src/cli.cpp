@@ -20,7 +20,8 @@ struct FlagSpec {
 
 // Value flags, one per config key that takes a value.
 const FlagSpec kValueFlags[] = {
-    {"source", "--source", "test | file:PATH | - (stdin: H.264 Annex B or MPEG-TS) | URL"},
+    {"source", "--source",
+     "auto | camera[:N|:ID] | test | file:PATH | - (stdin: H.264 or MPEG-TS) | URL"},
     {"segment_time", "--segment-time", "target segment duration, seconds (fractional ok)"},
     {"segment_wrap", "--segment-wrap", "segments kept in memory and on disk (≥ list-size)"},
     {"list_size", "--list-size", "segments listed in the live playlist"},
@@ -35,6 +36,13 @@ const FlagSpec kValueFlags[] = {
     {"player_dir", "--player-dir", "directory of index.html, player.js, hls.min.js"},
     {"max_clients", "--max-clients", "HTTP connections served at once"},
     {"http_timeout", "--http-timeout", "seconds: keep-alive idle, request read, write"},
+    {"encoder", "--encoder", "auto | v4l2m2m | x264"},
+    {"encoder_device", "--encoder-device", "the V4L2 H.264 encoder auto looks for"},
+    {"profile", "--profile", "H.264 profile: baseline | main | high"},
+    {"rotation", "--rotation", "camera rotation: 0 | 180"},
+    {"exposure_mode", "--exposure-mode", "camera: normal | short | long | custom"},
+    {"awb", "--awb", "camera white balance: auto | daylight | cloudy | indoor | ..."},
+    {"brightness", "--brightness", "camera brightness -1..1"},
 };
 
 }  // namespace
@@ -57,6 +65,10 @@ CommandLine parseCommandLine(int argc, char** argv) {
                              ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
     bool loop = false, noLoop = false, noRealtime = false, realtime = false, exitOnEof = false;
+    bool hflip = false, vflip = false;
+    app.add_flag("--list-cameras", result.listCameras, "print the cameras libcamera sees and exit");
+    auto* hflipOpt = app.add_flag("--hflip", hflip, "mirror the camera image horizontally");
+    auto* vflipOpt = app.add_flag("--vflip", vflip, "flip the camera image vertically");
     auto* loopOpt = app.add_flag("--loop", loop, "repeat a file source forever");
     auto* noLoopOpt = app.add_flag("--no-loop", noLoop, "do not repeat a file source");
     auto* noRtOpt = app.add_flag("--no-realtime", noRealtime,
@@ -99,6 +111,8 @@ CommandLine parseCommandLine(int argc, char** argv) {
         setFlag(noRtOpt, "realtime", "false");
         setFlag(rtOpt, "realtime", "true");
         setFlag(eofOpt, "exit_on_eof", "true");
+        setFlag(hflipOpt, "hflip", "true");
+        setFlag(vflipOpt, "vflip", "true");
         validateConfig(result.config);
     } catch (const ConfigError& e) {
         std::cerr << "hlsd: configuration error: " << e.what() << "\n";

@@ -10,6 +10,7 @@ namespace hlsd {
 struct CommandLine {
     Config config;
     bool checkConfig = false;
+    bool listCameras = false;
     bool done = false;  // --help / --version answered, or an error printed
     int exitCode = 0;
 };

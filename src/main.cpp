@@ -12,6 +12,7 @@
 #include "hlsd/source.h"
 #include "hlsd/store.h"
 #include "service/notify.h"
+#include "source/camera_source.h"
 
 namespace {
 
@@ -34,6 +35,25 @@ hlsd::Rational toRational(double fps) {
     return {static_cast<int>(std::lround(fps * 1000)), 1000};
 }
 
+// --list-cameras: what libcamera sees, one line each; none is not an error.
+int listCamerasCommand() {
+    try {
+        auto cameras = hlsd::listCameras();
+        if (cameras.empty()) {
+            std::cout << "no cameras found (libcamera sees none)\n";
+            return 0;
+        }
+        for (const auto& c : cameras) {
+            std::cout << c.index << ": " << c.model << "  id " << c.id
+                      << "  (--source camera:" << c.index << ")\n";
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "hlsd: " << e.what() << "\n";
+        return 1;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,6 +72,7 @@ int main(int argc, char** argv) {
     routeLibavLogs();
     auto log = logger("main");
     for (const auto& warning : configWarnings(config)) log->warn("{}", warning);
+    if (cli.listCameras) return listCamerasCommand();
     if (cli.checkConfig) {
         std::cout << "configuration OK\n";
         return 0;
@@ -65,6 +86,15 @@ int main(int argc, char** argv) {
     sourceOptions.fps = toRational(config.fps);
     sourceOptions.bitrate = config.bitrate;
     sourceOptions.segmentTime = config.segmentTime;
+    sourceOptions.camera.encoder = config.encoder;
+    sourceOptions.camera.encoderDevice = config.encoderDevice;
+    sourceOptions.camera.profile = config.profile;
+    sourceOptions.camera.rotation = config.rotation;
+    sourceOptions.camera.hflip = config.hflip;
+    sourceOptions.camera.vflip = config.vflip;
+    sourceOptions.camera.exposureMode = config.exposureMode;
+    sourceOptions.camera.awb = config.awb;
+    sourceOptions.camera.brightness = config.brightness;
 
     StoreOptions storeOptions;
     storeOptions.segmentWrap = static_cast<size_t>(config.segmentWrap);

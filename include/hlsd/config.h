@@ -17,7 +17,7 @@ public:
 };
 
 struct Config {
-    std::string source = "test";
+    std::string source = "auto";
     bool loop = false;
     bool realtime = true;
     bool exitOnEof = false;
@@ -35,6 +35,15 @@ struct Config {
     std::string playerDir;  // empty: the directory the build or package installed
     int maxClients = 512;
     int httpTimeout = 5;
+    std::string encoder = "auto";
+    std::string encoderDevice = "/dev/video11";
+    std::string profile = "high";
+    int rotation = 0;
+    bool hflip = false;
+    bool vflip = false;
+    std::string exposureMode = "normal";
+    std::string awb = "auto";
+    double brightness = 0.0;
 
     // Where each key's value came from ("conf/hlsd.yml:12", "--segment-time"); absent = default.
     std::map<std::string, std::string> origin;

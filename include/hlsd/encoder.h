@@ -20,11 +20,19 @@ struct EncoderOptions {
     int height = 720;
     Rational fps{30, 1};
     int64_t bitrate = 2'000'000;
-    int gop = 30;  // frames between IDRs: segment_time × fps
-    std::string codec = "libx264";
-    std::string preset = "veryfast";
-    std::string profile = "high";
+    int gop = 30;                     // frames between IDRs: segment_time × fps
+    std::string codec = "libx264";    // a libavcodec encoder name: libx264, h264_v4l2m2m
+    std::string preset = "veryfast";  // libx264 only
+    std::string profile = "high";     // baseline | main | high
 };
+
+// Which H.264 encoder a setting means here.
+struct EncoderChoice {
+    std::string codec;   // libavcodec name
+    std::string reason;  // for the log
+};
+// setting: auto (the V4L2 hardware encoder if `device` exists, else libx264) | v4l2m2m | x264.
+EncoderChoice chooseEncoder(const std::string& setting, const std::string& device);
 
 // Thread-bound. Frames in (YUV 4:2:0, pts in frames), Annex B packets out, one IDR with
 // SPS/PPS in-band every `gop` frames, no B-frames (latency).
@@ -41,6 +49,8 @@ public:
     void flush();
     std::optional<EncodedPacket> receive();
 
+    const EncoderOptions& options() const { return options_; }
+
 private:
     void drain();
 
@@ -50,5 +60,10 @@ private:
     std::map<int64_t, WallClock::time_point> captureTimes_;
     std::deque<EncodedPacket> ready_;
 };
+
+// Opens the encoder `setting` chooses; with `auto`, a hardware encoder that fails to open falls
+// back to libx264 (logged). Throws SourceError (permanent) when nothing can be opened.
+std::unique_ptr<Encoder> openEncoder(EncoderOptions options, const std::string& setting,
+                                     const std::string& device);
 
 }  // namespace hlsd

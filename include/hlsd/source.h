@@ -42,6 +42,20 @@ public:
     virtual std::string name() const = 0;
 };
 
+// The camera and the encoder raw frames go through (camera and test pattern).
+struct CameraOptions {
+    std::string selector;                        // "" the first camera, "1" an index, or an id
+    std::string encoder = "auto";                // auto | v4l2m2m | x264
+    std::string encoderDevice = "/dev/video11";  // the V4L2 H.264 encoder `auto` looks for
+    std::string profile = "high";                // baseline | main | high
+    int rotation = 0;                            // 0 | 180
+    bool hflip = false;
+    bool vflip = false;
+    std::string exposureMode = "normal";  // normal | short | long | custom
+    std::string awb = "auto";             // auto | incandescent | tungsten | fluorescent | ...
+    double brightness = 0.0;              // -1 .. 1
+};
+
 struct SourceOptions {
     std::string spec = "test";  // test | file:PATH | - | URL
     bool realtime = true;       // pace files at their native rate
@@ -50,10 +64,11 @@ struct SourceOptions {
     Rational fps{30, 1};  // test pattern rate; timestamps of raw streams that carry none
     int64_t bitrate = 2'000'000;
     double segmentTime = 1.0;  // the test pattern's GOP follows it
+    CameraOptions camera;
 };
 
-enum class SourceKind { Test, Stdin, File, Url };
-// test → Test, "-" → Stdin, scheme:// → Url, file:PATH or any other text → File.
+enum class SourceKind { Auto, Camera, Test, Stdin, File, Url };
+// auto, camera[:N|:ID], test, "-" (stdin), scheme:// (Url), file:PATH or any other text (File).
 SourceKind classifySource(const std::string& spec);
 
 // Throws SourceError (permanent) for a spec that names nothing usable.

@@ -46,6 +46,14 @@ bool toBool(const std::string& key, const std::string& text, const std::string& 
     fail(origin, key, "expected true or false, got \"" + text + "\"");
 }
 
+std::string oneOf(const std::string& key, const std::string& value, const std::string& origin,
+                  const std::vector<std::string>& allowed) {
+    if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return value;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    fail(origin, key, "expected one of " + list + ", got \"" + value + "\"");
+}
+
 const std::string& originOf(const Config& c, const std::string& key) {
     static const std::string kDefault = "default";
     auto it = c.origin.find(key);
@@ -62,9 +70,12 @@ std::string formatNumber(double v) {
 
 const std::vector<std::string>& configKeys() {
     static const std::vector<std::string> keys = {
-        "source",    "loop",       "realtime",     "exit_on_eof", "segment_time", "segment_wrap",
-        "list_size", "output_dir", "width",        "height",      "fps",          "bitrate",
-        "log_level", "listen",     "allow_origin", "player_dir",  "max_clients",  "http_timeout"};
+        "source",       "loop",        "realtime",   "exit_on_eof",    "segment_time",
+        "segment_wrap", "list_size",   "output_dir", "width",          "height",
+        "fps",          "bitrate",     "encoder",    "encoder_device", "profile",
+        "rotation",     "hflip",       "vflip",      "exposure_mode",  "awb",
+        "brightness",   "log_level",   "listen",     "allow_origin",   "player_dir",
+        "max_clients",  "http_timeout"};
     return keys;
 }
 
@@ -126,6 +137,30 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.maxClients = toInt(key, value, origin);
     } else if (key == "http_timeout") {
         c.httpTimeout = toInt(key, value, origin);
+    } else if (key == "encoder") {
+        c.encoder = oneOf(key, value, origin, {"auto", "v4l2m2m", "x264"});
+    } else if (key == "encoder_device") {
+        c.encoderDevice = value;
+    } else if (key == "profile") {
+        c.profile = oneOf(key, value, origin, {"baseline", "main", "high"});
+    } else if (key == "rotation") {
+        c.rotation = toInt(key, value, origin);
+        if (c.rotation != 0 && c.rotation != 180) {
+            fail(origin, key, "must be 0 or 180 (sensors cannot rotate by 90), got " + value);
+        }
+    } else if (key == "hflip") {
+        c.hflip = toBool(key, value, origin);
+    } else if (key == "vflip") {
+        c.vflip = toBool(key, value, origin);
+    } else if (key == "exposure_mode") {
+        c.exposureMode = oneOf(key, value, origin, {"normal", "short", "long", "custom"});
+    } else if (key == "awb") {
+        c.awb = oneOf(key, value, origin,
+                      {"auto", "incandescent", "tungsten", "fluorescent", "indoor", "daylight",
+                       "cloudy", "custom"});
+    } else if (key == "brightness") {
+        c.brightness = toDouble(key, value, origin);
+        if (c.brightness < -1 || c.brightness > 1) fail(origin, key, "must be -1..1, got " + value);
     } else {
         throw ConfigError(origin + ": unknown key \"" + key + "\"");
     }

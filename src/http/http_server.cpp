@@ -61,7 +61,8 @@ public:
         : options_(std::move(options)), store_(store), assets_(loadPlayer(options_.playerDir)) {
         // Names are never reused, so a segment may be cached for as long as anyone likes.
         segmentCache_ = "public, max-age=86400, immutable";
-        server_.new_task_queue = [n = options_.maxClients] { return new httplib::ThreadPool(n); };
+        // The pool is made in start() (so a failure is reported there); httplib takes ownership.
+        server_.new_task_queue = [this] { return pool_.release(); };
         server_.set_tcp_nodelay(true);
         server_.set_keep_alive_max_count(100000);
         server_.set_keep_alive_timeout(options_.timeout);
@@ -93,6 +94,7 @@ public:
                 "served all the same",
                 options_.playerDir);
         }
+        pool_ = makePool(options_.maxClients);
         errno = 0;
         int port = options_.port;
         if (port == 0) {
@@ -284,7 +286,23 @@ private:
                               res.status, bytes);
     }
 
+    // One worker per connection served at once. Each keeps glibc's default stack (RLIMIT_STACK,
+    // 8 MiB of address space): httplib 0.11 parses Range headers with std::regex, whose
+    // recursion overflows 4 MiB on an 8 KiB header. A 32-bit process cannot reserve 512 of them.
+    static std::unique_ptr<httplib::ThreadPool> makePool(int threads) {
+        constexpr int k32BitLimit = 192;
+        if (sizeof(void*) == 4 && threads > k32BitLimit) {
+            logger("http")->warn(
+                "max_clients {} capped at {} on this 32-bit system (each worker "
+                "reserves 8 MiB of address space)",
+                threads, k32BitLimit);
+            threads = k32BitLimit;
+        }
+        return std::make_unique<httplib::ThreadPool>(static_cast<size_t>(threads));
+    }
+
     HttpOptions options_;
+    std::unique_ptr<httplib::ThreadPool> pool_;
     const SegmentStore& store_;
     std::map<std::string, Asset> assets_;
     std::string segmentCache_;

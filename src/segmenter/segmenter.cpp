@@ -29,6 +29,12 @@ void Segmenter::openMuxer() {
 }
 
 void Segmenter::push(const EncodedPacket& packet) {
+    // SPS/PPS are remembered even from packets that are dropped (a hardware encoder may send
+    // them alone, ahead of the first IDR).
+    const auto types = h264::nalTypes(packet.data);
+    if (h264::contains(types, h264::kSps) && h264::contains(types, h264::kPps)) {
+        parameterSets_ = h264::parameterSets(packet.data.data(), packet.data.size());
+    }
     CutDecision d = policy_.next(packet.pts, packet.dts, packet.keyframe);
     if (d.closeSegment && current_)
         closeSegment(d.openSegment && !d.discontinuity ? packet.pts : maxEndPts_);
@@ -54,10 +60,6 @@ void Segmenter::push(const EncodedPacket& packet) {
     int64_t pts = std::max(packet.pts - runOffset_, dts);
     lastMuxedDts_ = dts;
 
-    const auto types = h264::nalTypes(packet.data);
-    if (h264::contains(types, h264::kSps) && h264::contains(types, h264::kPps)) {
-        parameterSets_ = h264::parameterSets(packet.data.data(), packet.data.size());
-    }
     if (d.openSegment && !h264::contains(types, h264::kSps) && !parameterSets_.empty()) {
         // The segment must decode alone: SPS/PPS ahead of its IDR.
         std::vector<uint8_t> withHeaders = parameterSets_;

@@ -1,5 +1,7 @@
 #include "hlsd/encoder.h"
 
+#include <filesystem>
+
 #include "hlsd/log.h"
 #include "hlsd/source.h"
 #include "source/av_error.h"
@@ -35,11 +37,19 @@ Encoder::Encoder(const EncoderOptions& options) : options_(options) {
     // No global header: SPS/PPS go in-band before every IDR, so each segment decodes alone.
 
     AVDictionary* opts = nullptr;
-    av_dict_set(&opts, "preset", options.preset.c_str(), 0);
-    av_dict_set(&opts, "tune", "zerolatency", 0);
-    av_dict_set(&opts, "profile", options.profile.c_str(), 0);
-    av_dict_set(&opts, "forced-idr", "1", 0);
-    av_dict_set(&opts, "x264-params", "scenecut=0:open-gop=0:repeat-headers=1", 0);
+    if (options.codec == "libx264") {
+        av_dict_set(&opts, "preset", options.preset.c_str(), 0);
+        av_dict_set(&opts, "tune", "zerolatency", 0);
+        av_dict_set(&opts, "profile", options.profile.c_str(), 0);
+        av_dict_set(&opts, "forced-idr", "1", 0);
+        av_dict_set(&opts, "x264-params", "scenecut=0:open-gop=0:repeat-headers=1", 0);
+    } else {
+        // V4L2 encoders take the profile as a number; SPS/PPS missing from an IDR are added
+        // back by the segmenter.
+        if (options.profile == "baseline") context_->profile = FF_PROFILE_H264_CONSTRAINED_BASELINE;
+        if (options.profile == "main") context_->profile = FF_PROFILE_H264_MAIN;
+        if (options.profile == "high") context_->profile = FF_PROFILE_H264_HIGH;
+    }
     int ret = avcodec_open2(context_, codec, &opts);
     av_dict_free(&opts);
     if (ret < 0) {
@@ -110,6 +120,34 @@ std::optional<EncodedPacket> Encoder::receive() {
     EncodedPacket p = std::move(ready_.front());
     ready_.pop_front();
     return p;
+}
+
+EncoderChoice chooseEncoder(const std::string& setting, const std::string& device) {
+    if (setting == "x264") return {"libx264", "encoder: x264"};
+    if (setting == "v4l2m2m") return {"h264_v4l2m2m", "encoder: v4l2m2m (" + device + ")"};
+    std::error_code ec;
+    const bool hasDevice = std::filesystem::exists(device, ec);
+    const bool hasCodec = avcodec_find_encoder_by_name("h264_v4l2m2m") != nullptr;
+    if (hasDevice && hasCodec) return {"h264_v4l2m2m", "hardware encoder " + device + " found"};
+    return {"libx264",
+            hasDevice ? "libavcodec lacks h264_v4l2m2m" : "no hardware encoder at " + device};
+}
+
+std::unique_ptr<Encoder> openEncoder(EncoderOptions options, const std::string& setting,
+                                     const std::string& device) {
+    auto log = logger("source");
+    const EncoderChoice choice = chooseEncoder(setting, device);
+    options.codec = choice.codec;
+    try {
+        auto encoder = std::make_unique<Encoder>(options);
+        log->info("H.264 encoder {} ({})", choice.codec, choice.reason);
+        return encoder;
+    } catch (const SourceError& e) {
+        if (setting != "auto" || choice.codec == "libx264") throw;
+        log->warn("{}; falling back to libx264", e.what());
+    }
+    options.codec = "libx264";
+    return std::make_unique<Encoder>(options);
 }
 
 }  // namespace hlsd

@@ -19,6 +19,7 @@ TestSource::TestSource(const SourceOptions& options) : options_(options) {
     encoderOptions_.height = options.height;
     encoderOptions_.fps = options.fps;
     encoderOptions_.bitrate = options.bitrate;
+    encoderOptions_.profile = options.camera.profile;
     // One IDR per segment_time, so segments hit their target exactly.
     encoderOptions_.gop =
         std::max(1, static_cast<int>(std::lround(options.segmentTime * options.fps.toDouble())));
@@ -81,7 +82,7 @@ StreamInfo TestSource::open() {
         logger("source")->warn("test pattern without the clock (no drawtext/font?): {}", e.what());
         buildGraph(false);
     }
-    encoder_ = std::make_unique<Encoder>(encoderOptions_);
+    encoder_ = openEncoder(encoderOptions_, options_.camera.encoder, options_.camera.encoderDevice);
     frame_ = av_frame_alloc();
     frameIndex_ = 0;
     warnedLate_ = false;

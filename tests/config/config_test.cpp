@@ -47,7 +47,7 @@ TEST(Config, ShippedFileLoadsAndValidates) {
     Config c;
     ASSERT_NO_THROW(loadConfigFile(kShipped, c));
     ASSERT_NO_THROW(validateConfig(c));
-    EXPECT_EQ(c.source, "test");
+    EXPECT_EQ(c.source, "auto");
     EXPECT_DOUBLE_EQ(c.segmentTime, 1.0);
     EXPECT_EQ(c.segmentWrap, 5);
     EXPECT_EQ(c.listSize, 2);
@@ -156,6 +156,21 @@ TEST(Config, CommandLineOriginIsNamed) {
 TEST(Config, LoopWithExitOnEofIsRefused) {
     expectError("source: file:a.mp4\nloop: true\nexit_on_eof: true\n",
                 ":3: exit_on_eof: cannot be combined with loop: a looping source never ends");
+}
+
+TEST(Config, CameraKeys) {
+    expectError("rotation: 90\n",
+                ":1: rotation: must be 0 or 180 (sensors cannot rotate by 90), got 90");
+    expectError("encoder: nvenc\n",
+                ":1: encoder: expected one of auto, v4l2m2m, x264, got \"nvenc\"");
+    expectError("profile: extended\n",
+                ":1: profile: expected one of baseline, main, high, got \"extended\"");
+    expectError("awb: sunny\n",
+                ":1: awb: expected one of auto, incandescent, tungsten, fluorescent, indoor, "
+                "daylight, cloudy, custom, got \"sunny\"");
+    expectError("brightness: 2\n", ":1: brightness: must be -1..1, got 2");
+    Loaded ok = load("source: camera:1\nrotation: 180\nhflip: yes\nencoder: x264\n");
+    EXPECT_EQ(ok.error, "");
 }
 
 TEST(Config, LoopIsForFiles) {

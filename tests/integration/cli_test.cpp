@@ -1,6 +1,8 @@
 // The command line and its errors: exit codes and messages that name the cause.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <fstream>
 
 #include "integration/hlsd_run.h"
@@ -71,6 +73,38 @@ TEST(Cli, UnusableOutputDirIsRefusedWithExitTwo) {
     auto r = run(hlsdArgs({"--source", "test", "--output-dir", file + "/live"}), 30);
     EXPECT_EQ(r.exitCode, 2);
     EXPECT_NE(r.err.find("output_dir " + file + "/live: cannot create"), std::string::npos)
+        << r.err;
+}
+
+TEST(Cli, ListCamerasSaysPlainlyThereAreNone) {
+    auto r = run(hlsdArgs({"--list-cameras"}), 30);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_EQ(r.out, "no cameras found (libcamera sees none)\n");
+}
+
+TEST(Cli, CameraSourceWithoutACameraExitsTwoNamingTheFix) {
+    for (const char* spec : {"camera", "camera:1", "camera:/base/soc/i2c0mux/imx708@1a"}) {
+        auto r = run(hlsdArgs({"--source", spec}), 30);
+        EXPECT_EQ(r.exitCode, 2) << spec;
+        EXPECT_NE(r.err.find("no camera found: libcamera sees none"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("use --source test"), std::string::npos) << r.err;
+    }
+}
+
+TEST(Cli, AutoFallsBackToTheTestPatternAndSaysWhy) {
+    std::string dir = makeTempDir("auto");
+    Process p(
+        hlsdArgs({"--source", "auto", "--width", "320", "--height", "240", "--output-dir", dir}));
+    bool segment = waitForFile(dir + "/index.m3u8", 15);
+    p.signal(SIGTERM);
+    auto r = p.wait(5);
+    EXPECT_TRUE(segment);
+    EXPECT_EQ(r.exitCode, 0);
+    EXPECT_NE(r.err.find("source auto: no camera found by libcamera; using the test pattern"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("H.264 encoder libx264 (no hardware encoder at /dev/video11)"),
+              std::string::npos)
         << r.err;
 }
 

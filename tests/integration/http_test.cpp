@@ -222,13 +222,22 @@ TEST(Http, MalformedRequestsAre4xxAndHarmless) {
         {"huge header",
          "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100000, 'b') + "\r\n\r\n"},
         {"binary", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n"},
+        // httplib parses Range with std::regex; at the longest header line it accepts, the
+        // recursion needs more than 4 MiB of stack (a crash with smaller worker stacks).
+        {"8 KiB Range", "GET /live/index.m3u8 HTTP/1.1\r\nHost: x\r\nRange: bytes=" +
+                            std::string(8100, '0') + "-1\r\n\r\n"},
+        {"8 KiB Range list", "GET /live/index.m3u8 HTTP/1.1\r\nHost: x\r\nRange: bytes=" +
+                                 std::string(8100, '1') + "\r\n\r\n"},
     };
     for (const auto& c : cases) {
         HttpConnection conn("127.0.0.1", s.port);
         conn.sendRaw(c.request);
         auto r = conn.readResponse();
-        // A 4xx, or the connection closed without an answer: never a 2xx, never a crash.
-        EXPECT_TRUE(r.status == 0 || (r.status >= 400 && r.status < 500))
+        // A 4xx, or the connection closed without an answer: never a crash. (A Range httplib
+        // cannot parse is ignored: the request itself is fine.)
+        const bool rangeOnly = std::string(c.what).find("Range") != std::string::npos;
+        EXPECT_TRUE(r.status == 0 || (r.status >= 400 && r.status < 500) ||
+                    (rangeOnly && r.status == 200))
             << c.what << ": " << r.statusLine;
         EXPECT_EQ(httpGet(s.port, "/healthz").status, 200) << "after " << c.what;
     }

@@ -1,0 +1,69 @@
+// The Raspberry Pi camera (any libcamera camera): YUV 4:2:0 capture → the shared H.264 encoder.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hlsd/source.h"
+#include "source/camera_frames.h"
+#include "source/pacer.h"
+
+namespace libcamera {
+class Camera;
+class CameraManager;
+class FrameBufferAllocator;
+class Request;
+class Stream;
+}  // namespace libcamera
+
+namespace hlsd {
+
+struct CameraInfo {
+    int index = 0;
+    std::string id;
+    std::string model;
+};
+
+// What libcamera sees now (empty: no camera).
+std::vector<CameraInfo> listCameras();
+
+// Thread-bound like every Source, except interrupt() and the libcamera completion callback,
+// which only queues the frame (see FrameQueue).
+class CameraSource : public Source {
+public:
+    explicit CameraSource(const SourceOptions& options);
+    ~CameraSource() override;
+
+    StreamInfo open() override;
+    std::optional<EncodedPacket> read() override;
+    void close() override;
+    void interrupt() override;
+    bool isLive() const override { return true; }
+    std::string name() const override;
+
+    // A camera that delivers nothing for this long is restarted (a new run: discontinuity).
+    static constexpr std::chrono::milliseconds kStallTimeout{2000};
+
+private:
+    struct MappedBuffer;
+    void onRequestCompleted(libcamera::Request* request);
+    std::shared_ptr<libcamera::Camera> select();
+
+    SourceOptions options_;
+    Interrupter interrupter_;
+    FrameQueue queue_{8};
+    std::shared_ptr<libcamera::CameraManager> manager_;
+    std::shared_ptr<libcamera::Camera> camera_;
+    std::unique_ptr<libcamera::FrameBufferAllocator> allocator_;
+    libcamera::Stream* stream_ = nullptr;
+    std::vector<std::unique_ptr<libcamera::Request>> requests_;
+    std::vector<std::unique_ptr<MappedBuffer>> mapped_;
+    std::unique_ptr<CameraFramePath> path_;
+    unsigned stride_ = 0;
+    std::atomic<bool> running_{false};
+    std::string label_ = "camera";
+};
+
+}  // namespace hlsd
