@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 LIVE_DIR ?= $(BUILD)/live
 
-.PHONY: all deps deps-test build run test format clean
+.PHONY: all deps deps-test build run test deb test-package format clean
 
 all: build
 
@@ -26,6 +26,14 @@ run: build
 
 test: deps-test build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 300
+
+# The Debian package, from the tracked files: build-deb/hlsd_<version>_<arch>.deb (see README).
+deb:
+	JOBS=$(JOBS) packaging/build-deb.sh build-deb
+
+# Builds the .deb from a clean clone of HEAD, lints, installs, runs and purges it (as root).
+test-package:
+	JOBS=$(JOBS) packaging/test-package.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

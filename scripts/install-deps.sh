@@ -10,6 +10,7 @@ packages=(
   build-essential cmake pkg-config clang-format
   libavformat-dev libavcodec-dev libavutil-dev libavfilter-dev
   libspdlog-dev libyaml-cpp-dev libcli11-dev libcpp-httplib-dev libgtest-dev libcamera-dev
+  libsystemd-dev
   ffmpeg fonts-dejavu-core
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

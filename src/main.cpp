@@ -11,6 +11,7 @@
 #include "hlsd/segmenter.h"
 #include "hlsd/source.h"
 #include "hlsd/store.h"
+#include "service/notify.h"
 #include "source/camera_source.h"
 
 namespace {
@@ -145,6 +146,8 @@ int main(int argc, char** argv) {
                   segmenterOptions.runPrefix,
                   config.outputDir.empty() ? "" : ", writing to " + config.outputDir);
         runner.start();
+        ServiceNotifier notifier;  // systemd Type=notify; nothing without $NOTIFY_SOCKET
+        notifier.status("waiting for the first segment");
 
         bool signalled = false;
         while (runner.outcome() == SourceRunner::Outcome::Running) {
@@ -155,7 +158,10 @@ int main(int argc, char** argv) {
                 signalled = true;
                 break;
             }
+            if (!notifier.isReady() && store.snapshot()->produced > 0)
+                notifier.ready("serving " + http.url());
         }
+        notifier.stopping("shutting down");
         http.stop();  // stop accepting, finish what is in flight
         runner.stop();
         const auto outcome = runner.outcome();
