@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 LIVE_DIR ?= $(BUILD)/live
 
-.PHONY: all deps deps-test build run test format clean
+.PHONY: all deps deps-test build run test bench bench-full format clean
 
 all: build
 
@@ -26,6 +26,15 @@ run: build
 
 test: deps-test build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 300
+
+# hlsd side by side with ffmpeg -f hls + nginx (latency in Chromium, serving, segmenting cost,
+# footprint); writes bench/RESULTS.md. `bench` is the quick subset (~12 min), `bench-full` the
+# whole latency table.
+bench: deps-test build
+	bench/run.sh quick
+
+bench-full: deps-test build
+	bench/run.sh full
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
