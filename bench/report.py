@@ -121,7 +121,7 @@ def main():
                 f"{h.get('target_duration', '–')} / {a.get('target_duration', '–')}",
                 (err or "")[:80]])
             hm, am = h.get("latency_median"), a.get("latency_median")
-            if hm and am and hm > am * 1.10 and hm - am > 0.3:
+            if hm and am and hm > am * 1.10 and hm - am > row["segment_time"]:
                 behind.append((hm / am, f"latency {label} {row['query'] or 'default'}: hlsd "
                                f"{hm:.2f} s vs anchor {am:.2f} s", "latency"))
         w(table(["T/W/L", "hls.js", "seed (Pi)", "hlsd median s", "hlsd p95 s",
@@ -145,7 +145,21 @@ def main():
               "muxer started, ~0.1 s after it began reading, which flatters the anchor by about "
               "that much. hlsd marks `#EXT-X-DISCONTINUITY` when the looped file restarts "
               "(ffmpeg `-stream_loop` does not); with a 60 s file that falls outside the "
-              "measured window of most cells.\n")
+              "measured window of most cells.")
+            higher = [(row, row["hlsd"]["latency_median"] - row["anchor"]["latency_median"])
+                      for row in lat if row.get("hlsd", {}).get("ok") and row.get("anchor", {}).get("ok")]
+            up = [(r_, d) for r_, d in higher if d > 0]
+            if up:
+                worst = max(up, key=lambda x: x[1])
+                w(f"In this run hlsd's median was the higher one in {len(up)} of {len(higher)} "
+                  f"cells; the largest gap is {worst[1]:.2f} s "
+                  f"({worst[0]['segment_time']}/{worst[0]['segment_wrap']}/{worst[0]['list_size']} "
+                  f"{worst[0]['query'] or 'default'}, T = {worst[0]['segment_time']} s). Gaps "
+                  "smaller than T are not listed under \"where hlsd is behind\", but a direction "
+                  "that repeats across cells is worth more sessions per cell (`make bench-full`, "
+                  "or `python3 bench/bench.py --only latency --rows T/W/L` several times) before "
+                  "concluding either way.")
+            w("")
 
     # ------------------------------------------------------------------ serving
     w("## 2. Serving (wrk, 127.0.0.1)\n")
@@ -341,7 +355,7 @@ def main():
             behind.append((ic["hlsd"]["extra_cpu_percent"] / max(0.1, ic["nginx"]["extra_cpu_percent"]),
                            f"{ic['hlsd']['connections']} idle keep-alive connections cost hlsd "
                            f"{ic['hlsd']['extra_cpu_percent']:.1f} % CPU, nginx "
-                           f"{ic['nginx']['extra_cpu_percent']:.1f} %", "idle"))
+                           f"{ic['nginx']['extra_cpu_percent']:.1f} %", "idle_conns"))
 
     # ------------------------------------------------------------------ profile
     w("## Profile (callgrind)\n")
@@ -391,13 +405,14 @@ def main():
         behind.sort(key=lambda x: -x[0])
         w("Computed from the tables above (hlsd worse by more than ~10 % and more than the "
           "measurement resolution), worst first:\n")
-        for factor, text, _kind in behind:
-            fac = "never answered" if factor == float("inf") else f"{factor:.2f}× worse"
+        for factor, text, kind in behind:
+            fac = "never answered" if factor == float("inf") else \
+                "idle cost" if kind == "idle_conns" else f"{factor:.2f}× worse"
             w(f"- **{fac}**: {text}")
         w("")
         kinds = {k for _, _, k in behind}
         w("Best explanations, from the profile and the counters above:\n")
-        if kinds & {"idle", "serving", "starved"}:
+        if kinds & {"idle", "idle_conns", "serving", "starved"}:
             w("- **Idle keep-alive connections are polled.** Debian's cpp-httplib 0.11.4 "
               "(`libcpp-httplib.so`, the split build) waits for a keep-alive connection's next "
               "request in `detail::keep_alive()`: `poll(fd, 10 ms)`, then `sleep 1 ms`, in a "
