@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 LIVE_DIR ?= $(BUILD)/live
 
-.PHONY: all deps deps-test build run test deb test-package format clean
+.PHONY: all deps deps-test build run test deb test-package bench bench-full format clean
 
 all: build
 
@@ -34,6 +34,15 @@ deb:
 # Builds the .deb from a clean clone of HEAD, lints, installs, runs and purges it (as root).
 test-package:
 	JOBS=$(JOBS) packaging/test-package.sh
+
+# hlsd side by side with ffmpeg -f hls + nginx (latency in Chromium, serving, segmenting cost,
+# footprint); writes bench/RESULTS.md. `bench` is the quick subset (~12 min), `bench-full` the
+# whole latency table.
+bench: deps-test build
+	bench/run.sh quick
+
+bench-full: deps-test build
+	bench/run.sh full
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
