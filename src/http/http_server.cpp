@@ -19,6 +19,7 @@
 
 #include "hlsd/http.h"
 #include "hlsd/log.h"
+#include "http/blocking_server.h"
 #include "http/metrics.h"
 #include "http/router.h"
 
@@ -66,6 +67,8 @@ public:
         server_.set_tcp_nodelay(true);
         server_.set_keep_alive_max_count(100000);
         server_.set_keep_alive_timeout(options_.timeout);
+        server_.setTimeouts(options_.timeout, options_.timeout, options_.timeout);
+        server_.setMaxRequestsPerConnection(100000);
         server_.set_read_timeout(options_.timeout, 0);
         server_.set_write_timeout(options_.timeout, 0);
         server_.set_payload_max_length(64 * 1024);
@@ -312,7 +315,7 @@ private:
     std::map<std::string, Asset> assets_;
     std::string segmentCache_;
     HttpMetrics metrics_;
-    httplib::Server server_;
+    BlockingServer server_;
     socket_t listenFd_ = -1;
     int port_ = 0;
     std::thread thread_;

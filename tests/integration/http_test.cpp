@@ -250,6 +250,23 @@ TEST(Http, MalformedRequestsAre4xxAndHarmless) {
     EXPECT_TRUE(s.process->running());
 }
 
+TEST(Http, PipelinedRequestsAreAnsweredInOrder) {
+    Server s;
+    HttpConnection c("127.0.0.1", s.port);
+    ASSERT_TRUE(
+        c.sendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "HEAD /live/index.m3u8 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto a = c.readResponse();
+    auto b = c.readResponse(true);
+    auto d = c.readResponse();
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.body, "ok\n");
+    EXPECT_EQ(b.status, 200);
+    EXPECT_EQ(b.header("content-type"), "application/vnd.apple.mpegurl");
+    EXPECT_EQ(d.status, 404);
+}
+
 TEST(Http, SegmentThatRotatedOutIs404) {
     Server s({"--segment-time", "0.5"});
     const std::string first = newestSegment(s.port);
