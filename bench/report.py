@@ -412,16 +412,12 @@ def main():
         w("")
         kinds = {k for _, _, k in behind}
         w("Best explanations, from the profile and the counters above:\n")
-        if kinds & {"idle", "idle_conns", "serving", "starved"}:
-            w("- **Idle keep-alive connections are polled.** Debian's cpp-httplib 0.11.4 "
-              "(`libcpp-httplib.so`, the split build) waits for a keep-alive connection's next "
-              "request in `detail::keep_alive()`: `poll(fd, 10 ms)`, then `sleep 1 ms`, in a "
-              "loop, in the connection's own worker thread (visible in the profile as ~90 "
-              "`poll` + ~80 `nanosleep` per connection-second). An hls.js viewer is idle "
-              "between its requests most of the time, so every viewer costs ~90 wake-ups/s; "
-              "nginx sleeps in `epoll_wait` until data arrives. This is what the live (10 "
-              "viewers) and idle-connection rows measure. The loop is compiled into the "
-              "shared library, so no runtime setter reaches it.")
+        if kinds & {"idle", "idle_conns"}:
+            w("- **Idle keep-alive connections.** Debian's cpp-httplib 0.11.4 waits for a "
+              "keep-alive connection's next request in `detail::keep_alive()`: `poll(fd, 10 ms)` "
+              "then `sleep 1 ms`, in a loop (~90 wake-ups/s per connection). hlsd replaces that "
+              "per-connection loop with one that sleeps in `poll()` until the client sends "
+              "(`src/http/blocking_server.cpp`); if this row still shows, look there first.")
         if "starved" in kinds:
             w("- **One thread per connection, for the connection's life.** With `max_clients` "
               "512, connection 513+ waits in httplib's task queue until a busy connection "
