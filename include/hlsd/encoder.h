@@ -26,6 +26,11 @@ struct EncoderOptions {
     std::string profile = "high";     // baseline | main | high
 };
 
+struct SourceOptions;
+// The encoder settings of a source that encodes (camera, test pattern): its size, rate,
+// bitrate and profile, and one IDR per segment_time so segments hit their target exactly.
+EncoderOptions encoderOptionsFor(const SourceOptions& source);
+
 // Which H.264 encoder a setting means here.
 struct EncoderChoice {
     std::string codec;   // libavcodec name

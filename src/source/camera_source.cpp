@@ -171,7 +171,7 @@ StreamInfo CameraSource::open() {
     if (allocator_->allocate(stream_) < 0) {
         throw SourceError(label_ + ": cannot allocate capture buffers", false);
     }
-    const unsigned w = sc.size.width, h = sc.size.height;
+    const unsigned h = sc.size.height;
     for (const auto& buffer : allocator_->buffers(stream_)) {
         auto mapped = std::make_unique<MappedBuffer>();
         const auto& planes = buffer->planes();
@@ -206,16 +206,8 @@ StreamInfo CameraSource::open() {
         requests_.push_back(std::move(request));
         mapped_.push_back(std::move(mapped));
     }
-    (void)w;
 
-    EncoderOptions eo;
-    eo.width = options_.width;
-    eo.height = options_.height;
-    eo.fps = options_.fps;
-    eo.bitrate = options_.bitrate;
-    eo.profile = options_.camera.profile;
-    eo.gop =
-        std::max(1, static_cast<int>(std::lround(options_.segmentTime * options_.fps.toDouble())));
+    const EncoderOptions eo = encoderOptionsFor(options_);
     FramePathOptions fo;
     fo.fps = options_.fps;
     fo.hflip = options_.camera.hflip != (options_.camera.rotation == 180);

@@ -1,5 +1,7 @@
 #include "hlsd/encoder.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "hlsd/log.h"
@@ -131,6 +133,17 @@ std::optional<EncodedPacket> Encoder::receive() {
     EncodedPacket p = std::move(ready_.front());
     ready_.pop_front();
     return p;
+}
+
+EncoderOptions encoderOptionsFor(const SourceOptions& source) {
+    EncoderOptions o;
+    o.width = source.width;
+    o.height = source.height;
+    o.fps = source.fps;
+    o.bitrate = source.bitrate;
+    o.profile = source.camera.profile;
+    o.gop = std::max(1, static_cast<int>(std::lround(source.segmentTime * source.fps.toDouble())));
+    return o;
 }
 
 EncoderChoice chooseEncoder(const std::string& setting, const std::string& device) {

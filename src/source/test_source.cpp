@@ -14,16 +14,8 @@ extern "C" {
 
 namespace hlsd {
 
-TestSource::TestSource(const SourceOptions& options) : options_(options) {
-    encoderOptions_.width = options.width;
-    encoderOptions_.height = options.height;
-    encoderOptions_.fps = options.fps;
-    encoderOptions_.bitrate = options.bitrate;
-    encoderOptions_.profile = options.camera.profile;
-    // One IDR per segment_time, so segments hit their target exactly.
-    encoderOptions_.gop =
-        std::max(1, static_cast<int>(std::lround(options.segmentTime * options.fps.toDouble())));
-}
+TestSource::TestSource(const SourceOptions& options)
+    : options_(options), encoderOptions_(encoderOptionsFor(options)) {}
 
 TestSource::~TestSource() {
     close();
