@@ -19,15 +19,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 tools=(dpkg-dev debhelper git)
 command -v npm >/dev/null 2>&1 || tools+=(nodejs npm)
-missing=()
-for p in "${tools[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "Installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -q
-  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+scripts/apt-ensure.sh "${tools[@]}"
 
 version=$(sed -n 's/^project(hlsd VERSION \([0-9][0-9.]*\).*/\1/p' CMakeLists.txt)
 [ -n "$version" ] || { echo "build-deb: no project(hlsd VERSION x.y.z) in CMakeLists.txt" >&2; exit 1; }

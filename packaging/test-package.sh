@@ -57,14 +57,7 @@ cleanup() {
 trap cleanup EXIT
 
 tools=(lintian curl git systemd util-linux man-db strace python3)
-missing=()
-for p in "${tools[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "Installing Debian packages: ${missing[*]}"
-  apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}" || exit 1
-fi
+scripts/apt-ensure.sh "${tools[@]}" || exit 1
 
 # 1. Build from a clean clone of the current commit, with the README's command.
 head=$(git rev-parse HEAD)

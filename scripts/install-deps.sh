@@ -14,29 +14,12 @@ packages=(
   ffmpeg fonts-dejavu-core
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
-[ "$mode" = test ] && packages+=(chromium curl)
+[ "$mode" = test ] && packages+=(curl)
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  echo "Installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -q
-  if ! $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"; then
-    # Chromium is only needed by the browser test, which then says plainly it was skipped.
-    if [ "$mode" = test ] && printf '%s\n' "${missing[@]}" | grep -qx chromium; then
-      echo "WARNING: installing chromium failed; the browser test will be skipped" >&2
-      $sudo apt-get install -y -q --no-install-recommends $(printf '%s\n' "${missing[@]}" | grep -vx chromium)
-    else
-      exit 1
-    fi
-  fi
+scripts/apt-ensure.sh "${packages[@]}"
+# Chromium is only needed by the browser test, which then says plainly it was skipped.
+if [ "$mode" = test ] && ! scripts/apt-ensure.sh chromium; then
+  echo "WARNING: installing chromium failed; the browser test will be skipped" >&2
 fi
 
 # npm packages, exactly as the lockfiles say; never a browser download.

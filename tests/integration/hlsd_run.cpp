@@ -57,6 +57,15 @@ std::vector<std::string> segmentFiles(const std::string& dir) {
     return out;
 }
 
+bool waitForSegments(const Process& hlsd, size_t count, double seconds) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (loggedSegments(hlsd.errSoFar()).size() < count) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return true;
+}
+
 bool waitForFile(const std::string& path, double seconds) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (!std::filesystem::exists(path)) {

@@ -38,6 +38,8 @@ std::vector<FrameInfo> probeFrames(const std::string& path);
 std::string decodeErrors(const std::string& path);
 // The .ts files in a directory (hidden temp files excluded).
 std::vector<std::string> segmentFiles(const std::string& dir);
+// Waits until the debug log of `hlsd` has reported `count` segments (or the deadline).
+bool waitForSegments(const Process& hlsd, size_t count, double seconds);
 // Waits until `path` exists (or the deadline); true if it does.
 bool waitForFile(const std::string& path, double seconds);
 

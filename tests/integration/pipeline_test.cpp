@@ -238,9 +238,7 @@ TEST(Live, LoopingFileMarksEachPassAsDiscontinuity) {
     Process hlsd(hlsdArgs({"--source", "file:" + kMedia + "/360p30_gop15.mp4", "--loop",
                            "--segment-time", "1", "--segment-wrap", "20", "--list-size", "20",
                            "--output-dir", out, "--log-level", "debug"}));
-    for (int i = 0; i < 200 && loggedSegments(hlsd.errSoFar()).size() < 6; ++i) {
-        std::this_thread::sleep_for(milliseconds(50));
-    }
+    waitForSegments(hlsd, 6, 10);
     hlsd.signal(SIGTERM);
     auto r = hlsd.wait(5);
     EXPECT_EQ(r.exitCode, 0) << r.err;
@@ -308,13 +306,9 @@ TEST(Live, NamedFifoOnStdinReconnectsWithADiscontinuity) {
         writer.write(media.data(), static_cast<std::streamsize>(media.size()));
     };
     writeOnce();  // a first producer: 3 s of video, then it goes away
-    for (int i = 0; i < 200 && loggedSegments(hlsd.errSoFar()).size() < 3; ++i) {
-        std::this_thread::sleep_for(milliseconds(50));
-    }
+    waitForSegments(hlsd, 3, 10);
     writeOnce();  // a second producer on the same FIFO
-    for (int i = 0; i < 300 && loggedSegments(hlsd.errSoFar()).size() < 6; ++i) {
-        std::this_thread::sleep_for(milliseconds(50));
-    }
+    waitForSegments(hlsd, 6, 15);
     hlsd.signal(SIGTERM);
     auto r = hlsd.wait(5);
     EXPECT_EQ(r.exitCode, 0) << r.err;
