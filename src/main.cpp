@@ -109,7 +109,10 @@ int main(int argc, char** argv) {
     parseListen(config.listen, httpOptions.host, httpOptions.port);  // validated already
     httpOptions.allowOrigin = config.allowOrigin;
     httpOptions.maxClients = config.maxClients;
+    httpOptions.threads = config.httpThreads;
+    httpOptions.maxRequestSize = static_cast<size_t>(config.maxRequestSize);
     httpOptions.timeout = config.httpTimeout;
+    httpOptions.headerTimeout = config.headerTimeout;
     httpOptions.playerDir = config.playerDir.empty() ? HLSD_PLAYER_DIR : config.playerDir;
     httpOptions.segmentTime = config.segmentTime;
     httpOptions.segmentWrap = storeOptions.segmentWrap;

@@ -33,8 +33,11 @@ struct Config {
     std::string listen = "0.0.0.0:8080";
     std::string allowOrigin = "*";
     std::string playerDir;  // empty: the directory the build or package installed
-    int maxClients = 512;
+    int maxClients = 1024;
+    int httpThreads = 32;
+    int maxRequestSize = 16384;
     int httpTimeout = 5;
+    int headerTimeout = 10;
     std::string encoder = "auto";
     std::string encoderDevice = "/dev/video11";
     std::string profile = "high";

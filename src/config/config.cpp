@@ -70,12 +70,14 @@ std::string formatNumber(double v) {
 
 const std::vector<std::string>& configKeys() {
     static const std::vector<std::string> keys = {
-        "source",       "loop",        "realtime",   "exit_on_eof",    "segment_time",
-        "segment_wrap", "list_size",   "output_dir", "width",          "height",
-        "fps",          "bitrate",     "encoder",    "encoder_device", "profile",
-        "rotation",     "hflip",       "vflip",      "exposure_mode",  "awb",
-        "brightness",   "log_level",   "listen",     "allow_origin",   "player_dir",
-        "max_clients",  "http_timeout"};
+        "source",       "loop",           "realtime",      "exit_on_eof",
+        "segment_time", "segment_wrap",   "list_size",     "output_dir",
+        "width",        "height",         "fps",           "bitrate",
+        "encoder",      "encoder_device", "profile",       "rotation",
+        "hflip",        "vflip",          "exposure_mode", "awb",
+        "brightness",   "log_level",      "listen",        "allow_origin",
+        "player_dir",   "max_clients",    "http_threads",  "max_request_size",
+        "http_timeout", "header_timeout"};
     return keys;
 }
 
@@ -135,8 +137,14 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.playerDir = value;
     } else if (key == "max_clients") {
         c.maxClients = toInt(key, value, origin);
+    } else if (key == "http_threads") {
+        c.httpThreads = toInt(key, value, origin);
+    } else if (key == "max_request_size") {
+        c.maxRequestSize = toInt(key, value, origin);
     } else if (key == "http_timeout") {
         c.httpTimeout = toInt(key, value, origin);
+    } else if (key == "header_timeout") {
+        c.headerTimeout = toInt(key, value, origin);
     } else if (key == "encoder") {
         c.encoder = oneOf(key, value, origin, {"auto", "v4l2m2m", "x264"});
     } else if (key == "encoder_device") {
@@ -232,10 +240,16 @@ void validateConfig(const Config& c) {
     check(c.height >= 16 && c.height <= 8192 && c.height % 2 == 0, "height",
           "must be even, 16..8192, got " + std::to_string(c.height));
     check(c.fps > 0 && c.fps <= 240, "fps", "must be > 0 and ≤ 240, got " + formatNumber(c.fps));
-    check(c.maxClients >= 4 && c.maxClients <= 10000, "max_clients",
-          "must be 4..10000, got " + std::to_string(c.maxClients));
+    check(c.maxClients >= 4 && c.maxClients <= 100000, "max_clients",
+          "must be 4..100000, got " + std::to_string(c.maxClients));
+    check(c.httpThreads >= 1 && c.httpThreads <= 1024, "http_threads",
+          "must be 1..1024, got " + std::to_string(c.httpThreads));
+    check(c.maxRequestSize >= 1024 && c.maxRequestSize <= 1048576, "max_request_size",
+          "must be 1024..1048576 bytes, got " + std::to_string(c.maxRequestSize));
     check(c.httpTimeout >= 1 && c.httpTimeout <= 300, "http_timeout",
           "must be 1..300 seconds, got " + std::to_string(c.httpTimeout));
+    check(c.headerTimeout >= 1 && c.headerTimeout <= 300, "header_timeout",
+          "must be 1..300 seconds, got " + std::to_string(c.headerTimeout));
     check(!c.loop || classifySource(c.source) == SourceKind::File, "loop",
           "only repeats a file source, and source is \"" + c.source + "\"");
     check(!(c.loop && c.exitOnEof), "exit_on_eof",

@@ -1,4 +1,5 @@
 #include <netdb.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,8 +20,8 @@
 
 #include "hlsd/http.h"
 #include "hlsd/log.h"
-#include "http/blocking_server.h"
 #include "http/metrics.h"
+#include "http/parking_server.h"
 #include "http/router.h"
 
 namespace hlsd {
@@ -50,6 +51,22 @@ std::map<std::string, Asset> loadPlayer(const std::string& dir) {
     return assets;
 }
 
+// Every open connection is a file descriptor, and refused ones linger up to a second: raise the
+// soft limit (1024 under systemd and most shells) toward the hard one, and say if it is short.
+void ensureFileLimit(int maxClients) {
+    const rlim_t wanted = static_cast<rlim_t>(maxClients) * 2 + 256;
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+    limit.rlim_cur = std::min(wanted, limit.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &limit);
+    if (limit.rlim_cur < wanted) {
+        logger("http")->warn(
+            "max_clients {} wants {} file descriptors, the limit is {} (LimitNOFILE=): "
+            "connections beyond it wait in the listen queue",
+            maxClients, wanted, limit.rlim_cur);
+    }
+}
+
 bool isWildcard(const std::string& host) {
     return host == "0.0.0.0" || host == "::" || host.empty();
 }
@@ -59,16 +76,13 @@ bool isWildcard(const std::string& host) {
 class HttpServer::Impl {
 public:
     Impl(HttpOptions options, const SegmentStore& store)
-        : options_(std::move(options)), store_(store), assets_(loadPlayer(options_.playerDir)) {
+        : options_(std::move(options)),
+          store_(store),
+          assets_(loadPlayer(options_.playerDir)),
+          server_(limitsOf(options_)) {
         // Names are never reused, so a segment may be cached for as long as anyone likes.
         segmentCache_ = "public, max-age=86400, immutable";
-        // The pool is made in start() (so a failure is reported there); httplib takes ownership.
-        server_.new_task_queue = [this] { return pool_.release(); };
         server_.set_tcp_nodelay(true);
-        server_.set_keep_alive_max_count(100000);
-        server_.set_keep_alive_timeout(options_.timeout);
-        server_.setTimeouts(options_.timeout, options_.timeout, options_.timeout);
-        server_.setMaxRequestsPerConnection(100000);
         server_.set_read_timeout(options_.timeout, 0);
         server_.set_write_timeout(options_.timeout, 0);
         server_.set_payload_max_length(64 * 1024);
@@ -89,10 +103,7 @@ public:
         });
     }
 
-    ~Impl() {
-        stop();
-        if (pool_) pool_->shutdown();  // never handed to httplib: its threads must still end
-    }
+    ~Impl() { stop(); }
 
     int start() {
         auto log = logger("http");
@@ -102,6 +113,7 @@ public:
                 "served all the same",
                 options_.playerDir);
         }
+        ensureFileLimit(options_.maxClients);
         errno = 0;
         int port = options_.port;
         if (port == 0) {
@@ -117,7 +129,7 @@ public:
         }
         port_ = port;
         ::listen(listenFd_, kListenBacklog);
-        pool_ = makePool(options_.maxClients);
+        server_.startWorkers();
         thread_ = std::thread([this] { server_.listen_after_bind(); });
         log->info("serving on {} (player), playlist {}live/index.m3u8", url(), url());
         return port_;
@@ -125,12 +137,10 @@ public:
 
     void stop() {
         if (!thread_.joinable()) return;
-        server_.stop();
-        // httplib's workers wait up to the keep-alive timeout for an idle client's next request
-        // before they see the stop. Half-closing our connections' read side wakes them at once
-        // (they read end-of-file), while responses being written still go out whole.
-        closeReadSides();
+        server_.stop();  // closes the listening socket: no new connections
         thread_.join();
+        // Idle connections are closed; responses being written finish.
+        server_.stopWorkers();
     }
 
     std::string url() const {
@@ -144,31 +154,6 @@ public:
     }
 
 private:
-    // Every connected TCP socket of this process whose local port is ours: our clients.
-    void closeReadSides() {
-        std::error_code ec;
-        for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-            int fd = -1;
-            const std::string name = entry.path().filename().string();
-            if (std::from_chars(name.data(), name.data() + name.size(), fd).ec != std::errc()) {
-                continue;
-            }
-            sockaddr_storage local{}, peer{};
-            socklen_t localLen = sizeof local, peerLen = sizeof peer;
-            if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &localLen) != 0 ||
-                getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peerLen) != 0) {
-                continue;
-            }
-            int localPort = 0;
-            if (local.ss_family == AF_INET) {
-                localPort = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
-            } else if (local.ss_family == AF_INET6) {
-                localPort = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
-            }
-            if (localPort == port_) ::shutdown(fd, SHUT_RD);
-        }
-    }
-
     void handle(const httplib::Request& req, httplib::Response& res) {
         // We answer Range ourselves (segments only, 206/416); keep httplib from re-applying it.
         const_cast<httplib::Request&>(req).ranges.clear();
@@ -203,11 +188,31 @@ private:
                 return healthz(res);
             case RouteKind::Metrics:
                 res.set_header("Cache-Control", "no-store");
-                res.set_content(metrics_.render(*store_.snapshot()), "text/plain; version=0.0.4");
+                res.set_content(metrics_.render(*store_.snapshot()) + connectionMetrics(),
+                                "text/plain; version=0.0.4");
                 return;
             case RouteKind::NotFound:
                 return error(res, 404, "Not Found");
         }
+    }
+
+    std::string connectionMetrics() const {
+        const ParkingServer::Stats s = server_.stats();
+        std::string out;
+        auto metric = [&out](const char* name, const char* type, const char* help, auto value) {
+            out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type +
+                   "\n" + name + " " + std::to_string(value) + "\n";
+        };
+        metric("hlsd_http_connections_open", "gauge", "HTTP connections open", s.open);
+        metric("hlsd_http_connections_idle", "gauge",
+               "open HTTP connections waiting for a request (no worker held)", s.parked);
+        metric("hlsd_http_connections_rejected_total", "counter",
+               "connections refused with 503 at max_clients", s.rejected);
+        metric("hlsd_http_header_timeouts_total", "counter",
+               "requests whose head did not arrive within header_timeout (408)", s.headerTimeouts);
+        metric("hlsd_http_requests_too_large_total", "counter",
+               "request heads over max_request_size (431)", s.tooLarge);
+        return out;
     }
 
     static void error(httplib::Response& res, int status, const std::string& text) {
@@ -294,28 +299,23 @@ private:
                               res.status, bytes);
     }
 
-    // One worker per connection served at once. Each keeps glibc's default stack (RLIMIT_STACK,
-    // 8 MiB of address space): httplib 0.11 parses Range headers with std::regex, whose
-    // recursion overflows 4 MiB on an 8 KiB header. A 32-bit process cannot reserve 512 of them.
-    static std::unique_ptr<httplib::ThreadPool> makePool(int threads) {
-        constexpr int k32BitLimit = 192;
-        if (sizeof(void*) == 4 && threads > k32BitLimit) {
-            logger("http")->warn(
-                "max_clients {} capped at {} on this 32-bit system (each worker "
-                "reserves 8 MiB of address space)",
-                threads, k32BitLimit);
-            threads = k32BitLimit;
-        }
-        return std::make_unique<httplib::ThreadPool>(static_cast<size_t>(threads));
+    static ServerLimits limitsOf(const HttpOptions& o) {
+        ServerLimits limits;
+        limits.maxConnections = o.maxClients;
+        limits.threads = o.threads;
+        limits.maxRequestSize = o.maxRequestSize;
+        limits.idleMs = o.timeout * 1000;
+        limits.ioMs = o.timeout * 1000;
+        limits.headerMs = o.headerTimeout * 1000;
+        return limits;
     }
 
     HttpOptions options_;
-    std::unique_ptr<httplib::ThreadPool> pool_;
     const SegmentStore& store_;
     std::map<std::string, Asset> assets_;
     std::string segmentCache_;
     HttpMetrics metrics_;
-    BlockingServer server_;
+    ParkingServer server_;
     socket_t listenFd_ = -1;
     int port_ = 0;
     std::thread thread_;

@@ -23,14 +23,14 @@ std::string writeYaml(const std::string& text) {
 struct Loaded {
     std::string path;
     std::string error;
+    Config config;
 };
 
 Loaded load(const std::string& yaml) {
-    Loaded out{writeYaml(yaml), ""};
-    Config c;
+    Loaded out{writeYaml(yaml), "", {}};
     try {
-        loadConfigFile(out.path, c);
-        validateConfig(c);
+        loadConfigFile(out.path, out.config);
+        validateConfig(out.config);
     } catch (const ConfigError& e) {
         out.error = e.what();
     }
@@ -72,6 +72,26 @@ TEST(Config, ShippedDefaultsEqualBuiltInDefaults) {
     EXPECT_EQ(fromFile.listSize, builtIn.listSize);
     EXPECT_EQ(fromFile.width, builtIn.width);
     EXPECT_EQ(fromFile.logLevel, builtIn.logLevel);
+    EXPECT_EQ(fromFile.maxClients, builtIn.maxClients);
+    EXPECT_EQ(fromFile.httpThreads, builtIn.httpThreads);
+    EXPECT_EQ(fromFile.maxRequestSize, builtIn.maxRequestSize);
+    EXPECT_EQ(fromFile.httpTimeout, builtIn.httpTimeout);
+    EXPECT_EQ(fromFile.headerTimeout, builtIn.headerTimeout);
+}
+
+TEST(Config, HttpLimitsHaveSafeBounds) {
+    Loaded ok =
+        load("max_clients: 64\nhttp_threads: 4\nmax_request_size: 4096\nheader_timeout: 3\n");
+    EXPECT_EQ(ok.error, "");
+    EXPECT_EQ(ok.config.maxClients, 64);
+    EXPECT_EQ(ok.config.httpThreads, 4);
+    EXPECT_EQ(ok.config.maxRequestSize, 4096);
+    EXPECT_EQ(ok.config.headerTimeout, 3);
+    expectError("max_clients: 2\n", ":1: max_clients: must be 4..100000, got 2");
+    expectError("http_threads: 0\n", ":1: http_threads: must be 1..1024, got 0");
+    expectError("max_request_size: 100\n",
+                ":1: max_request_size: must be 1024..1048576 bytes, got 100");
+    expectError("header_timeout: 0\n", ":1: header_timeout: must be 1..300 seconds, got 0");
 }
 
 TEST(Config, WrapBelowListSizeNamesFileLineAndKey) {

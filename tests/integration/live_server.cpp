@@ -1,0 +1,44 @@
+#include "integration/live_server.h"
+
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "support/http_client.h"
+#include "support/m3u8.h"
+
+namespace hlsd::test {
+
+using namespace std::chrono;
+
+Server::Server(std::vector<std::string> extra, const std::string& listen) {
+    std::vector<std::string> args = {"--source",       "test", "--width",     "320",
+                                     "--height",       "240",  "--listen",    listen,
+                                     "--segment-wrap", "4",    "--list-size", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    process = std::make_unique<Process>(hlsdArgs(args));
+    static const std::regex bound(R"(serving on http://\S+:(\d+)/)");
+    for (int i = 0; i < 500 && port == 0 && process->running(); ++i) {
+        std::smatch m;
+        std::string err = process->errSoFar();
+        if (std::regex_search(err, m, bound)) port = std::stoi(m[1]);
+        std::this_thread::sleep_for(milliseconds(10));
+    }
+    host = listen.rfind("[::1]", 0) == 0 ? "::1" : "127.0.0.1";
+    for (int i = 0; i < 500 && port && httpGet(port, "/healthz", "", "GET", host).status != 200;
+         ++i) {
+        std::this_thread::sleep_for(milliseconds(10));
+    }
+}
+
+ProcessResult Server::stop() {
+    process->signal(SIGTERM);
+    return process->wait(5);
+}
+
+std::string newestSegment(int port) {
+    auto p = parseM3u8(httpGet(port, "/live/index.m3u8").body);
+    return p && !p->segments.empty() ? p->segments.back().uri : "";
+}
+
+}  // namespace hlsd::test
