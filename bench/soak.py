@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree for the two imports below
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench as B  # noqa: E402  (processes, /proc readers, hlsd start-up)
 import viewers as V  # noqa: E402  (the simulated viewer)
@@ -152,6 +153,7 @@ def soak(a):
     viewers = [V.Viewer(hlsd.playlist, deadline, a.stagger * i / a.viewers)
                for i in range(a.viewers)]
     sys0 = system_cpu()
+    own0 = os.times()
     c_prev, t_prev = B.cpu_ticks([pid]), t0
     c_first = c_prev
     for v in viewers:
@@ -202,6 +204,7 @@ def soak(a):
     idle_after = {"fds": fd_count(pid), "threads": threads(pid), "rss_kb": B.status_kb(pid, "VmRSS")}
     stack_maps = stack_rss_kb(pid, stack_size)[1] if stack_size else None
     sys1 = system_cpu()
+    own1, t_own = os.times(), time.monotonic()
     load_end = B.loadavg()
     code = hlsd.stop()
     log_lines = hlsd.log_text().splitlines()
@@ -231,6 +234,8 @@ def soak(a):
     res = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "machine": machine(), "loadavg_start": load_start, "loadavg_end": load_end,
+        "client_cpu_percent": round(100.0 * (own1.user + own1.system - own0.user - own0.system)
+                                    / (t_own - t0), 1),
         "machine_cpu_busy_percent": round(100.0 * (sys1[0] - sys0[0]) / max(1, sys1[1] - sys0[1]),
                                           1),
         "config": {"seconds": a.seconds, "viewers": a.viewers, "stagger_s": a.stagger,
