@@ -2,8 +2,13 @@
 """Writes bench/RESULTS.md from the JSON bench/bench.py produced. Every figure comes from that
 run; the prose around them is fixed, and the "where hlsd is behind" list is computed.
 
-    python3 bench/report.py build/bench/results.json > bench/RESULTS.md
+    python3 bench/report.py build/bench/results.json [--soak build/bench/soak.json] > bench/RESULTS.md
+    python3 bench/report.py --soak build/bench/soak.json --update bench/RESULTS.md
+
+The second form (`make soak`) rewrites only the "5. Soak" section of an existing RESULTS.md
+(inserted before "Profile" when it has none) and leaves every other line as it was.
 """
+import argparse
 import json
 import re
 import sys
@@ -50,8 +55,159 @@ def normalize(cmd):
     return cmd
 
 
+SOAK_HEADING = "## 5. Soak"
+
+
+def soak_section(s):
+    """The "5. Soak" section (heading included) from bench/soak.py's JSON."""
+    out = [f"{SOAK_HEADING}\n"]
+    w = out.append
+    if "error" in s:
+        w(f"`bench/soak.py` on {s.get('date', '?')} failed: `{s['error']}`\n")
+        return out
+    c, v, m = s["config"], s["viewers"], s["machine"]
+    rss, fds, thr, st = s["rss_kb"], s["fds"], s["threads"], s.get("stack_rss_kb")
+    wu = c["warmup_s"]
+    w(f"From `bench/soak.py` on {s['date']} (`make soak` runs it alone and rewrites only this "
+      "section; `make bench-full` runs it after the sections above), not necessarily the same "
+      f"run as the rest of this file; {m['nproc']} × {m['cpu']}, hlsd `{m['hlsd']}`. hlsd with "
+      f"the test pattern at real time ({c['size']}, libx264 inside, {c['segment_time']} s "
+      f"segments, list size {c['list_size']}, every other setting at its default) on "
+      f"127.0.0.1; {c['viewers']} simulated viewers (`bench/viewers.py`, threads in one "
+      "process: one keep-alive HTTP/1.1 connection each, start 3 segments from the live edge, "
+      "reload the playlist every target duration, fetch every new segment once) for "
+      f"{s['wall_s']:.0f} s, their starts spread over {c['stagger_s']:.0f} s. Every response is "
+      "checked (status 200, Content-Length = bytes read, segments are MPEG-TS, media sequence "
+      "never goes back, the newest segment keeps advancing, no listed segment answers 404); "
+      "a failed request is an error, except one retry on a new connection when a reused "
+      "keep-alive connection was closed under it (a *reconnect*, as browsers do). Every "
+      f"{c['interval_s']:.0f} s: hlsd's VmRSS, open fds, threads, CPU, and a `/metrics` "
+      "scrape on a new connection (as Prometheus' would be: its interval outlives hlsd's 5 s "
+      f"keep-alive). Criteria: zero errors; RSS and fds after the first {wu:.0f} s never "
+      f"{c['growth_limit_pct']:.0f} % or more above their value at {wu:.0f} s; once the "
+      "viewers have closed their connections, hlsd is back to the fds it had before they came.\n")
+    busy = s["machine_cpu_busy_percent"]
+    client = s.get("client_cpu_percent")
+    w(f"The machine's {m['nproc']} CPUs were {busy:.0f} % busy over the run (hlsd "
+      f"{s['cpu_percent']['mean'] / m['nproc']:.0f} % of that" +
+      (f", the viewers' Python process {client / m['nproc']:.0f} %" if client is not None else "") +
+      f"; load average {' '.join(s['loadavg_start'])} at the start, "
+      f"{' '.join(s['loadavg_end'])} at the end)" +
+      (": other jobs shared the cores, so hlsd's CPU % and the response times are noisy; "
+       "flatness is what this section measures.\n" if busy > 50 else ".\n"))
+
+    def mib(kb):
+        return f"{kb / 1024:.1f}"
+
+    def pct(x):
+        return "–" if x is None else f"{x:+.1f} %"
+
+    def ok(name):
+        return next((("pass" if v_ else "**FAIL**") for k, v_ in s["checks"].items()
+                     if k.startswith(name)), "")
+    kinds = ", ".join(f"{k} {n}" for k, n in v["error_kinds"].items()) or "none"
+    pm, sm = v["playlist_ms"], v["segment_ms"]
+    w(table(["", "measured", "criterion"], [
+        ["errors", f"{s['errors']} ({kinds})", ok("zero errors")],
+        [f"RSS MiB at {wu:.0f} s → end (max after {wu:.0f} s)",
+         f"{mib(rss['at_warmup'])} → {mib(rss['end'])} ({mib(rss['max'])}): "
+         f"{pct(rss['growth_end_pct'])} at the end, {pct(rss['growth_max_pct'])} at the max; "
+         f"trend {rss.get('slope_per_min', 0):+.0f} KiB/min", ok("RSS")],
+        *([[f"of which thread stacks (the {st['mappings']} anonymous mappings of the "
+            f"{st['stack_size_kib'] // 1024} MiB stack size), MiB at {wu:.0f} s → end",
+            f"{mib(st['at_warmup'])} → {mib(st['end'])}: {(st['end'] - st['at_warmup']):+,} KiB "
+            f"of the RSS's {(rss['end'] - rss['at_warmup']):+,} KiB", ""]] if st else []),
+        [f"open fds at {wu:.0f} s → end (max after {wu:.0f} s)",
+         f"{fds['at_warmup']} → {fds['end']} ({fds['max']}): {pct(fds['growth_max_pct'])} at "
+         "the max", ok("fd")],
+        ["open fds idle: before the viewers → after they left",
+         f"{s['idle_before']['fds']} → {s['idle_after']['fds']}", ok("fds back")],
+        [f"threads at {wu:.0f} s → end (max)", f"{thr['at_warmup']} → {thr['end']} ({thr['max']})",
+         ""],
+        ["hlsd CPU % of one core (mean; worst interval)",
+         f"{s['cpu_percent']['mean']:.1f}; {f(s['cpu_percent']['max_interval'], 0)}", ""],
+        ["requests (playlists + segments), per s",
+         f"{s['requests']:,} ({v['playlists']:,} + {v['segments']:,}), {s['requests_per_s']:.0f}/s; "
+         f"{v['bytes'] / 1e6:,.0f} MB", ""],
+        ["connections opened / reconnects", f"{v['connections']} / {v['reconnects']}", ""],
+        ["segments missed (fell out of the window before fetched) / stalls",
+         f"{v['missed']} / {v['stalls']}", ""],
+        ["response time ms p50 / p99 / max: playlist",
+         f"{f(pm['p50'], 1)} / {f(pm['p99'], 1)} / {f(pm['max'], 1)}", ""],
+        ["response time ms p50 / p99 / max: segment",
+         f"{f(sm['p50'], 1)} / {f(sm['p99'], 1)} / {f(sm['max'], 1)}", ""],
+        ["hlsd exit code after SIGTERM; warnings/errors logged",
+         f"{s['hlsd_exit_code']}; {s['hlsd_log']['warnings_errors']}", ""],
+    ]))
+    w("")
+    grew = rss["end"] - rss["at_warmup"]
+    if st and grew > 0.01 * rss["at_warmup"] and st["end"] - st["at_warmup"] >= grew / 2:
+        conns = v["connections"] + len(s["samples"])
+        w(f"{st['end'] - st['at_warmup']:,} of the {grew:,} KiB the RSS grew after {wu:.0f} s "
+          "are thread stacks: pages a thread touches for the first time stay resident, so "
+          "threads that had not served before did during the run. With a pool of worker "
+          f"threads, a new connection ({conns} in this run: {v['connections']} viewers, "
+          f"{len(s['samples'])} `/metrics` scrapes) can land on a worker that never served one. "
+          "That is bounded by threads × stack depth, so it stops once every worker has served; "
+          "but it is growth, and viewers coming and going, or a longer run, show more of it.\n")
+    w(f"**{'PASS' if s['pass'] else 'FAIL'}**" +
+      ("" if s["pass"] else ": " + ", ".join(k for k, v_ in s["checks"].items() if not v_)) + ".\n")
+    # one row per minute: the sample nearest each minute mark, CPU averaged over the minute
+    samples = s["samples"]
+    rows, prev = [], samples[0]
+    marks = list(range(60, int(samples[-1]["t"]) + 30, 60)) or [samples[-1]["t"]]
+    for mark in marks:
+        cur = min(samples, key=lambda x: abs(x["t"] - mark))
+        if cur["t"] <= prev["t"] and rows:
+            continue
+        span = [x for x in samples if prev["t"] < x["t"] <= cur["t"]]
+        cpu = sum(x["cpu_percent"] for x in span) / len(span) if span else None
+        rows.append([f"{cur['t']:.0f}", mib(cur["rss_kb"]), cur["fds"], cur["threads"], f(cpu, 0),
+                     f"{cur['requests'] - prev['requests']:,}", cur["errors"],
+                     f(cur["hlsd_viewers"], 0)])
+        prev = cur
+    w(f"Per minute (the sample nearest each minute; CPU % and requests over the minute; all "
+      f"{len(samples)} samples are in the JSON):\n")
+    w(table(["t s", "RSS MiB", "fds", "threads", "CPU %", "requests", "errors so far",
+             "hlsd_viewers"], rows))
+    w("")
+    w(f"hlsd command: `{normalize(' '.join(c['hlsd']))}`\n")
+    return out
+
+
+def update_section(path, section):
+    """Replaces the soak section of an existing RESULTS.md (or inserts it before Profile)."""
+    with open(path) as fh:
+        lines = fh.read().split("\n")
+    new = "\n".join(section).split("\n")
+    if SOAK_HEADING in lines:
+        i = lines.index(SOAK_HEADING)
+        j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+        lines[i:j] = new
+    else:
+        anchors = ["## Profile (callgrind)", "## Where hlsd is behind"]
+        i = next((lines.index(a) for a in anchors if a in lines), len(lines))
+        lines[i:i] = new
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines))
+
+
 def main():
-    r = json.load(open(sys.argv[1]))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results", nargs="?", help="bench/bench.py's JSON: print the whole RESULTS.md")
+    ap.add_argument("--soak", help="bench/soak.py's JSON: the soak section")
+    ap.add_argument("--update", metavar="RESULTS_MD",
+                    help="with --soak: rewrite only the soak section of this file")
+    a = ap.parse_args()
+    soak = json.load(open(a.soak)) if a.soak else None
+    if a.update:
+        if not soak:
+            ap.error("--update needs --soak")
+        update_section(a.update, soak_section(soak))
+        return
+    if not a.results:
+        ap.error("give results.json, or --soak with --update")
+    r = json.load(open(a.results))
     m = r["machine"]
     out = []
     w = out.append
@@ -356,6 +512,10 @@ def main():
                            f"{ic['hlsd']['connections']} idle keep-alive connections cost hlsd "
                            f"{ic['hlsd']['extra_cpu_percent']:.1f} % CPU, nginx "
                            f"{ic['nginx']['extra_cpu_percent']:.1f} %", "idle_conns"))
+
+    # ------------------------------------------------------------------ soak
+    if soak:
+        out.extend(soak_section(soak))
 
     # ------------------------------------------------------------------ profile
     w("## Profile (callgrind)\n")

@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# `make bench` (quick) and `make bench-full`: installs what the benchmarks need when it is
-# missing (Debian packages; the npm packages and Chromium come from `make deps-test`), runs
-# bench/bench.py, and writes bench/RESULTS.md from what it measured.
-# Usage: bench/run.sh [quick|full]
+# `make bench` (quick), `make bench-full` and `make soak`: installs what the benchmarks need
+# when it is missing (Debian packages; the npm packages and Chromium come from
+# `make deps-test`), runs bench/bench.py, and writes bench/RESULTS.md from what it measured.
+# full also runs the 10-minute soak (bench/soak.py) after the other sections; soak runs only
+# the soak and rewrites only its section of bench/RESULTS.md. Exits 1 when the soak fails its
+# criteria (after writing RESULTS.md).
+# Usage: bench/run.sh [quick|full|soak]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-quick}
-case "$mode" in quick|full) ;; *) echo "usage: $0 [quick|full]" >&2; exit 2 ;; esac
+case "$mode" in quick|full|soak) ;; *) echo "usage: $0 [quick|full|soak]" >&2; exit 2 ;; esac
+
+if [ "$mode" = soak ]; then  # hlsd and python3 only: nothing to install
+  start=$(date +%s)
+  mkdir -p build/bench
+  rc=0
+  python3 bench/soak.py --out build/bench/soak.json || rc=$?
+  python3 bench/report.py --soak build/bench/soak.json --update bench/RESULTS.md
+  echo "bench/RESULTS.md: soak section written from build/bench/soak.json ($(( $(date +%s) - start )) s)"
+  exit $rc
+fi
 
 packages=(nginx wrk time valgrind iproute2 binutils ffmpeg chromium nodejs python3)
 missing=()
@@ -39,5 +52,12 @@ fi
 start=$(date +%s)
 mkdir -p build/bench
 python3 bench/bench.py --mode "$mode" --out build/bench/results.json
-python3 bench/report.py build/bench/results.json > bench/RESULTS.md
-echo "bench/RESULTS.md written from build/bench/results.json ($(( $(date +%s) - start )) s, mode $mode)"
+rc=0
+soak=()
+if [ "$mode" = full ]; then
+  python3 bench/soak.py --out build/bench/soak.json || rc=$?
+  soak=(--soak build/bench/soak.json)
+fi
+python3 bench/report.py build/bench/results.json "${soak[@]}" > bench/RESULTS.md
+echo "bench/RESULTS.md written from build/bench/results.json ${soak[*]} ($(( $(date +%s) - start )) s, mode $mode)"
+exit $rc

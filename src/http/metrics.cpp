@@ -19,11 +19,18 @@ void HttpMetrics::count(RouteKind route, int status, uint64_t bytes) {
 
 void HttpMetrics::sawViewer(const std::string& client, Clock::time_point now) {
     std::lock_guard lock(viewersMutex_);
-    viewers_[client] = now;
-    if (viewers_.size() > 4096) {  // forget clients gone for a minute
-        for (auto it = viewers_.begin(); it != viewers_.end();) {
-            it = now - it->second > std::chrono::minutes(1) ? viewers_.erase(it) : std::next(it);
-        }
+    // By time, not by size: a size trigger let the map fill up to its threshold before the
+    // first clean-up, and then scanned it on every call while more clients than that came
+    // within a minute.
+    if (now - lastPrune_ >= kPruneEvery) {
+        lastPrune_ = now;
+        std::erase_if(viewers_,
+                      [&](const auto& entry) { return now - entry.second > kForgetAfter; });
+    }
+    if (auto it = viewers_.find(client); it != viewers_.end()) {
+        it->second = now;
+    } else if (viewers_.size() < kMaxTracked) {
+        viewers_.emplace(client, now);
     }
 }
 

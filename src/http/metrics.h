@@ -20,12 +20,17 @@ public:
     using Clock = std::chrono::steady_clock;
 
     void count(RouteKind route, int status, uint64_t bytes);
-    // A client fetched the playlist: it is a viewer for the next while.
+    // A client fetched the playlist: it is a viewer for the next while. Clients not seen for
+    // kForgetAfter are forgotten (checked every kPruneEvery, so the map holds about a minute
+    // of clients, whatever their number); at most kMaxTracked are tracked at once.
     void sawViewer(const std::string& client, Clock::time_point now = Clock::now());
     size_t viewers(Clock::duration window, Clock::time_point now = Clock::now()) const;
     std::string render(const StoreSnapshot& snapshot, Clock::time_point now = Clock::now()) const;
 
     static constexpr std::array<int, 9> kStatuses = {200, 204, 206, 400, 404, 405, 416, 503, 0};
+    static constexpr auto kForgetAfter = std::chrono::minutes(1);
+    static constexpr auto kPruneEvery = std::chrono::seconds(10);
+    static constexpr size_t kMaxTracked = 8192;
 
 private:
     static size_t statusIndex(int status);
@@ -34,6 +39,7 @@ private:
     std::array<std::atomic<uint64_t>, kRouteKinds> bytes_{};
     mutable std::mutex viewersMutex_;
     std::unordered_map<std::string, Clock::time_point> viewers_;
+    Clock::time_point lastPrune_{};
 };
 
 }  // namespace hlsd

@@ -107,6 +107,28 @@ TEST(Metrics, ViewersAreDistinctRecentClients) {
     EXPECT_EQ(m.viewers(std::chrono::seconds(2), t0 + std::chrono::milliseconds(2500)), 1u);
 }
 
+TEST(Metrics, ClientsGoneForAMinuteAreForgotten) {
+    HttpMetrics m;
+    auto t0 = HttpMetrics::Clock::now();
+    m.sawViewer("gone", t0);
+    m.sawViewer("stays", t0 + std::chrono::seconds(50));
+    m.sawViewer("new", t0 + std::chrono::seconds(90));
+    // An hour-wide window counts everything still tracked: "gone" is no longer.
+    EXPECT_EQ(m.viewers(std::chrono::hours(1), t0 + std::chrono::seconds(90)), 2u);
+}
+
+TEST(Metrics, TrackedClientsAreBounded) {
+    HttpMetrics m;
+    auto t0 = HttpMetrics::Clock::now();
+    for (size_t i = 0; i < HttpMetrics::kMaxTracked + 100; ++i) {
+        m.sawViewer("client" + std::to_string(i), t0);
+    }
+    EXPECT_EQ(m.viewers(std::chrono::seconds(2), t0), HttpMetrics::kMaxTracked);
+    // A tracked client is still refreshed when the map is full.
+    m.sawViewer("client0", t0 + std::chrono::seconds(30));
+    EXPECT_EQ(m.viewers(std::chrono::seconds(2), t0 + std::chrono::seconds(30)), 1u);
+}
+
 TEST(Metrics, RenderCountsByRouteAndStatus) {
     HttpMetrics m;
     m.count(RouteKind::Segment, 200, 1000);

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Soak: hlsd at real time with many simulated viewers for a long while; nothing may fail and
+nothing may grow.
+
+    python3 bench/soak.py [--seconds 600] [--viewers 50] [--out build/bench/soak.json]
+
+Starts build/hlsd on 127.0.0.1 with the test pattern (real time; 640x360 by default, 1 s
+segments, list size 2, every other setting at its default), waits for its first segments, then
+runs --viewers simulated hls.js-like viewers (bench/viewers.py: one keep-alive connection each,
+every response checked, errors counted by kind) for --seconds, their starts spread over
+--stagger seconds. Every --interval seconds it samples hlsd's RSS (VmRSS), open fds, threads
+and CPU, and scrapes /metrics (as Prometheus would: hlsd_viewers). The criteria (the
+reliability issue's): zero errors, and RSS and fd count flat: after the first minute
+(--warmup) neither ever exceeds its value at the end of the first minute by 5 % or more.
+
+Writes the JSON for bench/report.py (its "Soak" section) and exits 1 when a criterion fails.
+`make soak` runs it alone and updates only that section of bench/RESULTS.md; `make bench-full`
+runs it after the other sections. Every process started here is stopped by its PID.
+"""
+import argparse
+import atexit
+import datetime
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree for the two imports below
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench as B  # noqa: E402  (processes, /proc readers, hlsd start-up)
+import viewers as V  # noqa: E402  (the simulated viewer)
+
+GROWTH_LIMIT_PCT = 5.0
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def threads(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+def stack_kib(pid):
+    """The soft RLIMIT_STACK of pid in KiB: glibc's default size of a thread's stack."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max stack size"):
+                v = line.split()[3]
+                return None if v == "unlimited" else int(v) // 1024
+    return None
+
+
+def stack_rss_kb(pid, size_kib):
+    """RSS of the anonymous mappings of exactly the thread stack size (the threads' stacks:
+    pages a thread has touched stay resident), and how many there are."""
+    total = n = 0
+    take = False
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split(maxsplit=6)
+            if len(head) >= 5 and "-" in head[0] and len(head[1]) == 4:
+                lo, hi = (int(x, 16) for x in head[0].split("-"))
+                take = len(head) < 6 and (hi - lo) // 1024 == size_kib
+                n += take
+            elif take and line.startswith("Rss:"):
+                total += int(line.split()[1])
+    return total, n
+
+
+def system_cpu():
+    """(busy, total) jiffies of the whole machine: how much else was running."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return sum(v) - idle, sum(v)
+
+
+def scrape_metric(base, name):
+    """One /metrics scrape on a new connection, as Prometheus' would be (its interval is longer
+    than hlsd's 5 s keep-alive), and the value of one unlabelled metric."""
+    status, body = B.http_get(base + "metrics", timeout=3)
+    if status != 200:
+        return None
+    m = re.search(rf"^{name} ([0-9.eE+-]+)$", body.decode(errors="replace"), re.M)
+    return float(m.group(1)) if m else None
+
+
+def growth(samples, key, warmup):
+    """The value at the end of the warm-up, at the end, the max after it, and the growth %."""
+    after = [s for s in samples if s["t"] >= warmup]
+    if not after:
+        return None
+    base, end = after[0][key], after[-1][key]
+    top = max(s[key] for s in after)
+    out = {"at_warmup": base, "end": end, "max": top, "min": min(s[key] for s in samples),
+           "growth_end_pct": 100.0 * (end - base) / base if base else None,
+           "growth_max_pct": 100.0 * (top - base) / base if base else None}
+    if len(after) >= 3:  # least-squares slope over the samples after the warm-up, per minute
+        ts = [s["t"] for s in after]
+        vs = [s[key] for s in after]
+        mt, mv = sum(ts) / len(ts), sum(vs) / len(vs)
+        den = sum((t - mt) ** 2 for t in ts)
+        out["slope_per_min"] = 60.0 * sum((t - mt) * (v - mv) for t, v in zip(ts, vs)) / den \
+            if den else 0.0
+    return out
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    try:
+        hlsd = subprocess.run([B.HLSD, "--version"], capture_output=True, text=True,
+                              timeout=10).stdout.strip().splitlines()[0]
+    except (OSError, IndexError, ValueError) as e:
+        hlsd = f"unavailable ({e})"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release,
+            "debian": open("/etc/debian_version").read().strip(),
+            "mem_total_kb": int(open("/proc/meminfo").read().split()[1]),
+            "hlsd": hlsd, "python": sys.version.split()[0]}
+
+
+def soak(a):
+    B.SECTION[0] = "soak"
+    w, h = a.size.split("x")
+    hlsd = B.start_hlsd("hlsd-soak", ["--source", "test", "--width", w, "--height", h,
+                                       "--segment-time", str(a.segment_time),
+                                       "--list-size", str(a.list_size)])
+    B.wait_segments(hlsd.playlist, a.list_size, 30)
+    pid = hlsd.pid
+    stack_size = stack_kib(pid)
+    B.log(f"soak: hlsd pid {pid} at {hlsd.base}, {a.viewers} viewers for {a.seconds:.0f} s "
+          f"(starts over {a.stagger:.0f} s), samples every {a.interval:.0f} s, criteria after "
+          f"{a.warmup:.0f} s")
+
+    samples = []
+    load_start = B.loadavg()
+    time.sleep(1)
+    idle_before = {"fds": fd_count(pid), "threads": threads(pid), "rss_kb": B.status_kb(pid, "VmRSS")}
+    t0 = time.monotonic()
+    deadline = t0 + a.seconds
+    viewers = [V.Viewer(hlsd.playlist, deadline, a.stagger * i / a.viewers)
+               for i in range(a.viewers)]
+    sys0 = system_cpu()
+    own0 = os.times()
+    c_prev, t_prev = B.cpu_ticks([pid]), t0
+    c_first = c_prev
+    for v in viewers:
+        v.start()
+
+    def sample():
+        nonlocal c_prev, t_prev
+        now = time.monotonic()
+        c = B.cpu_ticks([pid])
+        counts = [(v.stats["playlists"] + v.stats["segments"], v.stats["errors"])
+                  for v in viewers]
+        s = {"t": round(now - t0, 2), "rss_kb": B.status_kb(pid, "VmRSS"), "fds": fd_count(pid),
+             "threads": threads(pid),
+             "stack_rss_kb": stack_rss_kb(pid, stack_size)[0] if stack_size else None,
+             "cpu_percent": round(100.0 * (c - c_prev) / B.HZ / max(1e-6, now - t_prev), 2),
+             "requests": sum(x for x, _ in counts), "errors": sum(e for _, e in counts),
+             "hlsd_viewers": scrape_metric(hlsd.base, "hlsd_viewers")}
+        c_prev, t_prev = c, now
+        samples.append(s)
+        return s
+
+    sample()
+    # Samples every interval while the viewers run; the last one a second before they stop.
+    last_at = deadline - min(1.0, a.interval / 2)
+    next_at, next_log = t0 + a.interval, t0 + 60
+    while next_at < last_at + a.interval:
+        time.sleep(max(0.0, min(next_at, last_at) - time.monotonic()))
+        if not hlsd.alive():
+            raise RuntimeError(f"hlsd exited during the soak: {hlsd.log_text()[-2000:]}")
+        s = sample()
+        next_at += a.interval
+        if time.monotonic() >= next_log:
+            next_log += 60
+            B.log(f"  {s['t']:4.0f} s: RSS {s['rss_kb'] / 1024:.1f} MiB, {s['fds']} fds, "
+                  f"{s['threads']} threads, CPU {s['cpu_percent']:.0f} %, "
+                  f"{s['requests']} requests, {s['errors']} errors, "
+                  f"hlsd_viewers {s['hlsd_viewers']}")
+    cpu_total = 100.0 * (B.cpu_ticks([pid]) - c_first) / B.HZ / (time.monotonic() - t0)
+    for v in viewers:
+        v.join(max(0.0, deadline - time.monotonic()) + 30)
+    stuck = sum(v.is_alive() for v in viewers)
+    wall = a.seconds  # every viewer stops at the deadline
+    # The viewers closed their connections: hlsd should be back to its idle fd count.
+    try:
+        B.wait_for(lambda: fd_count(pid) <= idle_before["fds"], 10, "idle fds", 0.2)
+    except RuntimeError:
+        pass
+    idle_after = {"fds": fd_count(pid), "threads": threads(pid), "rss_kb": B.status_kb(pid, "VmRSS")}
+    stack_maps = stack_rss_kb(pid, stack_size)[1] if stack_size else None
+    sys1 = system_cpu()
+    own1, t_own = os.times(), time.monotonic()
+    load_end = B.loadavg()
+    code = hlsd.stop()
+    log_lines = hlsd.log_text().splitlines()
+    bad = [l for l in log_lines if re.search(r"\[(warning|error|critical)\]", l)]
+
+    total = V.totals(viewers)
+    if stuck:
+        total["errors"] += stuck
+        total["error_kinds"]["viewer_stuck"] = stuck
+    requests = total["playlists"] + total["segments"]
+    warmup = a.warmup
+    rss = growth(samples, "rss_kb", warmup)
+    fds = growth(samples, "fds", warmup)
+    thr = growth(samples, "threads", warmup)
+    stacks = growth(samples, "stack_rss_kb", warmup) if stack_size else None
+    if stacks:
+        stacks["stack_size_kib"] = stack_size
+        stacks["mappings"] = stack_maps
+    checks = {
+        "zero errors": total["errors"] == 0,
+        "fds back to idle after the viewers left": idle_after["fds"] <= idle_before["fds"],
+        f"RSS growth after {warmup:.0f} s < {GROWTH_LIMIT_PCT:.0f} %":
+            rss is not None and rss["growth_max_pct"] < GROWTH_LIMIT_PCT,
+        f"fd growth after {warmup:.0f} s < {GROWTH_LIMIT_PCT:.0f} %":
+            fds is not None and fds["growth_max_pct"] < GROWTH_LIMIT_PCT,
+    }
+    res = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "machine": machine(), "loadavg_start": load_start, "loadavg_end": load_end,
+        "client_cpu_percent": round(100.0 * (own1.user + own1.system - own0.user - own0.system)
+                                    / (t_own - t0), 1),
+        "machine_cpu_busy_percent": round(100.0 * (sys1[0] - sys0[0]) / max(1, sys1[1] - sys0[1]),
+                                          1),
+        "config": {"seconds": a.seconds, "viewers": a.viewers, "stagger_s": a.stagger,
+                   "interval_s": a.interval, "warmup_s": warmup, "size": a.size,
+                   "segment_time": a.segment_time, "list_size": a.list_size,
+                   "growth_limit_pct": GROWTH_LIMIT_PCT,
+                   "hlsd": hlsd.cmd},
+        "wall_s": round(wall, 1), "requests": requests, "errors": total["errors"],
+        "requests_per_s": round(requests / wall, 1), "viewers": total,
+        "rss_kb": rss, "fds": fds, "threads": thr, "stack_rss_kb": stacks,
+        "cpu_percent": {"mean": round(cpu_total, 2),
+                        "max_interval": max(s["cpu_percent"] for s in samples[1:])
+                        if len(samples) > 1 else None},
+        "idle_before": idle_before, "idle_after": idle_after, "samples": samples,
+        "hlsd_exit_code": code, "hlsd_log": {"lines": len(log_lines), "warnings_errors": len(bad),
+                                             "first": bad[:5]},
+        "checks": checks, "pass": all(checks.values()), "commands": B.COMMANDS,
+    }
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=600, help="soak duration (600 = 10 min)")
+    ap.add_argument("--viewers", type=int, default=50)
+    ap.add_argument("--stagger", type=float, default=10, help="spread the viewer starts (s)")
+    ap.add_argument("--interval", type=float, default=5, help="sampling period (s)")
+    ap.add_argument("--warmup", type=float, default=60,
+                    help="growth is measured against the sample at this time (capped at half "
+                         "of --seconds)")
+    ap.add_argument("--size", default="640x360", help="test pattern size, WxH")
+    ap.add_argument("--segment-time", type=float, default=1)
+    ap.add_argument("--list-size", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(B.BUILD, "bench", "soak.json"))
+    a = ap.parse_args()
+    if not re.fullmatch(r"\d+x\d+", a.size) or a.viewers < 1 or a.seconds <= 0:
+        ap.error("--size WxH, --viewers ≥ 1, --seconds > 0")
+    a.warmup = min(a.warmup, a.seconds / 2)
+    a.stagger = min(a.stagger, a.warmup)
+    if a.segment_time == int(a.segment_time):
+        a.segment_time = int(a.segment_time)
+
+    atexit.register(B.cleanup)
+    signal.signal(signal.SIGTERM, B.on_signal)
+    signal.signal(signal.SIGINT, B.on_signal)
+    if not os.access(B.HLSD, os.X_OK):
+        sys.exit(f"{B.HLSD} not found: run `make build` first")
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    try:
+        res = soak(a)
+    except Exception as e:
+        import traceback
+        traceback.print_exc()
+        res = {"date": datetime.datetime.now(datetime.timezone.utc)
+               .strftime("%Y-%m-%d %H:%M:%S UTC"), "error": f"{type(e).__name__}: {e}",
+               "commands": B.COMMANDS, "pass": False}
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+    if "error" in res:
+        B.log(f"soak failed: {res['error']} ({a.out})")
+        return 1
+    r, fd = res["rss_kb"], res["fds"]
+    B.log(f"soak: {res['requests']} requests, {res['errors']} errors "
+          f"{res['viewers']['error_kinds'] or ''}, RSS {r['at_warmup'] / 1024:.1f} → "
+          f"{r['end'] / 1024:.1f} MiB (max {r['max'] / 1024:.1f}, {r['growth_max_pct']:+.1f} %), "
+          f"fds {fd['at_warmup']} → {fd['end']} (max {fd['max']}), hlsd CPU "
+          f"{res['cpu_percent']['mean']:.1f} %: {'PASS' if res['pass'] else 'FAIL'} ({a.out})")
+    return 0 if res["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
