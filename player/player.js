@@ -11,7 +11,7 @@
   const stats = {
     mode: '', latency: NaN, hlsLatency: NaN, buffer: 0, width: 0, height: 0, bitrate: 0,
     stalls: 0, errors: 0, fatalCount: 0, fatal: null, playing: false, targetDuration: NaN,
-    config: {},
+    fragment: null, discontinuities: 0, config: {},
   };
   window.hlsdStats = stats;
 
@@ -45,6 +45,12 @@
     hls = new Hls(stats.config);
     hls.on(Hls.Events.MANIFEST_PARSED, play);
     hls.on(Hls.Events.LEVEL_LOADED, (_, data) => { stats.targetDuration = data.details.targetduration; });
+    // The fragment on screen; `cc` (its discontinuity sequence) changes after a source restart.
+    hls.on(Hls.Events.FRAG_CHANGED, (_, data) => {
+      const f = data.frag;
+      if (stats.fragment && f.cc !== stats.fragment.cc) stats.discontinuities++;
+      stats.fragment = { sn: f.sn, cc: f.cc, at: Date.now() };
+    });
     hls.on(Hls.Events.FRAG_LOADED, (_, data) => {
       const bytes = data.frag.stats.total || data.frag.stats.loaded;
       if (data.frag.duration > 0) stats.bitrate = (bytes * 8) / data.frag.duration;
@@ -114,7 +120,8 @@
       'buffer    ' + fmt(stats.buffer, 2, ' s'),
       'video     ' + (stats.width ? stats.width + '×' + stats.height : '–') +
         '  ' + fmt(stats.bitrate / 1000, 0, ' kb/s'),
-      'stalls    ' + stats.stalls + (stats.fatal ? '   last fatal: ' + stats.fatal : ''),
+      'stalls    ' + stats.stalls + '  discontinuities ' + stats.discontinuities +
+        (stats.fatal ? '   last fatal: ' + stats.fatal : ''),
       'player    ' + stats.mode + '  target ' + fmt(stats.targetDuration, 0, ' s') +
         (settings ? '  ' + settings : ''),
     ].join('\n');

@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    // A file-size limit (ulimit -f, systemd's LimitFSIZE=) must fail the mirror's write with
+    // EFBIG, which it reports and recovers from, not kill the process serving from memory.
+    std::signal(SIGXFSZ, SIG_IGN);
 
     CommandLine cli = parseCommandLine(argc, argv);
     if (cli.done) return cli.exitCode;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "hlsd/segment.h"
@@ -44,6 +45,47 @@ private:
     int64_t keyframeInterval_ = 0;
 };
 
+// Keeps a run's timeline usable before the cut policy sees it, against three faults of real
+// sources (pure arithmetic on timestamps, like CutPolicy):
+//  - timestamps that stall (the same dts again while frames keep coming): each repeat is
+//    restamped one frame after the previous frame, so it is shown instead of stacked on it; the
+//    offset this builds up is given back when the source's clock steps ahead by more than a
+//    frame (it caught up with real time) and kept when it goes on from where it stalled;
+//  - a packet whose dts does not follow (backwards, or ahead by more than a jump): held until
+//    the next packet tells. If that one follows the stream as it was, the held one was an
+//    outlier (a stray frame from elsewhere, garbage that parsed as a frame) and is dropped; if
+//    it follows the held one, the timeline really jumped and both pass (the cut policy then
+//    starts a new segment, marked discontinuous);
+//  - a pts before its dts, or further after it than any frame reordering: set to the dts.
+class TimelineGuard {
+public:
+    enum class Verdict {
+        Pass,         // follows the timeline (pts/dts possibly restamped); a held packet is dropped
+        Hold,         // does not follow (yet): hold it, dropping any packet already held
+        ReleaseHeld,  // follows the held packet: pass the held one, then this one
+    };
+
+    void reset();
+    // `duration` (ticks, 0 if unknown) is the nominal frame length until the stream shows one.
+    Verdict next(int64_t& pts, int64_t& dts, int64_t duration);
+
+    int64_t offset() const { return offset_; }  // restamping now in force (ticks)
+    uint64_t restamped() const { return restamped_; }
+    uint64_t fixedPts() const { return fixedPts_; }
+
+private:
+    bool started_ = false;
+    int64_t lastIn_ = 0;   // the source's dts of the last packet that passed
+    int64_t lastOut_ = 0;  // ...and what it became
+    int64_t offset_ = 0;   // added to the source's timestamps since a stall
+    int64_t step_ = 0;     // the source's last dts step outside a stall: one frame
+    bool holding_ = false;
+    int64_t heldIn_ = 0;
+    int holds_ = 0;  // packets held in a row, none following another
+    uint64_t restamped_ = 0;
+    uint64_t fixedPts_ = 0;
+};
+
 struct SegmenterOptions {
     double segmentTime = 1.0;
     std::string runPrefix;  // per-process, makes names unique across restarts
@@ -66,13 +108,20 @@ public:
     uint64_t droppedPackets() const { return dropped_; }
 
 private:
-    void openSegment(const EncodedPacket& first, bool discontinuity);
+    // One packet that passed the timeline guard, with its (possibly restamped) timestamps.
+    void process(const EncodedPacket& packet, int64_t pts, int64_t dts);
+    void dropHeld();
+    void openSegment(const EncodedPacket& first, int64_t pts, bool discontinuity);
     void closeSegment(int64_t endPts);
     void openMuxer();
 
     SegmenterOptions options_;
     SegmentSink sink_;
     CutPolicy policy_;
+    TimelineGuard guard_;
+    std::optional<EncodedPacket> held_;  // what the guard holds, timestamps as it left them
+    uint64_t outliers_ = 0;              // held packets dropped in this run
+    uint64_t reportedRestamped_ = 0;
     StreamInfo info_;
     std::unique_ptr<TsMuxer> muxer_;
     std::unique_ptr<Segment> current_;

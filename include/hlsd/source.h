@@ -39,6 +39,9 @@ public:
     virtual void interrupt() = 0;
     // Live sources (network, stdin) are retried with backoff when they end or fail.
     virtual bool isLive() const = 0;
+    // open() itself waits (interruptibly) until the source has data again, as stdin on a named
+    // FIFO waits for its next producer: an end of stream is then reopened at once, no backoff.
+    virtual bool waitsInOpen() const { return false; }
     virtual std::string name() const = 0;
 };
 
@@ -87,7 +90,8 @@ struct RunnerOptions {
     bool loop = false;          // a file that ends starts again (new run, discontinuity)
     bool exitOnEof = false;     // the first end of stream finishes the runner
     double firstBackoff = 0.5;  // seconds before the first retry, doubling up to maxBackoff
-    double maxBackoff = 10.0;
+    double maxBackoff = 5.0;    // also how late, at most, a reconnect notices a source is back
+    double healthyRun = 1.0;    // a run that delivered packets this long (s) resets the backoff
 };
 
 // Owns the source thread: open → pump packets into the sink → on end or failure, restart as

@@ -73,6 +73,11 @@ private:
 // the playlist on disk lists is deleted only after the new playlist replaced it (no 404 for a
 // reader between the two), except when the mirror fell so far behind that keeping it would
 // exceed maxSegments.
+// Write failures (directory gone or unwritable, disk full, file-size limit) never reach the
+// source or the HTTP side: the mirror logs the first one, keeps retrying with each new snapshot
+// (re-creating the directory and re-reading what is in it, which may have changed meanwhile),
+// and logs once more when it has been back in sync for kRecoveredSyncs snapshots in a row, so
+// a disk that is almost full and fails every other write logs two lines, not two per segment.
 // Thread-safe.
 class DiskMirror {
 public:
@@ -82,12 +87,18 @@ public:
     void update(std::shared_ptr<const StoreSnapshot> snapshot);
     void stop();  // writes the last snapshot, then joins
     const std::filesystem::path& dir() const { return dir_; }
+    // False from the first failed write until kRecoveredSyncs complete updates in a row.
+    bool healthy() const { return healthy_.load(); }
 
 private:
     void run();
     void sync(const StoreSnapshot& snapshot);
     bool writeAtomically(const std::string& name, const void* data, size_t size);
-    void reportHealth(bool ok, const std::string& what);
+    void failed(const std::string& what);
+    void synced();
+    void rescan();
+
+    static constexpr int kRecoveredSyncs = 3;
 
     std::filesystem::path dir_;
     size_t maxSegments_;
@@ -95,7 +106,10 @@ private:
     std::set<std::string> inPlaylist_;  // segments listed by the playlist now on disk
     std::shared_ptr<const StoreSnapshot> pending_;
     bool stopping_ = false;
-    bool healthy_ = true;
+    std::atomic<bool> healthy_{true};  // as last logged
+    bool lastSyncOk_ = true;           // the previous sync completed
+    int goodSyncs_ = 0;                // complete syncs in a row since the last failure
+    uint64_t failures_ = 0;            // failed syncs since healthy_ went false
     std::mutex mutex_;
     std::condition_variable wake_;
     std::thread thread_;

@@ -16,6 +16,10 @@ void Segmenter::beginRun(const StreamInfo& info) {
     info_ = info;
     parameterSets_ = info.extradata;
     policy_.reset();
+    guard_.reset();
+    held_.reset();
+    outliers_ = 0;
+    reportedRestamped_ = 0;
     // A run after one that produced segments is a new timeline for players.
     pendingRunDiscontinuity_ = nextMsn_ > 0;
     ++runs_;
@@ -29,15 +33,66 @@ void Segmenter::openMuxer() {
 }
 
 void Segmenter::push(const EncodedPacket& packet) {
+    int64_t pts = packet.pts;
+    int64_t dts = packet.dts;
+    const uint64_t restampedBefore = guard_.restamped();
+    switch (guard_.next(pts, dts, packet.duration)) {
+        case TimelineGuard::Verdict::Pass:
+            dropHeld();  // the stream went on where it was: the held packet was an outlier
+            process(packet, pts, dts);
+            break;
+        case TimelineGuard::Verdict::Hold:
+            dropHeld();
+            held_ = packet;
+            held_->pts = pts;
+            held_->dts = dts;
+            break;
+        case TimelineGuard::Verdict::ReleaseHeld: {
+            EncodedPacket first = std::move(*held_);
+            held_.reset();
+            process(first, first.pts, first.dts);
+            process(packet, pts, dts);
+            break;
+        }
+    }
+    if (guard_.restamped() == restampedBefore && restampedBefore > reportedRestamped_) {
+        // A stall just ended: one line for all of it.
+        logger("segmenter")
+            ->warn("timestamps stalled for {} frames: restamped them one frame apart{}",
+                   restampedBefore - reportedRestamped_,
+                   guard_.offset() > 0 ? fmt::format(" (the source's clock is now {:.3f} s behind)",
+                                                     ticksToSeconds(guard_.offset()))
+                                       : "");
+        reportedRestamped_ = restampedBefore;
+    }
+}
+
+void Segmenter::dropHeld() {
+    if (!held_) return;
+    if (outliers_++ == 0) {
+        logger("segmenter")
+            ->warn(
+                "dropped a frame whose timestamp does not follow the stream (dts {:.3f} s, "
+                "stream at {:.3f} s); further ones in this run are logged at debug level",
+                ticksToSeconds(held_->dts), ticksToSeconds(maxEndPts_));
+    } else {
+        logger("segmenter")
+            ->debug("dropped a frame whose timestamp does not follow the stream (dts {:.3f} s)",
+                    ticksToSeconds(held_->dts));
+    }
+    held_.reset();
+}
+
+void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     // SPS/PPS are remembered even from packets that are dropped (a hardware encoder may send
     // them alone, ahead of the first IDR).
     const auto types = h264::nalTypes(packet.data);
     if (h264::contains(types, h264::kSps) && h264::contains(types, h264::kPps)) {
         parameterSets_ = h264::parameterSets(packet.data.data(), packet.data.size());
     }
-    CutDecision d = policy_.next(packet.pts, packet.dts, packet.keyframe);
+    CutDecision d = policy_.next(pts, dts, packet.keyframe);
     if (d.closeSegment && current_)
-        closeSegment(d.openSegment && !d.discontinuity ? packet.pts : maxEndPts_);
+        closeSegment(d.openSegment && !d.discontinuity ? pts : maxEndPts_);
     if (d.drop) {
         if (dropped_++ == 0 || d.closeSegment) {
             logger("segmenter")->info("waiting for a keyframe (dropping frames before it)");
@@ -46,36 +101,36 @@ void Segmenter::push(const EncodedPacket& packet) {
     }
     if (d.openSegment) {
         if (!muxer_ || d.discontinuity) openMuxer();
-        openSegment(packet, d.discontinuity || pendingRunDiscontinuity_);
+        openSegment(packet, pts, d.discontinuity || pendingRunDiscontinuity_);
         pendingRunDiscontinuity_ = false;
     }
 
     // Every muxer starts its timeline at dts 0; dts never repeats.
     if (!runOffsetSet_) {
-        runOffset_ = packet.dts;
+        runOffset_ = dts;
         runOffsetSet_ = true;
         lastMuxedDts_ = -1;
     }
-    int64_t dts = std::max(packet.dts - runOffset_, lastMuxedDts_ + 1);
-    int64_t pts = std::max(packet.pts - runOffset_, dts);
-    lastMuxedDts_ = dts;
+    const int64_t muxDts = std::max(dts - runOffset_, lastMuxedDts_ + 1);
+    const int64_t muxPts = std::max(pts - runOffset_, muxDts);
+    lastMuxedDts_ = muxDts;
 
     if (d.openSegment && !h264::contains(types, h264::kSps) && !parameterSets_.empty()) {
         // The segment must decode alone: SPS/PPS ahead of its IDR.
         std::vector<uint8_t> withHeaders = parameterSets_;
         withHeaders.insert(withHeaders.end(), packet.data.begin(), packet.data.end());
-        muxer_->write(withHeaders.data(), withHeaders.size(), pts, dts, packet.duration,
+        muxer_->write(withHeaders.data(), withHeaders.size(), muxPts, muxDts, packet.duration,
                       packet.keyframe);
     } else {
-        muxer_->write(packet.data.data(), packet.data.size(), pts, dts, packet.duration,
+        muxer_->write(packet.data.data(), packet.data.size(), muxPts, muxDts, packet.duration,
                       packet.keyframe);
     }
     ++current_->frames;
     const int64_t duration = packet.duration > 0 ? packet.duration : policy_.frameDuration();
-    maxEndPts_ = std::max(maxEndPts_, packet.pts + duration);
+    maxEndPts_ = std::max(maxEndPts_, pts + duration);
 }
 
-void Segmenter::openSegment(const EncodedPacket& first, bool discontinuity) {
+void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discontinuity) {
     current_ = std::make_unique<Segment>();
     current_->msn = nextMsn_++;
     current_->name = options_.runPrefix + "-" + std::to_string(current_->msn) + ".ts";
@@ -83,8 +138,8 @@ void Segmenter::openSegment(const EncodedPacket& first, bool discontinuity) {
     if (discontinuity) ++discontinuitySequence_;
     current_->discontinuity = discontinuity;
     current_->discontinuitySequence = discontinuitySequence_;
-    currentStartPts_ = first.pts;
-    maxEndPts_ = first.pts;
+    currentStartPts_ = pts;
+    maxEndPts_ = pts;
     muxer_->startSegment();
 }
 
@@ -102,6 +157,7 @@ void Segmenter::closeSegment(int64_t endPts) {
 }
 
 void Segmenter::endRun() {
+    dropHeld();  // nothing came to confirm it
     if (current_) closeSegment(maxEndPts_);
     muxer_.reset();
 }

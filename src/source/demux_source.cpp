@@ -1,7 +1,11 @@
 #include "source/demux_source.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 
@@ -45,18 +49,66 @@ DemuxSource::~DemuxSource() {
     close();
 }
 
+namespace {
+
+// Standard input's type: an anonymous pipe (`rpicam-vid | hlsd`) ends for good; a named FIFO
+// (`hlsd < cam.fifo`) or a socket can get a new producer after its end.
+enum class StdinKind { Other, Socket, AnonymousPipe, NamedFifo };
+
+StdinKind stdinKind() {
+    struct stat st {};
+    if (fstat(0, &st) != 0) return StdinKind::Other;
+    if (S_ISSOCK(st.st_mode)) return StdinKind::Socket;
+    if (!S_ISFIFO(st.st_mode)) return StdinKind::Other;
+    char target[64] = {};
+    ssize_t n = readlink("/proc/self/fd/0", target, sizeof target - 1);
+    bool anonymous = n <= 0 || std::string(target, n).rfind("pipe:", 0) == 0;
+    return anonymous ? StdinKind::AnonymousPipe : StdinKind::NamedFifo;
+}
+
+}  // namespace
+
 bool DemuxSource::isLive() const {
     if (kind_ == Kind::Url) return true;
     if (kind_ == Kind::File) return false;
-    // stdin comes back after its end only if it is a named FIFO or a socket, where a new
-    // writer can connect; an anonymous pipe (`rpicam-vid | hlsd`) or a file ends for good.
-    struct stat st {};
-    if (fstat(0, &st) != 0) return false;
-    if (S_ISSOCK(st.st_mode)) return true;
-    if (!S_ISFIFO(st.st_mode)) return false;
-    char target[64] = {};
-    ssize_t n = readlink("/proc/self/fd/0", target, sizeof target - 1);
-    return n > 0 && std::string(target, n).rfind("pipe:", 0) != 0;
+    const StdinKind k = stdinKind();
+    return k == StdinKind::Socket || k == StdinKind::NamedFifo;
+}
+
+bool DemuxSource::waitsInOpen() const {
+    return kind_ == Kind::Stdin && stdinKind() == StdinKind::NamedFifo;
+}
+
+// Once its producer has gone, a FIFO reads as end of file at once, again and again, until a new
+// producer opens it: opening the demuxer then would fail ("invalid data") in a tight loop of
+// retries. A fresh descriptor on the same FIFO tells the cases apart: poll() reports a hang-up
+// on it only after a producer came and went since it was opened, and data as soon as there is
+// some. So wait on one until a producer has written something.
+void DemuxSource::waitForProducer() {
+    bool logged = false;
+    while (!interrupter_.triggered()) {
+        int fd = ::open("/proc/self/fd/0", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) return;  // cannot tell: let the demuxer try
+        for (;;) {
+            pollfd p{fd, POLLIN, 0};
+            int n = ::poll(&p, 1, 100);
+            if (interrupter_.triggered()) break;
+            if (n > 0 && (p.revents & POLLIN)) {
+                ::close(fd);
+                return;
+            }
+            if (n > 0 && (p.revents & (POLLHUP | POLLERR))) break;  // came and went: reopen
+            if (n < 0 && errno != EINTR) {
+                ::close(fd);
+                return;
+            }
+            if (!logged) {
+                logged = true;
+                logger("source")->info("stdin: waiting for a producer to open the FIFO");
+            }
+        }
+        ::close(fd);
+    }
 }
 
 std::string DemuxSource::name() const {
@@ -83,6 +135,10 @@ StreamInfo DemuxSource::open() {
         if (!std::filesystem::exists(location_, ec)) {
             throw SourceError(what + ": no such file", true);
         }
+    }
+    if (waitsInOpen()) {
+        waitForProducer();
+        if (interrupter_.triggered()) throw SourceError(what + ": interrupted", false);
     }
     format_ = avformat_alloc_context();
     packet_ = av_packet_alloc();

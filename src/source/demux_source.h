@@ -25,9 +25,11 @@ public:
     void close() override;
     void interrupt() override { interrupter_.trigger(); }
     bool isLive() const override;
+    bool waitsInOpen() const override;
     std::string name() const override;
 
 private:
+    void waitForProducer();
     static int interruptCallback(void* self);
     std::optional<EncodedPacket> convert(AVPacket* packet);
     void generateTimestamps(EncodedPacket& out);

@@ -17,6 +17,7 @@ public:
     void close() override { active_->close(); }
     void interrupt() override;
     bool isLive() const override { return active_->isLive(); }
+    bool waitsInOpen() const override { return active_->waitsInOpen(); }
     std::string name() const override { return active_->name(); }
     bool fellBack() const { return active_ == fallback_.get(); }
 

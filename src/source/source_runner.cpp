@@ -4,11 +4,6 @@
 #include "hlsd/source.h"
 
 namespace hlsd {
-namespace {
-
-constexpr double kHealthyRun = 10.0;  // a run this long resets the backoff
-
-}  // namespace
 
 SourceRunner::SourceRunner(std::unique_ptr<Source> source, PacketSink& sink, RunnerOptions options)
     : source_(std::move(source)), sink_(sink), options_(options) {}
@@ -87,7 +82,9 @@ void SourceRunner::run() {
             if (stopping_) break;
             double lasted =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            if (lasted >= kHealthyRun) backoff = options_.firstBackoff;
+            // A source that streamed is retried from the shortest delay again, however many
+            // attempts its first connection took; one that dies at once keeps backing off.
+            if (packets > 0 && lasted >= options_.healthyRun) backoff = options_.firstBackoff;
 
             if (!error.empty()) {
                 log->warn("{} failed after {} packets: {}; restarting in {:.1f} s", source_->name(),
@@ -97,6 +94,11 @@ void SourceRunner::run() {
                           packets);
                 outcome_ = Outcome::Finished;
                 return;
+            } else if (source_->waitsInOpen()) {
+                // Reopening waits for the source itself: nothing to back off from.
+                log->info("{} ended after {} packets; waiting for it to come back", source_->name(),
+                          packets);
+                continue;
             } else if (options_.loop && packets > 0) {
                 log->info("{} ended; looping", source_->name());
                 continue;

@@ -70,20 +70,44 @@ void DiskMirror::run() {
         try {
             sync(*next);
         } catch (const std::exception& e) {
-            reportHealth(false, e.what());
+            failed(e.what());
         }
     }
 }
 
-void DiskMirror::reportHealth(bool ok, const std::string& what) {
-    if (ok == healthy_) return;
-    healthy_ = ok;
-    if (ok) {
-        logger("store")->info("output_dir {}: writing again", dir_.string());
-    } else {
-        logger("store")->error("output_dir {}: {} (serving from memory continues)", dir_.string(),
-                               what);
+void DiskMirror::failed(const std::string& what) {
+    lastSyncOk_ = false;
+    goodSyncs_ = 0;
+    ++failures_;
+    if (!healthy_) return;
+    healthy_ = false;
+    logger("store")->error(
+        "output_dir {}: {} (serving from memory continues; retrying with each "
+        "new segment)",
+        dir_.string(), what);
+}
+
+void DiskMirror::synced() {
+    lastSyncOk_ = true;
+    if (healthy_ || ++goodSyncs_ < kRecoveredSyncs) return;
+    healthy_ = true;
+    logger("store")->info("output_dir {}: writing again ({} failed update(s) before)",
+                          dir_.string(), failures_);
+    failures_ = 0;
+}
+
+// After a failure the directory may have been removed, replaced or emptied: make it exist again
+// and believe only what is in it.
+void DiskMirror::rescan() {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    std::set<std::string> present;
+    for (auto it = std::filesystem::directory_iterator(dir_, ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (isOurs(name) && name[0] != '.' && name != kPlaylistName) present.insert(name);
     }
+    onDisk_ = std::move(present);
 }
 
 bool DiskMirror::writeAtomically(const std::string& name, const void* data, size_t size) {
@@ -91,7 +115,7 @@ bool DiskMirror::writeAtomically(const std::string& name, const void* data, size
     const auto tempPath = dir_ / ("." + name + ".tmp");
     int fd = ::open(tempPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        reportHealth(false, "cannot write " + tempPath.string() + ": " + std::strerror(errno));
+        failed("cannot write " + tempPath.string() + ": " + std::strerror(errno));
         return false;
     }
     const auto* p = static_cast<const char*>(data);
@@ -103,7 +127,7 @@ bool DiskMirror::writeAtomically(const std::string& name, const void* data, size
             int err = errno;
             ::close(fd);
             ::unlink(tempPath.c_str());
-            reportHealth(false, "cannot write " + tempPath.string() + ": " + std::strerror(err));
+            failed("cannot write " + tempPath.string() + ": " + std::strerror(err));
             return false;
         }
         p += n;
@@ -112,13 +136,14 @@ bool DiskMirror::writeAtomically(const std::string& name, const void* data, size
     if (::close(fd) != 0 || ::rename(tempPath.c_str(), finalPath.c_str()) != 0) {
         int err = errno;
         ::unlink(tempPath.c_str());
-        reportHealth(false, "cannot publish " + finalPath.string() + ": " + std::strerror(err));
+        failed("cannot publish " + finalPath.string() + ": " + std::strerror(err));
         return false;
     }
     return true;
 }
 
 void DiskMirror::sync(const StoreSnapshot& snapshot) {
+    if (!lastSyncOk_) rescan();
     std::set<std::string> wanted;
     std::set<std::string> listed;
     for (size_t i = 0; i < snapshot.window.size(); ++i) {
@@ -163,7 +188,7 @@ void DiskMirror::sync(const StoreSnapshot& snapshot) {
     for (const auto& segment : snapshot.window) {
         if (!write(*segment)) return;
     }
-    reportHealth(true, "");
+    synced();
 }
 
 }  // namespace hlsd

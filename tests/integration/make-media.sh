@@ -27,4 +27,7 @@ make hevc.mp4               $(src 320x240 25 1)   -c:v libx265 -preset ultrafast
 # Two TS files back to back: timestamps jump back to the start in the middle.
 make part_a.ts              $(src 640x360 30 3)   "${x264[@]}" -g 30 -bf 0
 if [ ! -s jump.ts ]; then cat part_a.ts part_a.ts > tmp.jump.ts && mv tmp.jump.ts jump.ts; fi
+# The 30 s clip as a live producer would write it into a pipe: MPEG-TS and raw Annex B (remuxed).
+make 360p30_gop30_30s.ts    -i 360p30_gop30_30s.mp4 -c copy -f mpegts
+make 360p30_gop30_30s.h264  -i 360p30_gop30_30s.mp4 -c copy -f h264
 echo "test media ready in $out"

@@ -130,5 +130,104 @@ TEST(CutPolicy, BFramesUsePresentationTimeOfTheKeyframe) {
     EXPECT_EQ(trace(p, s), "S" + std::string(29, '.') + "S" + std::string(29, '.') + "S");
 }
 
+// ---------------------------------------------------------------------------------------------
+// TimelineGuard: one letter per packet, 'p' passes, 'h' held, 'r' releases the held one.
+
+std::string guardTrace(TimelineGuard& g, std::vector<Step>& steps) {
+    std::string out;
+    for (auto& s : steps) {
+        switch (g.next(s.pts, s.dts, kFrame)) {
+            case TimelineGuard::Verdict::Pass:
+                out += 'p';
+                break;
+            case TimelineGuard::Verdict::Hold:
+                out += 'h';
+                break;
+            case TimelineGuard::Verdict::ReleaseHeld:
+                out += 'r';
+                break;
+        }
+    }
+    return out;
+}
+
+TEST(TimelineGuard, PassesARegularStreamUnchanged) {
+    TimelineGuard g;
+    auto s = gopStream(90, 30);
+    for (auto& step : s) step.pts += 2 * kFrame;  // B-frame delay
+    const auto original = s;
+    EXPECT_EQ(guardTrace(g, s), std::string(90, 'p'));
+    for (size_t i = 0; i < s.size(); ++i) {
+        EXPECT_EQ(s[i].pts, original[i].pts);
+        EXPECT_EQ(s[i].dts, original[i].dts);
+    }
+}
+
+TEST(TimelineGuard, OneFrameOutOfLineIsHeldThenDroppedWhenTheStreamGoesOn) {
+    TimelineGuard g;
+    auto s = gopStream(20, 30, 100 * kTimeBase);
+    s[10] = {3 * kTimeBase, 3 * kTimeBase, true};       // a stray keyframe from 97 s earlier
+    s[11] = {500 * kTimeBase, 500 * kTimeBase, false};  // and garbage 400 s ahead
+    EXPECT_EQ(guardTrace(g, s), std::string(10, 'p') + "hh" + std::string(8, 'p'));
+    EXPECT_EQ(s[12].dts, 100 * kTimeBase + 12 * kFrame);
+}
+
+TEST(TimelineGuard, AJumpTheNextPacketConfirmsIsReleased) {
+    TimelineGuard g;
+    auto s = gopStream(10, 30, 100 * kTimeBase);
+    auto back = gopStream(10, 30, 0);  // starts over at 0
+    auto ahead = gopStream(10, 30, 200 * kTimeBase);
+    s.insert(s.end(), back.begin(), back.end());
+    s.insert(s.end(), ahead.begin(), ahead.end());
+    EXPECT_EQ(guardTrace(g, s),
+              std::string(10, 'p') + "hr" + std::string(8, 'p') + "hr" + std::string(8, 'p'));
+    EXPECT_EQ(s[11].dts, kFrame);  // a released jump is not restamped
+    EXPECT_EQ(g.offset(), 0);
+}
+
+TEST(TimelineGuard, StalledFramesAreRestampedAndTheOffsetGivenBackWhenTheClockCatchesUp) {
+    TimelineGuard g;
+    auto s = gopStream(90, 30);
+    for (int i = 41; i < 60; ++i) s[i].pts = s[i].dts = 40 * kFrame;  // frozen, then on time
+    EXPECT_EQ(guardTrace(g, s), std::string(90, 'p'));
+    for (int i = 0; i < 90; ++i) EXPECT_EQ(s[i].dts, i * kFrame) << i;  // as if never frozen
+    EXPECT_EQ(g.restamped(), 19u);
+    EXPECT_EQ(g.offset(), 0);
+}
+
+TEST(TimelineGuard, AClockThatPausedKeepsTheOffset) {
+    TimelineGuard g;
+    auto s = gopStream(90, 30);
+    for (int i = 41; i < 90; ++i) {
+        // Frozen for 20 frames (41..60 repeat frame 40's time), then going on from where it
+        // stopped, one frame at a time: the source's clock lost 20 frames for good.
+        const int64_t t = i <= 60 ? 40 * kFrame : (40 + i - 60) * kFrame;
+        s[i].pts = s[i].dts = t;
+    }
+    EXPECT_EQ(guardTrace(g, s), std::string(90, 'p'));
+    for (int i = 0; i < 90; ++i) EXPECT_EQ(s[i].dts, i * kFrame) << i;
+    EXPECT_EQ(g.offset(), 20 * kFrame);
+}
+
+TEST(TimelineGuard, ImpossiblePresentationTimesBecomeTheDecodeTime) {
+    TimelineGuard g;
+    auto s = gopStream(5, 30);
+    s[2].pts = s[2].dts - kFrame;           // before its dts
+    s[3].pts = s[3].dts + 100 * kTimeBase;  // 100 s after it
+    EXPECT_EQ(guardTrace(g, s), "ppppp");
+    EXPECT_EQ(s[2].pts, s[2].dts);
+    EXPECT_EQ(s[3].pts, s[3].dts);
+    EXPECT_EQ(g.fixedPts(), 2u);
+}
+
+TEST(TimelineGuard, AStreamThatNeverFollowsStillPasses) {
+    TimelineGuard g;
+    std::vector<Step> s;
+    for (int i = 0; i < 30; ++i) s.push_back({i * 7 * kTimeBase, i * 7 * kTimeBase, true});
+    std::string t = guardTrace(g, s);
+    EXPECT_NE(t.find('p', 1), std::string::npos) << t;  // not everything is held forever
+    EXPECT_EQ(t.substr(0, 10), "p" + std::string(8, 'h') + "p");
+}
+
 }  // namespace
 }  // namespace hlsd

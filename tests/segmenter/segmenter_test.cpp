@@ -96,6 +96,24 @@ int decodeAlone(const std::vector<uint8_t>& bytes) {
     return ok ? frames : -1;
 }
 
+// The dts of every packet of a segment, in order (90 kHz).
+std::vector<int64_t> packetDts(const std::vector<uint8_t>& bytes) {
+    std::string path = test::makeTempDir("seg") + "/s.ts";
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    std::vector<int64_t> out;
+    AVFormatContext* fmt = nullptr;
+    if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0) return out;
+    AVPacket* pkt = av_packet_alloc();
+    while (av_read_frame(fmt, pkt) >= 0) {
+        out.push_back(pkt->dts);
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+    avformat_close_input(&fmt);
+    return out;
+}
+
 bool startsWithTables(const std::vector<uint8_t>& ts) {
     return test::isSelfContainedTs(ts.data(), ts.size());
 }
@@ -213,6 +231,43 @@ TEST(Segmenter, ParameterSetsAreAddedWhereTheSourceOmitsThem) {
     seg.endRun();
     ASSERT_EQ(c.segments.size(), 2u);
     EXPECT_EQ(decodeAlone(c.segments[1]->data), 30);
+}
+
+TEST(Segmenter, AStrayOldKeyframeIsDroppedNotMadeASegment) {
+    auto stream = makeStream(90, 30);
+    EncodedPacket stray = stream[0];  // the first IDR again, 1.5 s late
+    stream.insert(stream.begin() + 45, stray);
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    seg.beginRun(info320());
+    for (const auto& p : stream) seg.push(p);
+    seg.endRun();
+    ASSERT_EQ(c.segments.size(), 3u);
+    for (const auto& s : c.segments) {
+        EXPECT_FALSE(s->discontinuity);
+        EXPECT_DOUBLE_EQ(s->duration, 1.0);
+        EXPECT_EQ(decodeAlone(s->data), 30);
+    }
+}
+
+TEST(Segmenter, StalledTimestampsAreSpreadOverTheFrames) {
+    auto stream = makeStream(90, 30);
+    for (int i = 41; i < 60; ++i) stream[i].pts = stream[i].dts = stream[40].dts;
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    seg.beginRun(info320());
+    for (const auto& p : stream) seg.push(p);
+    seg.endRun();
+    ASSERT_EQ(c.segments.size(), 3u);
+    for (const auto& s : c.segments) {
+        EXPECT_FALSE(s->discontinuity);
+        EXPECT_DOUBLE_EQ(s->duration, 1.0);
+        EXPECT_EQ(decodeAlone(s->data), 30);
+    }
+    // The frozen frames are one frame apart in the segment, as if the clock had not stopped.
+    auto dts = packetDts(c.segments[1]->data);
+    ASSERT_EQ(dts.size(), 30u);
+    for (size_t i = 1; i < dts.size(); ++i) EXPECT_EQ(dts[i] - dts[i - 1], 3000) << i;
 }
 
 TEST(Segmenter, FramesBeforeTheFirstKeyframeAreDropped) {

@@ -94,5 +94,63 @@ TEST(DiskMirror, WriteFailureKeepsThePreviousPlaylistAndRecovers) {
     EXPECT_EQ(test::readFile(dir + "/index.m3u8"), store.snapshot()->playlist);
 }
 
+// Waits until the mirror has written `name` (or gives up after a second).
+void waitForName(const std::string& dir, const std::string& name) {
+    for (int i = 0; i < 200 && !fs::exists(dir + "/" + name); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+TEST(DiskMirror, RecoveryIsDeclaredOnlyAfterUpdatesInARowSucceed) {
+    std::string dir = test::makeTempDir("mirror");
+    SegmentStore store({3, 2, 1.0});
+    DiskMirror mirror(dir, 3);
+    store.setObserver([&](auto snap) { mirror.update(std::move(snap)); });
+    store.publish(makeSegment(0));
+    waitForName(dir, "mir-0.ts");
+    EXPECT_TRUE(mirror.healthy());
+    // A disk that fails every other write: unhealthy throughout, not flapping.
+    uint64_t msn = 1;
+    for (int round = 0; round < 3; ++round, msn += 2) {
+        const std::string blocker = dir + "/.mir-" + std::to_string(msn) + ".ts.tmp";
+        fs::create_directory(blocker);
+        store.publish(makeSegment(msn));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        EXPECT_FALSE(mirror.healthy()) << round;
+        fs::remove(blocker);
+        store.publish(makeSegment(msn + 1));
+        waitForName(dir, "mir-" + std::to_string(msn + 1) + ".ts");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        EXPECT_FALSE(mirror.healthy()) << round;  // one good update is not recovery yet
+    }
+    for (int i = 0; i < 2; ++i) {
+        store.publish(makeSegment(msn++));
+        waitForName(dir, "mir-" + std::to_string(msn - 1) + ".ts");
+    }
+    mirror.stop();
+    EXPECT_TRUE(mirror.healthy());
+}
+
+TEST(DiskMirror, ADirectoryThatWasRemovedIsMadeAgainAndFilled) {
+    std::string dir = test::makeTempDir("mirror") + "/live";
+    SegmentStore store({3, 2, 1.0});
+    DiskMirror mirror(dir, 3);
+    store.setObserver([&](auto snap) { mirror.update(std::move(snap)); });
+    store.publish(makeSegment(0));
+    waitForName(dir, "index.m3u8");
+    fs::remove_all(dir);
+    std::ofstream(dir) << "in the way";  // the first update after this fails
+    store.publish(makeSegment(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_FALSE(mirror.healthy());
+    fs::remove(dir);
+    store.publish(makeSegment(2));
+    mirror.stop();
+    // Everything the window holds, the segment written before the removal included.
+    EXPECT_EQ(listDir(dir),
+              (std::set<std::string>{"index.m3u8", "mir-0.ts", "mir-1.ts", "mir-2.ts"}));
+    EXPECT_EQ(test::readFile(dir + "/index.m3u8"), store.snapshot()->playlist);
+}
+
 }  // namespace
 }  // namespace hlsd

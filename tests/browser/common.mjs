@@ -1,0 +1,93 @@
+// What the browser tests share: options, hlsd on a free loopback port, Debian's Chromium.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const SKIP = 77;
+
+// --some-option value → o.someOption (numbers stay numbers); unknown options are an error.
+export function parseOptions(defaults) {
+  const o = { ...defaults };
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, '').replace(/-(.)/g, (_, c) => c.toUpperCase());
+    if (!(key in o)) throw new Error('unknown option ' + argv[i]);
+    o[key] = typeof o[key] === 'number' ? Number(argv[i + 1]) : argv[i + 1];
+  }
+  return o;
+}
+
+// Exit code 77 with the reason when Chromium is missing; never a downloaded browser.
+export function chromiumMissing() {
+  if (existsSync(CHROMIUM)) return false;
+  console.log(`SKIPPED: ${CHROMIUM} is not installed (apt-get install chromium failed?)`);
+  return true;
+}
+
+// hlsd with `args` on 127.0.0.1:<free port>; `port` resolves from its log line.
+export function startHlsd(binary, args) {
+  const child = spawn(binary, ['--listen', '127.0.0.1:0', ...args],
+                      { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const port = new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      log += d;
+      const m = log.match(/serving on http:\/\/\S+:(\d+)\//);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error('hlsd exited with ' + code + ':\n' + log)));
+  });
+  return { child, port, log: () => log };
+}
+
+export async function waitHealthy(base) {
+  for (let i = 0; i < 100; ++i) {
+    try {
+      if ((await fetch(base + 'healthz')).status === 200) return;
+    } catch {}
+    await sleep(100);
+  }
+  throw new Error('hlsd never became healthy');
+}
+
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync',
+           '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+// Ends a child process (SIGTERM, then SIGKILL after 5 s) and waits for it.
+export async function stop(child, signal = 'SIGTERM') {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// A TCP port free on 127.0.0.1 right now.
+export async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+export function quantile(values, q) {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return v.length ? v[Math.min(v.length - 1, Math.floor(q * v.length))] : NaN;
+}
+
+export function finish(failures) {
+  for (const f of failures) console.log('FAILED: ' + f);
+  console.log(failures.length ? '0 passed, 1 failed' : '1 passed, 0 failed');
+  return failures.length ? 1 : 0;
+}
