@@ -46,8 +46,7 @@ void Segmenter::push(const EncodedPacket& packet) {
     }
     if (d.openSegment) {
         if (!muxer_ || d.discontinuity) openMuxer();
-        openSegment(packet, d.discontinuity || pendingRunDiscontinuity_);
-        pendingRunDiscontinuity_ = false;
+        muxer_->startSegment();
     }
 
     // Every muxer starts its timeline at dts 0; dts never repeats.
@@ -70,6 +69,12 @@ void Segmenter::push(const EncodedPacket& packet) {
         muxer_->write(packet.data.data(), packet.data.size(), pts, dts, packet.duration,
                       packet.keyframe);
     }
+    // The segment exists once its first frame is muxed: a frame the muxer refuses (it throws,
+    // and the run ends) leaves no empty segment behind to publish, nor a sequence number.
+    if (d.openSegment) {
+        openSegment(packet, d.discontinuity || pendingRunDiscontinuity_);
+        pendingRunDiscontinuity_ = false;
+    }
     ++current_->frames;
     const int64_t duration = packet.duration > 0 ? packet.duration : policy_.frameDuration();
     maxEndPts_ = std::max(maxEndPts_, packet.pts + duration);
@@ -85,7 +90,6 @@ void Segmenter::openSegment(const EncodedPacket& first, bool discontinuity) {
     current_->discontinuitySequence = discontinuitySequence_;
     currentStartPts_ = first.pts;
     maxEndPts_ = first.pts;
-    muxer_->startSegment();
 }
 
 void Segmenter::closeSegment(int64_t endPts) {
