@@ -25,6 +25,8 @@ enc 2 veryfast 2 -f h264 "$out/annexb-gop5-bframes"
 enc 1.5 veryfast 2 -f mpegts "$out/ts-gop5-bframes"
 enc 0.8 ultrafast 0 -f mpegts "$tmp/part.ts"
 cat "$tmp/part.ts" "$tmp/part.ts" > "$out/ts-jump"
+# Matroska with B-frames (container timestamps in ms, any 64-bit value).
+enc 1 veryfast 2 -f matroska "$out/mkv-bframes"
 # MP4 (length-prefixed NAL units → h264_mp4toannexb), moov first so a pipe can read it.
 enc 1 ultrafast 0 -movflags +faststart -f mp4 "$out/mp4-faststart"
 
