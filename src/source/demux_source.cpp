@@ -205,7 +205,7 @@ StreamInfo DemuxSource::open() {
     return info;
 }
 
-void DemuxSource::generateTimestamps(EncodedPacket& out) {
+void DemuxSource::generateTimestamps(const AVPacket* pkt, EncodedPacket& out) {
     const int64_t index = frameIndex_++;
     auto ticks = [this](int64_t frames) {
         return av_rescale(frames, kTimeBase * rate_.den, rate_.num);
@@ -215,8 +215,10 @@ void DemuxSource::generateTimestamps(EncodedPacket& out) {
     if (parser_) {
         uint8_t* unused = nullptr;
         int unusedSize = 0;
-        av_parser_parse2(parser_, parserContext_, &unused, &unusedSize, out.data.data(),
-                         static_cast<int>(out.data.size()), AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
+        // The packet's own buffer, not out.data: the parser reads up to
+        // AV_INPUT_BUFFER_PADDING_SIZE bytes past the end, which only an AVPacket has.
+        av_parser_parse2(parser_, parserContext_, &unused, &unusedSize, pkt->data, pkt->size,
+                         AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
         // The parser leaves the picture order count here: 2 per frame, 0 at each IDR.
         int poc = parser_->output_picture_number;
         if (poc >= 0) ptsIndex = gopBase_ + poc / 2 + reorderDelay_;
@@ -243,7 +245,7 @@ std::optional<EncodedPacket> DemuxSource::convert(AVPacket* pkt) {
     const AVRational from{timeBaseNum_, timeBaseDen_};
     const int64_t frameTicks = av_rescale(1, kTimeBase * rate_.den, rate_.num);
     if (generate_) {
-        generateTimestamps(out);
+        generateTimestamps(pkt, out);
     } else {
         const int64_t dts = toTicks(pkt->dts, from);
         const int64_t pts = toTicks(pkt->pts, from);

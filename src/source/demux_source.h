@@ -30,7 +30,7 @@ public:
 private:
     static int interruptCallback(void* self);
     std::optional<EncodedPacket> convert(AVPacket* packet);
-    void generateTimestamps(EncodedPacket& out);
+    void generateTimestamps(const AVPacket* pkt, EncodedPacket& out);
 
     Kind kind_;
     std::string location_;
