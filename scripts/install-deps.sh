@@ -14,7 +14,7 @@ packages=(
   ffmpeg fonts-dejavu-core
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
-# valgrind: the fuzz corpus replay checks reads inside libavcodec and yaml-cpp (fuzz/README.md).
+# valgrind: fuzz.input.valgrind checks reads inside libavformat/libavcodec (fuzz/README.md).
 [ "$mode" = test ] && packages+=(curl valgrind)
 # libFuzzer (`make fuzz`): clang and its runtime libraries (libFuzzer, ASan, UBSan).
 [ "$mode" = fuzz ] && packages+=(clang libclang-rt-14-dev)
