@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 LIVE_DIR ?= $(BUILD)/live
 
-.PHONY: all deps deps-test build run test deb test-package bench bench-full soak format clean
+.PHONY: all deps deps-test build run test fuzz deb test-package bench bench-full soak format clean
 
 all: build
 
@@ -26,6 +26,13 @@ run: build
 
 test: deps-test build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 300
+
+# libFuzzer on the router, the config loader and the H.264/TS input path, FUZZ_SECONDS each
+# (clang, ASan + UBSan, in build-fuzz/); fails on a crash, saved in build-fuzz/crashes/.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/install-deps.sh fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) fuzz/run.sh
 
 # The Debian package, from the tracked files: build-deb/hlsd_<version>_<arch>.deb (see README).
 deb:

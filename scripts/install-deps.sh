@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what hlsd needs, when it is missing: Debian packages (apt-get) and the npm packages
 # of player/ (hls.js) and, for `test`, of tests/browser/ (playwright-core) plus Chromium.
-# Usage: scripts/install-deps.sh [build|test]   (as root, or with sudo available)
+# Usage: scripts/install-deps.sh [build|test|fuzz]   (as root, or with sudo available)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-build}
@@ -14,7 +14,10 @@ packages=(
   ffmpeg fonts-dejavu-core
 )
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
-[ "$mode" = test ] && packages+=(curl)
+# valgrind: fuzz.input.valgrind checks reads inside libavformat/libavcodec (fuzz/README.md).
+[ "$mode" = test ] && packages+=(curl valgrind)
+# libFuzzer (`make fuzz`): clang and its runtime libraries (libFuzzer, ASan, UBSan).
+[ "$mode" = fuzz ] && packages+=(clang libclang-rt-14-dev)
 
 scripts/apt-ensure.sh "${packages[@]}"
 # Chromium is only needed by the browser test, which then says plainly it was skipped.

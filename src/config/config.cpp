@@ -195,8 +195,13 @@ void loadConfigFile(const std::string& path, Config& config) {
                           ": expected a mapping of key: value at the top level");
     }
     for (const auto& item : root) {
-        const std::string key = item.first.as<std::string>();
         const std::string where = path + ":" + std::to_string(item.first.Mark().line + 1);
+        // A list or mapping as a key (`? [a]: 1`, `{a: b}: c`): as<std::string>() would throw
+        // yaml-cpp's own exception, past the "FILE:LINE" error.
+        if (!item.first.IsScalar() && !item.first.IsNull()) {
+            throw ConfigError(where + ": expected a key name, not a list or mapping");
+        }
+        const std::string key = item.first.as<std::string>();
         const auto& keys = configKeys();
         if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
             throw ConfigError(where + ": unknown key \"" + key + "\"");

@@ -101,8 +101,7 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     }
     if (d.openSegment) {
         if (!muxer_ || d.discontinuity) openMuxer();
-        openSegment(packet, pts, d.discontinuity || pendingRunDiscontinuity_);
-        pendingRunDiscontinuity_ = false;
+        muxer_->startSegment();
     }
 
     // Every muxer starts its timeline at dts 0; dts never repeats.
@@ -125,6 +124,12 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
         muxer_->write(packet.data.data(), packet.data.size(), muxPts, muxDts, packet.duration,
                       packet.keyframe);
     }
+    // The segment exists once its first frame is muxed: a frame the muxer refuses (it throws,
+    // and the run ends) leaves no empty segment behind to publish, nor a sequence number.
+    if (d.openSegment) {
+        openSegment(packet, pts, d.discontinuity || pendingRunDiscontinuity_);
+        pendingRunDiscontinuity_ = false;
+    }
     ++current_->frames;
     const int64_t duration = packet.duration > 0 ? packet.duration : policy_.frameDuration();
     maxEndPts_ = std::max(maxEndPts_, pts + duration);
@@ -140,7 +145,6 @@ void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discon
     current_->discontinuitySequence = discontinuitySequence_;
     currentStartPts_ = pts;
     maxEndPts_ = pts;
-    muxer_->startSegment();
 }
 
 void Segmenter::closeSegment(int64_t endPts) {

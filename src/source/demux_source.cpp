@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-
 #include <filesystem>
 
 #include "hlsd/log.h"
@@ -25,6 +25,20 @@ namespace {
 Pacer::Mode pacerMode(DemuxSource::Kind kind, bool realtime) {
     if (!realtime) return Pacer::Mode::Synthetic;
     return kind == DemuxSource::Kind::File ? Pacer::Mode::Paced : Pacer::Mode::Follow;
+}
+
+constexpr double kMinFps = 0.01;
+constexpr double kMaxFps = 1000;
+// Timestamps beyond this (±2^53 ticks, ~3000 years) are damage, or av_rescale's overflow mark
+// (INT64_MIN): taken as missing, so that no sum or difference of two of them downstream can
+// overflow.
+constexpr int64_t kMaxTicks = int64_t{1} << 53;
+
+// A container timestamp in kTimeBase ticks; AV_NOPTS_VALUE when missing or out of range.
+int64_t toTicks(int64_t ts, AVRational from) {
+    if (ts == AV_NOPTS_VALUE) return AV_NOPTS_VALUE;
+    const int64_t ticks = av_rescale_q(ts, from, AVRational{1, static_cast<int>(kTimeBase)});
+    return ticks >= -kMaxTicks && ticks <= kMaxTicks ? ticks : AV_NOPTS_VALUE;
 }
 
 // rtsp://user:secret@cam/stream → rtsp://cam/stream, for logs.
@@ -199,7 +213,11 @@ StreamInfo DemuxSource::open() {
     info.width = par->width;
     info.height = par->height;
     AVRational fr = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
-    if (fr.num <= 0 || fr.den <= 0) fr = AVRational{options_.fps.num, options_.fps.den};
+    // A rate nobody films at (a damaged header, a 90 kHz tick taken for a frame rate) would
+    // make every generated timestamp and missing duration absurd: the configured fps instead.
+    if (fr.num <= 0 || fr.den <= 0 || av_q2d(fr) < kMinFps || av_q2d(fr) > kMaxFps) {
+        fr = AVRational{options_.fps.num, options_.fps.den};
+    }
     rate_ = Rational{fr.num, fr.den};
     info.frameRate = rate_;
 
@@ -242,7 +260,7 @@ StreamInfo DemuxSource::open() {
     return info;
 }
 
-void DemuxSource::generateTimestamps(EncodedPacket& out) {
+void DemuxSource::generateTimestamps(const AVPacket* pkt, EncodedPacket& out) {
     const int64_t index = frameIndex_++;
     auto ticks = [this](int64_t frames) {
         return av_rescale(frames, kTimeBase * rate_.den, rate_.num);
@@ -252,8 +270,10 @@ void DemuxSource::generateTimestamps(EncodedPacket& out) {
     if (parser_) {
         uint8_t* unused = nullptr;
         int unusedSize = 0;
-        av_parser_parse2(parser_, parserContext_, &unused, &unusedSize, out.data.data(),
-                         static_cast<int>(out.data.size()), AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
+        // The packet's own buffer, not out.data: the parser reads up to
+        // AV_INPUT_BUFFER_PADDING_SIZE bytes past the end, which only an AVPacket has.
+        av_parser_parse2(parser_, parserContext_, &unused, &unusedSize, pkt->data, pkt->size,
+                         AV_NOPTS_VALUE, AV_NOPTS_VALUE, 0);
         // The parser leaves the picture order count here: 2 per frame, 0 at each IDR.
         int poc = parser_->output_picture_number;
         if (poc >= 0) ptsIndex = gopBase_ + poc / 2 + reorderDelay_;
@@ -278,20 +298,22 @@ std::optional<EncodedPacket> DemuxSource::convert(AVPacket* pkt) {
     out.data.assign(pkt->data, pkt->data + pkt->size);
     out.keyframe = pkt->flags & AV_PKT_FLAG_KEY;
     const AVRational from{timeBaseNum_, timeBaseDen_};
-    const AVRational to{1, static_cast<int>(kTimeBase)};
     const int64_t frameTicks = av_rescale(1, kTimeBase * rate_.den, rate_.num);
     if (generate_) {
-        generateTimestamps(out);
+        generateTimestamps(pkt, out);
     } else {
-        if (pkt->dts != AV_NOPTS_VALUE) {
-            out.dts = av_rescale_q(pkt->dts, from, to);
-        } else if (pkt->pts != AV_NOPTS_VALUE && !haveLastDts_) {
-            out.dts = av_rescale_q(pkt->pts, from, to);
+        const int64_t dts = toTicks(pkt->dts, from);
+        const int64_t pts = toTicks(pkt->pts, from);
+        const int64_t duration = pkt->duration > 0 ? toTicks(pkt->duration, from) : 0;
+        if (dts != AV_NOPTS_VALUE) {
+            out.dts = dts;
+        } else if (pts != AV_NOPTS_VALUE && !haveLastDts_) {
+            out.dts = pts;
         } else {
-            out.dts = haveLastDts_ ? lastDts_ + frameTicks : 0;
+            out.dts = haveLastDts_ ? std::min(lastDts_ + frameTicks, kMaxTicks) : 0;
         }
-        out.pts = pkt->pts != AV_NOPTS_VALUE ? av_rescale_q(pkt->pts, from, to) : out.dts;
-        out.duration = pkt->duration > 0 ? av_rescale_q(pkt->duration, from, to) : frameTicks;
+        out.pts = pts != AV_NOPTS_VALUE ? pts : out.dts;
+        out.duration = duration > 0 ? duration : frameTicks;
     }
     av_packet_unref(pkt);
     lastDts_ = out.dts;

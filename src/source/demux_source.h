@@ -32,7 +32,7 @@ private:
     void waitForProducer();
     static int interruptCallback(void* self);
     std::optional<EncodedPacket> convert(AVPacket* packet);
-    void generateTimestamps(EncodedPacket& out);
+    void generateTimestamps(const AVPacket* pkt, EncodedPacket& out);
 
     Kind kind_;
     std::string location_;

@@ -136,6 +136,14 @@ TEST(Config, TopLevelMustBeAMapping) {
     expectError("- a\n- b\n", ":1: expected a mapping of key: value at the top level");
 }
 
+// Found by fuzz/config_fuzz.cpp: a list or mapping as a key escaped as yaml-cpp's exception.
+TEST(Config, KeyMustBeAName) {
+    expectError("source: test\n? [segment_time]\n: 1\n",
+                ":2: expected a key name, not a list or mapping");
+    expectError("{a: b}: c\n", ":1: expected a key name, not a list or mapping");
+    expectError("~: 1\n", ":1: unknown key \"null\"");
+}
+
 TEST(Config, UnreadableFileIsNamed) {
     Config c;
     try {

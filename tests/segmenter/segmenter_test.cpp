@@ -283,5 +283,28 @@ TEST(Segmenter, FramesBeforeTheFirstKeyframeAreDropped) {
     EXPECT_EQ(decodeAlone(c.segments[0]->data), 15);
 }
 
+// Found by fuzz/input_fuzz.cpp: the muxer refuses a first frame without a start code (and no
+// SPS/PPS to put ahead of it); the run ends there, and nothing half-made may be published.
+TEST(Segmenter, AFrameTheMuxerRefusesLeavesNoEmptySegment) {
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    seg.beginRun(info320());
+    EncodedPacket junk;
+    junk.data = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc};
+    junk.keyframe = true;
+    junk.duration = 3000;
+    EXPECT_THROW(seg.push(junk), std::runtime_error);
+    seg.endRun();
+    EXPECT_TRUE(c.segments.empty());
+
+    seg.beginRun(info320());  // the source restarts and delivers a good stream
+    for (const auto& p : makeStream(30, 30)) seg.push(p);
+    seg.endRun();
+    ASSERT_EQ(c.segments.size(), 1u);
+    EXPECT_EQ(c.segments[0]->name, "run-0.ts");  // no sequence number was used up
+    EXPECT_FALSE(c.segments[0]->discontinuity);
+    EXPECT_EQ(decodeAlone(c.segments[0]->data), 30);
+}
+
 }  // namespace
 }  // namespace hlsd

@@ -114,5 +114,31 @@ TEST(DemuxSource, InterruptStopsAPacedRead) {
     EXPECT_FALSE(source->read());
 }
 
+// An MKV whose timestamps (~1e14 s) do not fit 64 bits in 90 kHz ticks (a crafted file from
+// the fuzz regressions). They come out as missing: dts continues by the frame duration and
+// pts = dts; never av_rescale's overflow mark INT64_MIN, on which the segmenter's sums
+// overflowed (UBSan in fuzz_input).
+TEST(DemuxSource, TimestampsOutOfRangeAreTakenAsMissing) {
+    SourceOptions o;
+    o.spec = std::string("file:") + HLSD_SOURCE_DIR +
+             "/fuzz/regressions/input/mkv-timestamps-past-int64-ticks";
+    o.realtime = false;
+    auto source = makeSource(o);
+    source->open();
+    constexpr int64_t kLimit = int64_t{1} << 53;
+    int count = 0;
+    int64_t lastDts = -1;
+    while (auto p = source->read()) {
+        EXPECT_GT(p->dts, lastDts);
+        EXPECT_LE(p->dts, kLimit);
+        EXPECT_GE(p->pts, p->dts);
+        EXPECT_LE(p->pts, kLimit);
+        EXPECT_GT(p->duration, 0);
+        lastDts = p->dts;
+        ++count;
+    }
+    EXPECT_EQ(count, 10);
+}
+
 }  // namespace
 }  // namespace hlsd

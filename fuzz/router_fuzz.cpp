@@ -1,0 +1,165 @@
+// Fuzz target: the request path router and the Range parser (src/http/router.cpp).
+//
+// Input: "PATH\nRANGE\nSIZE", the last two optional (SIZE: decimal, wrapping at 2^64; 1000
+// when absent), so the seeds are readable. Both functions are checked against independent
+// oracles written from the documented rules, not from their code:
+//  - route(): only the exact names of README "HTTP" route, segment names only when they match
+//    [a-z0-9]{1,16}-[0-9]{1,20}\.ts, and a segment's name is a view into the path.
+//  - parseRange(): RFC 9110 §14.1.2 single ranges; a 206 range always lies inside the size.
+#include <cstddef>
+#include <cstdint>
+#include <regex>
+#include <string>
+#include <string_view>
+
+#include "fuzz/fuzz_check.h"
+#include "http/router.h"
+
+namespace {
+
+using hlsd::ByteRange;
+using hlsd::RangeResult;
+using hlsd::RouteKind;
+
+std::string show(std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        }
+    }
+    return out + "\"";
+}
+
+RouteKind expectedKind(std::string_view path) {
+    static const std::regex kSegment("/live/[a-z0-9]{1,16}-[0-9]{1,20}\\.ts");
+    if (path.size() > 256) return RouteKind::NotFound;  // documented limit (kMaxPath)
+    if (path == "/live/index.m3u8") return RouteKind::Playlist;
+    if (path == "/" || path == "/index.html") return RouteKind::Player;
+    if (path == "/player.js" || path == "/hls.min.js") return RouteKind::Asset;
+    if (path == "/healthz") return RouteKind::Healthz;
+    if (path == "/metrics") return RouteKind::Metrics;
+    if (std::regex_match(path.begin(), path.end(), kSegment)) return RouteKind::Segment;
+    return RouteKind::NotFound;
+}
+
+void checkRoute(std::string_view path) {
+    const hlsd::Route r = hlsd::route(path);
+    const RouteKind expected = expectedKind(path);
+    FUZZ_CHECK(r.kind == expected, "route(" + show(path) + ") = " + hlsd::routeLabel(r.kind) +
+                                       ", expected " + hlsd::routeLabel(expected));
+    const char* label = hlsd::routeLabel(r.kind);
+    FUZZ_CHECK(label != nullptr && *label != '\0', "routeLabel");
+    switch (r.kind) {
+        case RouteKind::Playlist:
+            FUZZ_CHECK(r.name == "index.m3u8", show(r.name));
+            break;
+        case RouteKind::Segment:
+            // The name the store is searched with: exactly what follows /live/, in the path.
+            FUZZ_CHECK(r.name.data() == path.data() + 6 && r.name.size() == path.size() - 6,
+                       show(path) + " -> " + show(r.name));
+            break;
+        case RouteKind::Player:
+            FUZZ_CHECK(r.name == "index.html", show(r.name));
+            break;
+        case RouteKind::Asset:
+            FUZZ_CHECK(r.name == path.substr(1), show(path) + " -> " + show(r.name));
+            break;
+        case RouteKind::Healthz:
+        case RouteKind::Metrics:
+        case RouteKind::NotFound:
+            FUZZ_CHECK(r.name.empty(), show(path) + " -> " + show(r.name));
+            break;
+    }
+}
+
+// A decimal number of at most 19 digits (what a 64-bit size can hold of any length); more
+// digits or any other character: not a number (the header is then ignored, a 200).
+bool number(std::string_view s, unsigned __int128& out) {
+    if (s.empty() || s.size() > 19) return false;
+    out = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        out = out * 10 + static_cast<unsigned>(c - '0');
+    }
+    return true;
+}
+
+void checkRange(std::string_view header, size_t size) {
+    ByteRange out{12345, 67890};
+    const RangeResult got = hlsd::parseRange(header, size, out);
+    const std::string what = "parseRange(" + show(header) + ", " + std::to_string(size) + ")";
+
+    // The oracle: "bytes=" then exactly one of "first-", "first-last" or "-suffix".
+    RangeResult want = RangeResult::Whole;
+    unsigned __int128 offset = 0, length = 0;
+    constexpr std::string_view kUnit = "bytes=";
+    if (header.substr(0, kUnit.size()) == kUnit) {
+        std::string_view spec = header.substr(kUnit.size());
+        size_t dash = spec.find('-');
+        if (dash != std::string_view::npos) {
+            std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+            unsigned __int128 first = 0, last = 0;
+            if (a.empty()) {
+                if (number(b, last)) {  // the last `last` bytes
+                    if (last == 0 || size == 0) {
+                        want = RangeResult::Unsatisfiable;
+                    } else {
+                        want = RangeResult::Partial;
+                        length = last < size ? last : size;
+                        offset = size - length;
+                    }
+                }
+            } else if (number(a, first)) {
+                bool open = b.empty();
+                if (open || (number(b, last) && last >= first)) {
+                    if (first >= size) {
+                        want = RangeResult::Unsatisfiable;
+                    } else {
+                        unsigned __int128 end = open || last >= size ? size - 1 : last;
+                        want = RangeResult::Partial;
+                        offset = first;
+                        length = end - first + 1;
+                    }
+                }
+            }
+        }
+    }
+    FUZZ_CHECK(got == want, what + " = " + std::to_string(static_cast<int>(got)) + ", expected " +
+                                std::to_string(static_cast<int>(want)));
+    if (got == RangeResult::Partial) {
+        FUZZ_CHECK(out.length >= 1 && out.offset < size && out.length <= size - out.offset,
+                   what + " outside the body: " + std::to_string(out.offset) + "+" +
+                       std::to_string(out.length));
+        FUZZ_CHECK(out.offset == offset && out.length == length,
+                   what + " = " + std::to_string(out.offset) + "+" + std::to_string(out.length));
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string_view in(reinterpret_cast<const char*>(data), size);
+    size_t nl = in.find('\n');
+    std::string_view path = in.substr(0, nl);
+    std::string_view rest = nl == std::string_view::npos ? "" : in.substr(nl + 1);
+    size_t nl2 = rest.find('\n');
+    std::string_view header = rest.substr(0, nl2);
+    std::string_view sizeText = nl2 == std::string_view::npos ? "" : rest.substr(nl2 + 1);
+    size_t body = 1000;
+    if (!sizeText.empty()) {
+        body = 0;
+        for (char c : sizeText) {
+            if (c < '0' || c > '9') break;
+            body = body * 10 + static_cast<size_t>(c - '0');  // wraps: any 64-bit size
+        }
+    }
+
+    checkRoute(path);
+    checkRange(header, body);
+    return 0;
+}
