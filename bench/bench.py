@@ -501,7 +501,8 @@ def serving(media, reps, seconds, conns_list):
     same["segment"] = same["segment"] and http_get(urls["segment"]["hlsd"])[1] == seg_bytes
     info = {"segment": seg, "segment_bytes": len(seg_bytes),
             "playlist_bytes": len(http_get(hlsd.playlist)[1]), "same_bytes": same,
-            "nginx_conf": open(ng.conf).read(), "rows": [], "max_clients_rows": []}
+            "nginx_conf": open(ng.conf).read(), "rows": [], "http_threads_rows": [],
+            "hlsd_threads_idle": status_kb(hlsd.pid, "Threads")}
     pids = {"hlsd": lambda: [hlsd.pid], "nginx": lambda: nginx_pids(ng)}
     log(f"serving: segment {seg} ({len(seg_bytes)} bytes), same bytes: {same}")
 
@@ -526,21 +527,23 @@ def serving(media, reps, seconds, conns_list):
             info["rows"].append(measure(target, conns, ("hlsd", "nginx"), "defaults"))
     hlsd.stop()
 
-    # hlsd with more worker threads than connections, clearly labelled, compared again with nginx.
+    # hlsd with twice the default HTTP workers (--http-threads 64, labelled; not the default)
+    # at the largest connection count, compared again with nginx: do 32 workers limit it?
     mirror2 = os.path.join(tmp, "mirror2")
-    h2 = start_hlsd("hlsd-serving-1100", src[:-1] + [mirror2, "--max-clients", "1100"])
+    h2 = start_hlsd("hlsd-serving-64", src[:-1] + [mirror2, "--http-threads", "64"])
     wait_for(lambda: "keeping the last segments" in h2.log_text(), 120, "hlsd to finish the file")
+    info["hlsd64_threads_idle"] = status_kb(h2.pid, "Threads")
     msn = seg.rsplit("-", 1)[1]
     seg2 = next(f for f in os.listdir(mirror2) if f.endswith("-" + msn))
     with open(os.path.join(mirror2, seg2), "rb") as f:
-        info["same_bytes"]["segment_max_clients_1100"] = f.read() == seg_bytes
-    urls["segment"]["hlsd1100"] = h2.base + "live/" + seg2
-    urls["playlist"]["hlsd1100"] = h2.playlist
-    pids["hlsd1100"] = lambda: [h2.pid]
+        info["same_bytes"]["segment_http_threads_64"] = f.read() == seg_bytes
+    urls["segment"]["hlsd64"] = h2.base + "live/" + seg2
+    urls["playlist"]["hlsd64"] = h2.playlist
+    pids["hlsd64"] = lambda: [h2.pid]
     big = max(conns_list)
     for target in ("segment", "playlist"):
-        info["max_clients_rows"].append(measure(target, big, ("hlsd1100", "nginx"),
-                                                "hlsd --max-clients 1100"))
+        info["http_threads_rows"].append(measure(target, big, ("hlsd64", "nginx"),
+                                                 "hlsd --http-threads 64"))
     h2.stop()
     ng.stop()
     return info
@@ -911,7 +914,9 @@ def versions():
         "nproc": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release,
         "debian": open("/etc/debian_version").read().strip(),
         "mem_total_kb": int(open("/proc/meminfo").read().split()[1]),
-        "hlsd": run([HLSD, "--version"]), "ffmpeg": run(["ffmpeg", "-version"]),
+        "hlsd": run([HLSD, "--version"]),
+        "commit": run(["git", "-C", ROOT, "describe", "--always", "--dirty"]),
+        "ffmpeg": run(["ffmpeg", "-version"]),
         "nginx": run(["nginx", "-v"]), "wrk": run(["wrk", "-v"]),
         "chromium": run(["/usr/bin/chromium", "--version"]),
         "hls.js": pkg_version(os.path.join(ROOT, "player/node_modules/hls.js/package.json")),
@@ -922,6 +927,38 @@ def versions():
         "perf_instructions": run(["sh", "-c", "perf stat -e instructions true 2>&1 | "
                                   "grep -m1 instructions || echo 'perf unavailable'"]),
     }
+
+
+def merge_into(src_path, dst_path):
+    """Puts the "serving" section of a separate run (src) into a full run's JSON (dst), which is
+    backed up first: the full run's serving section becomes "serving_earlier" (kept for the
+    report's comparison, once), the later run's date, load and commit go to "serving_run", and
+    its serving commands replace the full run's."""
+    src = json.load(open(src_path))
+    dst = json.load(open(dst_path))
+    if "serving" not in src or "error" in src["serving"]:
+        raise RuntimeError(f"{src_path} has no serving result to merge")
+    shutil.copyfile(dst_path, dst_path + ".bak")
+    if "serving_run" not in dst and "serving" in dst:
+        dst["serving_earlier"] = dict(dst["serving"], date=dst["date"])
+    dst["serving"] = src["serving"]
+    dst["serving_run"] = {
+        "date": src["date"], "mode": src["mode"], "loadavg_start": src["loadavg_start"],
+        "loadavg_end": src["loadavg_end"], "duration_s": src["durations_s"]["serving"],
+        "commit": src["machine"].get("commit"), "hlsd": src["machine"]["hlsd"],
+        "hlsd_threads_idle": src["serving"].get("hlsd_threads_idle")}
+    # the later run's serving commands where the full run's were
+    cmds, new = [], [c for c in src.get("commands", []) if c[0] == "serving"]
+    for c in dst.get("commands", []):
+        if c[0] != "serving":
+            cmds.append(c)
+        elif new:
+            cmds += new
+            new = []
+    dst["commands"] = cmds + new
+    with open(dst_path, "w") as f:
+        json.dump(dst, f, indent=1)
+    log(f"merged the serving section of {src_path} into {dst_path} (backup: {dst_path}.bak)")
 
 
 def loadavg():
@@ -935,6 +972,9 @@ def main():
     ap.add_argument("--only", default="latency,serving,segmenting,live,footprint,profile")
     ap.add_argument("--latency-seconds", type=int, default=30)
     ap.add_argument("--rows", default="", help="latency rows T/W/L,... instead of the mode's")
+    ap.add_argument("--merge-into", metavar="RESULTS_JSON",
+                    help="with --only serving: afterwards, put this run's serving section into "
+                         "RESULTS_JSON (a full run's; backed up to .bak) for bench/report.py")
     a = ap.parse_args()
     only = set(a.only.split(","))
     quick = a.mode == "quick"
@@ -990,6 +1030,8 @@ def main():
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)
     log(f"done in {res['total_s']:.0f} s: {a.out}")
+    if a.merge_into:
+        merge_into(a.out, a.merge_into)
 
 
 if __name__ == "__main__":
