@@ -3,7 +3,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 LIVE_DIR ?= $(BUILD)/live
 
-.PHONY: all deps deps-test build run test deb test-package bench bench-full format clean
+.PHONY: all deps deps-test build run test test-asan test-tsan deb test-package bench bench-full \
+	format clean
 
 all: build
 
@@ -26,6 +27,30 @@ run: build
 
 test: deps-test build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 300
+
+# The tests with sanitizers, in their own build trees (Debug: quickest to build, exact stacks).
+# Every test and the hlsd binary they run are instrumented; any report fails the run (README,
+# "Sanitizers"). test-asan: the whole suite under AddressSanitizer (leaks included) and
+# UndefinedBehaviorSanitizer. test-tsan: ThreadSanitizer on the tests with threads: the store
+# and its disk mirror, the source runner and what interrupts sources, the camera frame queue,
+# and every test of the real binary except the input and window matrices (Inputs/, SeedTable/:
+# the same threads as Live.*, ASan runs them) and the browser (Chromium's time, not hlsd's).
+SANITIZE_CONFIGURE = -DCMAKE_BUILD_TYPE=Debug -DHLSD_WERROR=ON -DHLSD_SANITIZE
+TSAN_TESTS = ^(SegmentStore|DiskMirror|SourceRunner|DemuxSource|Pacer|FrameQueue|CameraFramePath|Http|Live|Cli)\.
+
+build-asan/CMakeCache.txt:
+	cmake -S . -B build-asan $(SANITIZE_CONFIGURE)=address,undefined
+
+build-tsan/CMakeCache.txt:
+	cmake -S . -B build-tsan $(SANITIZE_CONFIGURE)=thread
+
+test-asan: deps-test build-asan/CMakeCache.txt
+	cmake --build build-asan -j $(JOBS)
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 300
+
+test-tsan: deps-test build-tsan/CMakeCache.txt
+	cmake --build build-tsan -j $(JOBS)
+	ctest --test-dir build-tsan --output-on-failure -j $(JOBS) --timeout 300 -R '$(TSAN_TESTS)'
 
 # The Debian package, from the tracked files: build-deb/hlsd_<version>_<arch>.deb (see README).
 deb:
