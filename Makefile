@@ -3,7 +3,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 LIVE_DIR ?= $(BUILD)/live
 
-.PHONY: all deps deps-test build run test fuzz deb test-package bench bench-full soak format clean
+.PHONY: all deps deps-test build run test test-asan test-tsan fuzz deb test-package bench \
+	bench-full soak format clean
 
 all: build
 
@@ -33,6 +34,31 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@scripts/install-deps.sh fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) fuzz/run.sh
+
+# The tests with sanitizers, in their own build trees (Debug, line tables only, precompiled
+# headers: the quickest to build, exact stacks). Every test and the hlsd binary they run are instrumented; any report
+# fails the run (README, "Development"). test-asan: the whole suite under AddressSanitizer (leaks included) and
+# UndefinedBehaviorSanitizer. test-tsan: ThreadSanitizer on the tests with threads: the store
+# and its disk mirror, the source runner and what interrupts sources, the camera frame queue,
+# and every test of the real binary except the input and window matrices (Inputs/, SeedTable/:
+# the same threads as Live.*, ASan runs them) and the browser (Chromium's time, not hlsd's).
+SANITIZE_CONFIGURE = -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DHLSD_PCH=ON -DHLSD_WERROR=ON \
+	-DHLSD_SANITIZE
+TSAN_TESTS = ^(SegmentStore|DiskMirror|SourceRunner|DemuxSource|Pacer|FrameQueue|CameraFramePath|Http|HttpAbuse|Live|Cli)\.
+
+build-asan/CMakeCache.txt:
+	cmake -S . -B build-asan $(SANITIZE_CONFIGURE)=address,undefined
+
+build-tsan/CMakeCache.txt:
+	cmake -S . -B build-tsan $(SANITIZE_CONFIGURE)=thread
+
+test-asan: deps-test build-asan/CMakeCache.txt
+	cmake --build build-asan -j $(JOBS)
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 300
+
+test-tsan: deps-test build-tsan/CMakeCache.txt
+	cmake --build build-tsan -j $(JOBS)
+	ctest --test-dir build-tsan --output-on-failure -j $(JOBS) --timeout 300 -R '$(TSAN_TESTS)'
 
 # The Debian package, from the tracked files: build-deb/hlsd_<version>_<arch>.deb (see README).
 deb:

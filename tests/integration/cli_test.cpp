@@ -95,7 +95,7 @@ TEST(Cli, AutoFallsBackToTheTestPatternAndSaysWhy) {
     std::string dir = makeTempDir("auto");
     Process p(
         hlsdArgs({"--source", "auto", "--width", "320", "--height", "240", "--output-dir", dir}));
-    bool segment = waitForFile(dir + "/index.m3u8", 15);
+    bool segment = waitForFile(dir + "/index.m3u8", 30);
     p.signal(SIGTERM);
     auto r = p.wait(5);
     EXPECT_TRUE(segment);

@@ -1,5 +1,7 @@
 #include "integration/live_server.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <regex>
 #include <thread>
@@ -18,17 +20,21 @@ Server::Server(std::vector<std::string> extra, const std::string& listen) {
     args.insert(args.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(hlsdArgs(args));
     static const std::regex bound(R"(serving on http://\S+:(\d+)/)");
-    for (int i = 0; i < 500 && port == 0 && process->running(); ++i) {
+    // Up to 30 s: start-up is slower under a sanitizer or on a busy machine.
+    const auto deadline = steady_clock::now() + seconds(30);
+    while (port == 0 && process->running() && steady_clock::now() < deadline) {
         std::smatch m;
         std::string err = process->errSoFar();
         if (std::regex_search(err, m, bound)) port = std::stoi(m[1]);
         std::this_thread::sleep_for(milliseconds(10));
     }
     host = listen.rfind("[::1]", 0) == 0 ? "::1" : "127.0.0.1";
-    for (int i = 0; i < 500 && port && httpGet(port, "/healthz", "", "GET", host).status != 200;
-         ++i) {
-        std::this_thread::sleep_for(milliseconds(10));
+    bool ready = false;
+    while (port && !ready && steady_clock::now() < deadline) {
+        ready = httpGet(port, "/healthz", "", "GET", host).status == 200;
+        if (!ready) std::this_thread::sleep_for(milliseconds(10));
     }
+    if (!ready) ADD_FAILURE() << "hlsd was not serving a segment in 30 s: " << process->errSoFar();
 }
 
 ProcessResult Server::stop() {

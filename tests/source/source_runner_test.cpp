@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <mutex>
 #include <thread>
 
 namespace hlsd {
@@ -56,12 +57,25 @@ private:
     std::atomic<bool> interrupted_{false};
 };
 
-struct RecordingSink : PacketSink {
-    void beginRun(const StreamInfo&) override { events.push_back("begin"); }
+// Called on the runner's thread, read on the test's (also while the runner runs).
+class RecordingSink : public PacketSink {
+public:
+    void beginRun(const StreamInfo&) override { record("begin"); }
     void push(const EncodedPacket&) override { ++packets; }
-    void endRun() override { events.push_back("end"); }
-    std::vector<std::string> events;
+    void endRun() override { record("end"); }
+    std::vector<std::string> events() const {
+        std::lock_guard lock(mutex_);
+        return events_;
+    }
     std::atomic<int> packets{0};
+
+private:
+    void record(std::string event) {
+        std::lock_guard lock(mutex_);
+        events_.push_back(std::move(event));
+    }
+    mutable std::mutex mutex_;
+    std::vector<std::string> events_;
 };
 
 RunnerOptions fast() {
@@ -87,7 +101,7 @@ TEST(SourceRunner, ExitOnEofFinishesAfterOneRun) {
     runner.start();
     waitFor(runner);
     EXPECT_EQ(runner.outcome(), SourceRunner::Outcome::Finished);
-    EXPECT_EQ(sink.events, (std::vector<std::string>{"begin", "end"}));
+    EXPECT_EQ(sink.events(), (std::vector<std::string>{"begin", "end"}));
     EXPECT_EQ(sink.packets, 5);
 }
 
@@ -100,7 +114,7 @@ TEST(SourceRunner, PermanentErrorAtFirstOpenFails) {
     waitFor(runner);
     EXPECT_EQ(runner.outcome(), SourceRunner::Outcome::Failed);
     EXPECT_EQ(runner.failure(), "not H.264");
-    EXPECT_TRUE(sink.events.empty());
+    EXPECT_TRUE(sink.events().empty());
 }
 
 TEST(SourceRunner, LiveSourceIsRetriedThroughFailuresAndEnds) {
@@ -122,7 +136,7 @@ TEST(SourceRunner, LiveSourceIsRetriedThroughFailuresAndEnds) {
     runner.stop();
     EXPECT_EQ(source->opens, 4);
     EXPECT_EQ(sink.packets, 9);
-    EXPECT_EQ(sink.events,
+    EXPECT_EQ(sink.events(),
               (std::vector<std::string>{"begin", "end", "begin", "end", "begin", "end"}));
 }
 
@@ -142,7 +156,7 @@ TEST(SourceRunner, FileLoopsImmediatelyAndStopsOnRequest) {
     runner.stop();
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
     EXPECT_EQ(sink.packets, 6);
-    EXPECT_EQ(sink.events.size(), 6u);
+    EXPECT_EQ(sink.events().size(), 6u);
 }
 
 TEST(SourceRunner, FileWithoutLoopKeepsRunningIdleUntilStopped) {
@@ -153,7 +167,7 @@ TEST(SourceRunner, FileWithoutLoopKeepsRunningIdleUntilStopped) {
     runner.start();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     EXPECT_EQ(runner.outcome(), SourceRunner::Outcome::Running);
-    EXPECT_EQ(sink.events, (std::vector<std::string>{"begin", "end"}));
+    EXPECT_EQ(sink.events(), (std::vector<std::string>{"begin", "end"}));
     runner.stop();
 }
 

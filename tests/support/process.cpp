@@ -29,6 +29,26 @@ std::string makeTempDir(const std::string& tag) {
     return pattern;
 }
 
+namespace {
+
+// Sanitizer builds: ASan, LSan and TSan write their reports to files (log_path), but GCC 12's
+// UBSan runtime, linked beside ASan, ignores log_path and prints to stderr. So a child's stderr
+// with a report is kept in the report directory, where sanitizers.NoReports finds it.
+void keepSanitizerReport(pid_t pid, const std::string& errPath) {
+    const char* dir = std::getenv("HLSD_SANITIZER_REPORTS");
+    if (!dir || !*dir) return;
+    const std::string err = readFile(errPath);
+    for (const char* marker : {"runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                               "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer"}) {
+        if (err.find(marker) != std::string::npos) {
+            std::ofstream(std::string(dir) + "/stderr." + std::to_string(pid)) << err;
+            return;
+        }
+    }
+}
+
+}  // namespace
+
 Process::Process(std::vector<std::string> argv, const std::string& stdinPath) {
     std::string dir = makeTempDir("proc");
     outPath_ = dir + "/out";
@@ -61,6 +81,7 @@ Process::~Process() {
         kill(pid_, SIGKILL);
         waitpid(pid_, &status_, 0);
     }
+    keepSanitizerReport(pid_, errPath_);
     std::error_code ec;
     std::filesystem::remove_all(std::filesystem::path(outPath_).parent_path(), ec);
 }
