@@ -91,7 +91,9 @@ void sendCanned(int fd, int status, std::string_view reason, std::string_view ex
                        std::to_string(body.size()) +
                        "\r\nCache-Control: no-store\r\nConnection: close\r\n" +
                        std::string(extraHeaders) + "\r\n" + body;
-    (void)::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (::send(fd, text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+        // Best effort: the connection is being dropped either way.
+    }
 }
 
 // httplib's listen thread hands each accepted socket to its task queue; running the task right
@@ -196,7 +198,9 @@ void ParkingServer::stopWorkers() {
         stopping_ = true;
     }
     uint64_t one = 1;
-    (void)::write(wakeFd_, &one, sizeof one);
+    if (::write(wakeFd_, &one, sizeof one) < 0) {
+        // Cannot happen (an eventfd counter far from overflow); the loop also wakes every 200 ms.
+    }
     eventThread_.join();
     {
         std::lock_guard lock(mutex_);
