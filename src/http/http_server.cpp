@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -130,13 +131,21 @@ public:
         port_ = port;
         ::listen(listenFd_, kListenBacklog);
         server_.startWorkers();
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
+        thread_ = std::thread([this] {
+            server_.listen_after_bind();
+            listenReturned_ = true;
+        });
         log->info("serving on {} (player), playlist {}live/index.m3u8", url(), url());
         return port_;
     }
 
     void stop() {
         if (!thread_.joinable()) return;
+        // httplib 0.11's stop() does nothing until the listen thread has started listening:
+        // stopping before that (a source that fails at once) would leave it in accept() forever.
+        while (!server_.is_running() && !listenReturned_) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         server_.stop();  // closes the listening socket: no new connections
         thread_.join();
         // Idle connections are closed; responses being written finish.
@@ -319,6 +328,7 @@ private:
     socket_t listenFd_ = -1;
     int port_ = 0;
     std::thread thread_;
+    std::atomic<bool> listenReturned_{false};
 };
 
 HttpServer::HttpServer(HttpOptions options, const SegmentStore& store)
