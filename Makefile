@@ -36,12 +36,13 @@ fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) fuzz/run.sh
 
 # The tests with sanitizers, in their own build trees (Debug, line tables only, precompiled
-# headers: the quickest to build, exact stacks). Every test and the hlsd binary they run are instrumented; any report
-# fails the run (README, "Development"). test-asan: the whole suite under AddressSanitizer (leaks included) and
-# UndefinedBehaviorSanitizer. test-tsan: ThreadSanitizer on the tests with threads: the store
-# and its disk mirror, the source runner and what interrupts sources, the camera frame queue,
-# and every test of the real binary except the input and window matrices (Inputs/, SeedTable/:
-# the same threads as Live.*, ASan runs them) and the browser (Chromium's time, not hlsd's).
+# headers: the quickest to build, exact stacks). Every test and the hlsd binary they run are
+# instrumented; any report fails the run (README, "Development"). test-asan: the whole suite
+# under AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer. test-tsan:
+# ThreadSanitizer on the tests with threads: the store and its disk mirror, the source runner
+# and what interrupts sources, the camera frame queue, and every test of the real binary except
+# the input and window matrices (Inputs/, SeedTable/: the same threads as Live.*, ASan runs
+# them) and the browser (Chromium's time, not hlsd's).
 SANITIZE_CONFIGURE = -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DHLSD_PCH=ON -DHLSD_WERROR=ON \
 	-DHLSD_SANITIZE
 TSAN_TESTS = ^(SegmentStore|DiskMirror|SourceRunner|DemuxSource|Pacer|FrameQueue|CameraFramePath|Http|HttpAbuse|Live|Cli)\.
