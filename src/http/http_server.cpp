@@ -209,8 +209,8 @@ private:
         const ParkingServer::Stats s = server_.stats();
         std::string out;
         auto metric = [&out](const char* name, const char* type, const char* help, auto value) {
-            out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type +
-                   "\n" + name + " " + std::to_string(value) + "\n";
+            appendMetricHeader(out, name, type, help);
+            out.append(name).append(" ").append(std::to_string(value)).append("\n");
         };
         metric("hlsd_http_connections_open", "gauge", "HTTP connections open", s.open);
         metric("hlsd_http_connections_idle", "gauge",

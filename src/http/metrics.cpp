@@ -41,19 +41,22 @@ size_t HttpMetrics::viewers(Clock::duration window, Clock::time_point now) const
     return n;
 }
 
+void appendMetricHeader(std::string& out, const char* name, const char* type, const char* help) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+    out.append(name).append(" ").append(type).append("\n");
+}
+
 std::string HttpMetrics::render(const StoreSnapshot& snap, Clock::time_point now) const {
     std::string out;
     char line[256];
-    auto metric = [&](const char* name, const char* type, const char* help) {
-        std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-        out += line;
-    };
-    metric("hlsd_segments_produced_total", "counter", "Segments published since start.");
+    appendMetricHeader(out, "hlsd_segments_produced_total", "counter",
+                       "Segments published since start.");
     std::snprintf(line, sizeof line, "hlsd_segments_produced_total %llu\n",
                   static_cast<unsigned long long>(snap.produced));
     out += line;
 
-    metric("hlsd_http_requests_total", "counter", "HTTP requests answered, by route and status.");
+    appendMetricHeader(out, "hlsd_http_requests_total", "counter",
+                       "HTTP requests answered, by route and status.");
     for (int r = 0; r < kRouteKinds; ++r) {
         for (size_t s = 0; s < kStatuses.size(); ++s) {
             uint64_t n = requests_[r][s].load(std::memory_order_relaxed);
@@ -70,7 +73,8 @@ std::string HttpMetrics::render(const StoreSnapshot& snap, Clock::time_point now
             out += line;
         }
     }
-    metric("hlsd_http_sent_bytes_total", "counter", "Response body bytes sent, by route.");
+    appendMetricHeader(out, "hlsd_http_sent_bytes_total", "counter",
+                       "Response body bytes sent, by route.");
     for (int r = 0; r < kRouteKinds; ++r) {
         std::snprintf(line, sizeof line, "hlsd_http_sent_bytes_total{route=\"%s\"} %llu\n",
                       routeLabel(static_cast<RouteKind>(r)),
@@ -79,8 +83,9 @@ std::string HttpMetrics::render(const StoreSnapshot& snap, Clock::time_point now
     }
 
     const double td = snap.targetDuration > 0 ? snap.targetDuration : 1.0;
-    metric("hlsd_viewers", "gauge",
-           "Distinct clients that fetched the playlist in the last 2 target durations.");
+    appendMetricHeader(
+        out, "hlsd_viewers", "gauge",
+        "Distinct clients that fetched the playlist in the last 2 target durations.");
     std::snprintf(
         line, sizeof line, "hlsd_viewers %zu\n",
         viewers(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(2 * td)),
@@ -95,18 +100,19 @@ std::string HttpMetrics::render(const StoreSnapshot& snap, Clock::time_point now
         age = std::chrono::duration<double>(now - snap.lastPublished).count();
         discontinuities = last.discontinuitySequence;
     }
-    metric("hlsd_source_fps", "gauge", "Frame rate of the newest segment.");
+    appendMetricHeader(out, "hlsd_source_fps", "gauge", "Frame rate of the newest segment.");
     std::snprintf(line, sizeof line, "hlsd_source_fps %.3f\n", fps);
     out += line;
-    metric("hlsd_last_segment_age_seconds", "gauge",
-           "Seconds since the newest segment was published (-1: none yet).");
+    appendMetricHeader(out, "hlsd_last_segment_age_seconds", "gauge",
+                       "Seconds since the newest segment was published (-1: none yet).");
     std::snprintf(line, sizeof line, "hlsd_last_segment_age_seconds %.3f\n", age);
     out += line;
-    metric("hlsd_target_duration_seconds", "gauge", "EXT-X-TARGETDURATION of the playlist.");
+    appendMetricHeader(out, "hlsd_target_duration_seconds", "gauge",
+                       "EXT-X-TARGETDURATION of the playlist.");
     std::snprintf(line, sizeof line, "hlsd_target_duration_seconds %d\n", snap.targetDuration);
     out += line;
-    metric("hlsd_discontinuities_total", "counter",
-           "Source restarts and timestamp jumps marked EXT-X-DISCONTINUITY.");
+    appendMetricHeader(out, "hlsd_discontinuities_total", "counter",
+                       "Source restarts and timestamp jumps marked EXT-X-DISCONTINUITY.");
     std::snprintf(line, sizeof line, "hlsd_discontinuities_total %llu\n",
                   static_cast<unsigned long long>(discontinuities));
     out += line;

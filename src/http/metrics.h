@@ -14,6 +14,9 @@
 
 namespace hlsd {
 
+// Prometheus text format: the "# HELP" and "# TYPE" lines of one metric.
+void appendMetricHeader(std::string& out, const char* name, const char* type, const char* help);
+
 // Thread-safe: every worker counts, /metrics renders.
 class HttpMetrics {
 public:

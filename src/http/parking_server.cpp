@@ -96,6 +96,19 @@ void sendCanned(int fd, int status, std::string_view reason, std::string_view ex
     }
 }
 
+// Answers with an error and closes gracefully: our side is shut, what the client still sends is
+// read and discarded (closing with unread input would reset the connection, and the client
+// might never see the answer) until it closes too or kDrainMs pass.
+void refuse(ParkingServer::Connection& c, int status, std::string_view reason,
+            std::string_view extraHeaders) {
+    sendCanned(c.fd, status, reason, extraHeaders);
+    ::shutdown(c.fd, SHUT_WR);
+    c.draining = true;
+    c.in.clear();
+    c.begin = c.scanned = 0;
+    c.deadline = Clock::now() + std::chrono::milliseconds(kDrainMs);
+}
+
 // httplib's listen thread hands each accepted socket to its task queue; running the task right
 // there (it only parks the socket) keeps accepting independent of the workers.
 class InlineQueue final : public httplib::TaskQueue {
@@ -234,9 +247,8 @@ bool ParkingServer::process_and_close_socket(socket_t sock) {
     c->fd = sock;
     if (open_.load() >= limits_.maxConnections) {
         ++rejected_;
-        sendCanned(sock, 503, "Service Unavailable", "Retry-After: 1\r\n");
         c->counted = false;
-        c->draining = true;
+        refuse(*c, 503, "Service Unavailable", "Retry-After: 1\r\n");
     } else {
         ++open_;
     }
@@ -246,16 +258,10 @@ bool ParkingServer::process_and_close_socket(socket_t sock) {
 
 void ParkingServer::park(std::unique_ptr<Connection> c) {
     c->compact();
-    const auto now = Clock::now();
-    if (c->draining) {
-        ::shutdown(c->fd, SHUT_WR);
-        c->deadline = now + std::chrono::milliseconds(kDrainMs);
-    } else if (c->pending() > 0) {  // part of the next request is here already
-        c->partial = true;
-        c->deadline = now + std::chrono::milliseconds(limits_.headerMs);
-    } else {
-        c->partial = false;
-        c->deadline = now + std::chrono::milliseconds(limits_.idleMs);
+    if (!c->draining) {                 // (a refused one keeps the deadline refuse() gave it)
+        c->partial = c->pending() > 0;  // part of the next request is here already
+        c->deadline = Clock::now() +
+                      std::chrono::milliseconds(c->partial ? limits_.headerMs : limits_.idleMs);
     }
     std::unique_lock lock(mutex_);
     // Refused connections linger only while there is room: a flood of them is just closed.
@@ -363,12 +369,7 @@ void ParkingServer::readable(int fd) {
             parked_.erase(it);
         } else if (c.pending() > limits_.maxRequestSize) {
             ++tooLarge_;
-            sendCanned(fd, 431, "Request Header Fields Too Large", "");
-            c.draining = true;
-            c.in.clear();
-            c.begin = c.scanned = 0;
-            ::shutdown(fd, SHUT_WR);
-            c.deadline = Clock::now() + std::chrono::milliseconds(kDrainMs);
+            refuse(c, 431, "Request Header Fields Too Large", "");
             arm(fd, EPOLL_CTL_MOD);
             return;
         } else if (!c.eof) {
