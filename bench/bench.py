@@ -891,19 +891,16 @@ def annotate_top(text, n):
 # ---------------------------------------------------------------- main
 
 
-def versions():
-    def run(cmd):
-        try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-            return (r.stdout + r.stderr).strip().splitlines()[0]
-        except Exception as e:
-            return f"unavailable ({e})"
-    def pkg_version(path):
-        try:
-            with open(path) as f:
-                return json.load(f)["version"]
-        except OSError:
-            return "?"
+def first_line(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        return (r.stdout + r.stderr).strip().splitlines()[0]
+    except Exception as e:
+        return f"unavailable ({e})"
+
+
+def host():
+    """The machine and the hlsd binary: what every bench report (bench.py, soak.py) names."""
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -914,17 +911,29 @@ def versions():
         "nproc": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release,
         "debian": open("/etc/debian_version").read().strip(),
         "mem_total_kb": int(open("/proc/meminfo").read().split()[1]),
-        "hlsd": run([HLSD, "--version"]),
-        "commit": run(["git", "-C", ROOT, "describe", "--always", "--dirty"]),
-        "ffmpeg": run(["ffmpeg", "-version"]),
-        "nginx": run(["nginx", "-v"]), "wrk": run(["wrk", "-v"]),
-        "chromium": run(["/usr/bin/chromium", "--version"]),
+        "hlsd": first_line([HLSD, "--version"]), "python": sys.version.split()[0],
+    }
+
+
+def versions():
+    def pkg_version(path):
+        try:
+            with open(path) as f:
+                return json.load(f)["version"]
+        except OSError:
+            return "?"
+    return {
+        **host(),
+        "commit": first_line(["git", "-C", ROOT, "describe", "--always", "--dirty"]),
+        "ffmpeg": first_line(["ffmpeg", "-version"]),
+        "nginx": first_line(["nginx", "-v"]), "wrk": first_line(["wrk", "-v"]),
+        "chromium": first_line(["/usr/bin/chromium", "--version"]),
         "hls.js": pkg_version(os.path.join(ROOT, "player/node_modules/hls.js/package.json")),
         "playwright-core": pkg_version(os.path.join(
             ROOT, "tests/browser/node_modules/playwright-core/package.json")),
-        "node": run(["node", "--version"]), "python": sys.version.split()[0],
-        "valgrind": run(["valgrind", "--version"]), "gnu_time": run(["/usr/bin/time", "--version"]),
-        "perf_instructions": run(["sh", "-c", "perf stat -e instructions true 2>&1 | "
+        "node": first_line(["node", "--version"]),
+        "valgrind": first_line(["valgrind", "--version"]), "gnu_time": first_line(["/usr/bin/time", "--version"]),
+        "perf_instructions": first_line(["sh", "-c", "perf stat -e instructions true 2>&1 | "
                                   "grep -m1 instructions || echo 'perf unavailable'"]),
     }
 

@@ -24,7 +24,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 
@@ -111,24 +110,6 @@ def growth(samples, key, warmup):
         out["slope_per_min"] = 60.0 * sum((t - mt) * (v - mv) for t, v in zip(ts, vs)) / den \
             if den else 0.0
     return out
-
-
-def machine():
-    cpu = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    try:
-        hlsd = subprocess.run([B.HLSD, "--version"], capture_output=True, text=True,
-                              timeout=10).stdout.strip().splitlines()[0]
-    except (OSError, IndexError, ValueError) as e:
-        hlsd = f"unavailable ({e})"
-    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release,
-            "debian": open("/etc/debian_version").read().strip(),
-            "mem_total_kb": int(open("/proc/meminfo").read().split()[1]),
-            "hlsd": hlsd, "python": sys.version.split()[0]}
 
 
 def soak(a):
@@ -233,7 +214,7 @@ def soak(a):
     }
     res = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "machine": machine(), "loadavg_start": load_start, "loadavg_end": load_end,
+        "machine": B.host(), "loadavg_start": load_start, "loadavg_end": load_end,
         "client_cpu_percent": round(100.0 * (own1.user + own1.system - own0.user - own0.system)
                                     / (t_own - t0), 1),
         "machine_cpu_busy_percent": round(100.0 * (sys1[0] - sys0[0]) / max(1, sys1[1] - sys0[1]),

@@ -82,6 +82,21 @@ struct MirroredHlsd {
         ready = ready && waitForFile(dir + "/index.m3u8", 10) && watch->waitForMsn(1, 5);
     }
     LogCounts counts() const { return mirrorLog(hlsd.log(), dir); }
+    // The fault is in: the `n`th failure is logged (false if not within 5 s), and then new
+    // segments keep being listed and served from memory for 3 s.
+    [[nodiscard]] bool failedButServing(size_t n) {
+        if (!waitUntil([&] { return counts().failures >= n; }, 5)) return false;
+        expectServingFor(3);
+        return true;
+    }
+    // The fault ended at `since`: seconds until the `n`th recovery was logged (-1: not within
+    // 8 s), after which the mirror on disk must be complete.
+    double recoveredSince(size_t n, Clock::time_point since) {
+        if (!waitUntil([&] { return counts().recoveries >= n; }, 8)) return -1;
+        const double took = secondsSince(since);
+        EXPECT_EQ(mirrorProblems(dir, hlsd.port()), "");
+        return took;
+    }
     // While the fault lasts: new segments keep being listed and served from memory.
     void expectServingFor(double seconds) {
         const long long before = watch->newestMsn();
@@ -112,17 +127,15 @@ TEST(DiskFaults, OutputDirReplacedByAFileThenGone) {
     // Unwritable, even for root: the directory is moved away and a regular file takes its name.
     fs::rename(dir, base + "/live.moved");
     std::ofstream(dir) << "not a directory\n";
-    ASSERT_TRUE(waitUntil([&] { return m.counts().failures >= 1; }, 5)) << m.hlsd.log();
-    m.expectServingFor(3);
+    ASSERT_TRUE(m.failedButServing(1)) << m.hlsd.log();
     EXPECT_EQ(m.counts().failures, 1u) << m.hlsd.log();
     EXPECT_EQ(m.counts().recoveries, 0u);
 
     // The file goes away: the mirror makes the directory again and fills it.
     const auto back = Clock::now();
     fs::remove(dir);
-    ASSERT_TRUE(waitUntil([&] { return m.counts().recoveries >= 1; }, 8)) << m.hlsd.log();
-    const double recovered = secondsSince(back);
-    EXPECT_EQ(mirrorProblems(dir, m.hlsd.port()), "");
+    const double recovered = m.recoveredSince(1, back);
+    ASSERT_GE(recovered, 0) << m.hlsd.log();
     EXPECT_LE(segmentFiles(dir).size(), 6u);
     m.finish();
     EXPECT_EQ(m.counts().failures, 1u);
@@ -143,16 +156,14 @@ TEST(DiskFaults, FileSizeLimitThenLifted) {
     ASSERT_EQ(prlimit(m.hlsd.pid(), RLIMIT_FSIZE, nullptr, &old), 0) << std::strerror(errno);
     rlimit small{4096, old.rlim_max};
     ASSERT_EQ(prlimit(m.hlsd.pid(), RLIMIT_FSIZE, &small, nullptr), 0) << std::strerror(errno);
-    ASSERT_TRUE(waitUntil([&] { return m.counts().failures >= 1; }, 5)) << m.hlsd.log();
-    m.expectServingFor(3);
+    ASSERT_TRUE(m.failedButServing(1)) << m.hlsd.log();
     EXPECT_EQ(m.counts().failures, 1u) << m.hlsd.log();
     EXPECT_EQ(countLines(m.hlsd.log(), "File too large"), 1u) << m.hlsd.log();
 
     const auto back = Clock::now();
     ASSERT_EQ(prlimit(m.hlsd.pid(), RLIMIT_FSIZE, &old, nullptr), 0) << std::strerror(errno);
-    ASSERT_TRUE(waitUntil([&] { return m.counts().recoveries >= 1; }, 8)) << m.hlsd.log();
-    const double recovered = secondsSince(back);
-    EXPECT_EQ(mirrorProblems(dir, m.hlsd.port()), "");
+    const double recovered = m.recoveredSince(1, back);
+    ASSERT_GE(recovered, 0) << m.hlsd.log();
     m.finish();
     EXPECT_EQ(m.counts().failures, 1u);
     EXPECT_EQ(m.counts().recoveries, 1u);
@@ -227,13 +238,11 @@ TEST(DiskFaults, TmpfsReadOnlyThenFull) {
 
     // Read-only (EROFS), then writable again.
     ASSERT_TRUE(tmpfs.remount(true)) << std::strerror(errno);
-    ASSERT_TRUE(waitUntil([&] { return m.counts().failures >= 1; }, 5)) << m.hlsd.log();
-    m.expectServingFor(3);
+    ASSERT_TRUE(m.failedButServing(1)) << m.hlsd.log();
     auto back = Clock::now();
     ASSERT_TRUE(tmpfs.remount(false)) << std::strerror(errno);
-    ASSERT_TRUE(waitUntil([&] { return m.counts().recoveries >= 1; }, 8)) << m.hlsd.log();
-    const double afterReadOnly = secondsSince(back);
-    EXPECT_EQ(mirrorProblems(dir, m.hlsd.port()), "");
+    const double afterReadOnly = m.recoveredSince(1, back);
+    ASSERT_GE(afterReadOnly, 0) << m.hlsd.log();
     EXPECT_EQ(m.counts().failures, 1u) << m.hlsd.log();
     EXPECT_EQ(countLines(m.hlsd.log(), "Read-only file system"), 1u);
 
@@ -241,13 +250,11 @@ TEST(DiskFaults, TmpfsReadOnlyThenFull) {
     {
         DiskHog hog(dir + "/filler");
         ASSERT_TRUE(waitUntil([&] { return hog.full(); }, 5));
-        ASSERT_TRUE(waitUntil([&] { return m.counts().failures >= 2; }, 5)) << m.hlsd.log();
-        m.expectServingFor(3);
+        ASSERT_TRUE(m.failedButServing(2)) << m.hlsd.log();
         back = Clock::now();
     }
-    ASSERT_TRUE(waitUntil([&] { return m.counts().recoveries >= 2; }, 8)) << m.hlsd.log();
-    const double afterFull = secondsSince(back);
-    EXPECT_EQ(mirrorProblems(dir, m.hlsd.port()), "");
+    const double afterFull = m.recoveredSince(2, back);
+    ASSERT_GE(afterFull, 0) << m.hlsd.log();
     m.finish();
     EXPECT_EQ(m.counts().failures, 2u) << m.hlsd.log();
     EXPECT_EQ(m.counts().recoveries, 2u);

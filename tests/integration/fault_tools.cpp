@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <fstream>
 #include <random>
-#include <regex>
 #include <sstream>
 
 #include "support/http_client.h"
@@ -27,17 +26,7 @@ LiveHlsd::LiveHlsd(std::vector<std::string> extra, const std::string& stdinPath)
 }
 
 bool LiveHlsd::waitForPort(double seconds) {
-    static const std::regex bound(R"(serving on http://\S+:(\d+)/)");
-    auto deadline = Clock::now() + duration<double>(seconds);
-    while (port_ == 0 && Clock::now() < deadline && process_->running()) {
-        std::smatch m;
-        std::string err = process_->errSoFar();
-        if (std::regex_search(err, m, bound)) {
-            port_ = std::stoi(m[1]);
-            break;
-        }
-        std::this_thread::sleep_for(milliseconds(10));
-    }
+    if (port_ == 0) port_ = hlsd::test::waitForPort(*process_, seconds);
     return port_ != 0;
 }
 

@@ -66,6 +66,18 @@ bool waitForSegments(const Process& hlsd, size_t count, double seconds) {
     return true;
 }
 
+int waitForPort(Process& hlsd, double seconds) {
+    static const std::regex bound(R"(serving on http://\S+:(\d+)/)");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline && hlsd.running()) {
+        std::smatch m;
+        const std::string err = hlsd.errSoFar();
+        if (std::regex_search(err, m, bound)) return std::stoi(m[1]);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return 0;
+}
+
 bool waitForFile(const std::string& path, double seconds) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (!std::filesystem::exists(path)) {

@@ -40,6 +40,9 @@ std::string decodeErrors(const std::string& path);
 std::vector<std::string> segmentFiles(const std::string& dir);
 // Waits until the debug log of `hlsd` has reported `count` segments (or the deadline).
 bool waitForSegments(const Process& hlsd, size_t count, double seconds);
+// Waits for hlsd's "serving on http://HOST:PORT/" log line: the port, or 0 if it exited or the
+// deadline passed first.
+int waitForPort(Process& hlsd, double seconds);
 // Waits until `path` exists (or the deadline); true if it does.
 bool waitForFile(const std::string& path, double seconds);
 

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <regex>
 #include <thread>
 
 #include "support/http_client.h"
@@ -19,15 +18,9 @@ Server::Server(std::vector<std::string> extra, const std::string& listen) {
                                      "--segment-wrap", "4",    "--list-size", "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(hlsdArgs(args));
-    static const std::regex bound(R"(serving on http://\S+:(\d+)/)");
     // Up to 30 s: start-up is slower under a sanitizer or on a busy machine.
     const auto deadline = steady_clock::now() + seconds(30);
-    while (port == 0 && process->running() && steady_clock::now() < deadline) {
-        std::smatch m;
-        std::string err = process->errSoFar();
-        if (std::regex_search(err, m, bound)) port = std::stoi(m[1]);
-        std::this_thread::sleep_for(milliseconds(10));
-    }
+    port = waitForPort(*process, 30);
     host = listen.rfind("[::1]", 0) == 0 ? "::1" : "127.0.0.1";
     bool ready = false;
     while (port && !ready && steady_clock::now() < deadline) {

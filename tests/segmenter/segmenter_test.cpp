@@ -125,6 +125,25 @@ struct Collector {
     }
 };
 
+// One run of `stream` through a segmenter cutting 1 s segments: what it published.
+std::vector<std::shared_ptr<Segment>> segmentRun(const std::vector<EncodedPacket>& stream) {
+    Collector c;
+    Segmenter seg({1.0, "run"}, c.sink());
+    seg.beginRun(info320());
+    for (const auto& p : stream) seg.push(p);
+    seg.endRun();
+    return c.segments;
+}
+
+// Each segment 1 s of 30 frames that decode alone, none marked discontinuous.
+void expectWholeSeconds(const std::vector<std::shared_ptr<Segment>>& segments) {
+    for (const auto& s : segments) {
+        EXPECT_FALSE(s->discontinuity);
+        EXPECT_DOUBLE_EQ(s->duration, 1.0);
+        EXPECT_EQ(decodeAlone(s->data), 30);
+    }
+}
+
 TEST(Segmenter, SegmentsOfOneGopEachDecodeAlone) {
     Collector c;
     Segmenter seg({1.0, "run"}, c.sink());
@@ -237,35 +256,19 @@ TEST(Segmenter, AStrayOldKeyframeIsDroppedNotMadeASegment) {
     auto stream = makeStream(90, 30);
     EncodedPacket stray = stream[0];  // the first IDR again, 1.5 s late
     stream.insert(stream.begin() + 45, stray);
-    Collector c;
-    Segmenter seg({1.0, "run"}, c.sink());
-    seg.beginRun(info320());
-    for (const auto& p : stream) seg.push(p);
-    seg.endRun();
-    ASSERT_EQ(c.segments.size(), 3u);
-    for (const auto& s : c.segments) {
-        EXPECT_FALSE(s->discontinuity);
-        EXPECT_DOUBLE_EQ(s->duration, 1.0);
-        EXPECT_EQ(decodeAlone(s->data), 30);
-    }
+    const auto segments = segmentRun(stream);
+    ASSERT_EQ(segments.size(), 3u);
+    expectWholeSeconds(segments);
 }
 
 TEST(Segmenter, StalledTimestampsAreSpreadOverTheFrames) {
     auto stream = makeStream(90, 30);
     for (int i = 41; i < 60; ++i) stream[i].pts = stream[i].dts = stream[40].dts;
-    Collector c;
-    Segmenter seg({1.0, "run"}, c.sink());
-    seg.beginRun(info320());
-    for (const auto& p : stream) seg.push(p);
-    seg.endRun();
-    ASSERT_EQ(c.segments.size(), 3u);
-    for (const auto& s : c.segments) {
-        EXPECT_FALSE(s->discontinuity);
-        EXPECT_DOUBLE_EQ(s->duration, 1.0);
-        EXPECT_EQ(decodeAlone(s->data), 30);
-    }
+    const auto segments = segmentRun(stream);
+    ASSERT_EQ(segments.size(), 3u);
+    expectWholeSeconds(segments);
     // The frozen frames are one frame apart in the segment, as if the clock had not stopped.
-    auto dts = packetDts(c.segments[1]->data);
+    auto dts = packetDts(segments[1]->data);
     ASSERT_EQ(dts.size(), 30u);
     for (size_t i = 1; i < dts.size(); ++i) EXPECT_EQ(dts[i] - dts[i - 1], 3000) << i;
 }
