@@ -64,7 +64,7 @@ void checkSegment(const hlsd::Segment& s, uint64_t expectedMsn, uint64_t previou
                    " after " + std::to_string(previousSequence));
     FUZZ_CHECK(std::isfinite(s.keyframeInterval) && s.keyframeInterval >= 0, what);
 
-    const auto& d = s.data;
+    const auto d = s.bytes();
     FUZZ_CHECK(!d.empty() && d.size() % kTsPacket == 0,
                what + ": " + std::to_string(d.size()) + " bytes");
     bool pat = false, pmt = false, video = false;
@@ -118,7 +118,7 @@ struct Checker {
     uint64_t published = 0;
     uint64_t sequence = 0;
 
-    void publish(std::shared_ptr<hlsd::Segment> segment) {
+    void publish(std::shared_ptr<const hlsd::Segment> segment) {
         checkSegment(*segment, published, sequence);
         ++published;
         sequence = segment->discontinuitySequence;
@@ -134,8 +134,8 @@ void pump(hlsd::Source& source, const std::string& what) {
     hlsd::SegmenterOptions options;
     options.segmentTime = kSegmentTime;
     options.runPrefix = kPrefix;
-    hlsd::Segmenter segmenter(options,
-                              [&checker](std::shared_ptr<hlsd::Segment> s) { checker.publish(s); });
+    hlsd::Segmenter segmenter(
+        options, [&checker](std::shared_ptr<const hlsd::Segment> s) { checker.publish(s); });
     hlsd::StreamInfo info;
     try {
         info = source.open();

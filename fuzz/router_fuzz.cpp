@@ -36,7 +36,9 @@ std::string show(std::string_view s) {
 }
 
 RouteKind expectedKind(std::string_view path) {
-    static const std::regex kSegment("/live/[a-z0-9]{1,16}-[0-9]{1,20}\\.ts");
+    static const std::regex kSegment("/live/[a-z0-9]{1,16}-[0-9]{1,20}\\.(ts|m4s)");
+    static const std::regex kPart("/live/[a-z0-9]{1,16}-[0-9]{1,20}\\.[0-9]{1,6}\\.(ts|m4s)");
+    static const std::regex kInit("/live/[a-z0-9]{1,16}-[0-9]{1,20}\\.mp4");
     if (path.size() > 256) return RouteKind::NotFound;  // documented limit (kMaxPath)
     if (path == "/live/index.m3u8") return RouteKind::Playlist;
     if (path == "/" || path == "/index.html") return RouteKind::Player;
@@ -44,6 +46,8 @@ RouteKind expectedKind(std::string_view path) {
     if (path == "/healthz") return RouteKind::Healthz;
     if (path == "/metrics") return RouteKind::Metrics;
     if (std::regex_match(path.begin(), path.end(), kSegment)) return RouteKind::Segment;
+    if (std::regex_match(path.begin(), path.end(), kPart)) return RouteKind::Part;
+    if (std::regex_match(path.begin(), path.end(), kInit)) return RouteKind::Init;
     return RouteKind::NotFound;
 }
 
@@ -59,6 +63,8 @@ void checkRoute(std::string_view path) {
             FUZZ_CHECK(r.name == "index.m3u8", show(r.name));
             break;
         case RouteKind::Segment:
+        case RouteKind::Part:
+        case RouteKind::Init:
             // The name the store is searched with: exactly what follows /live/, in the path.
             FUZZ_CHECK(r.name.data() == path.data() + 6 && r.name.size() == path.size() - 6,
                        show(path) + " -> " + show(r.name));

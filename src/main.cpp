@@ -103,9 +103,13 @@ int main(int argc, char** argv) {
     storeOptions.segmentWrap = static_cast<size_t>(config.segmentWrap);
     storeOptions.listSize = static_cast<size_t>(config.listSize);
     storeOptions.segmentTime = config.segmentTime;
+    storeOptions.partDuration = config.partDuration;
+    storeOptions.container = config.container == "fmp4" ? Container::Fmp4 : Container::MpegTs;
 
     SegmenterOptions segmenterOptions;
     segmenterOptions.segmentTime = config.segmentTime;
+    segmenterOptions.partDuration = config.partDuration;
+    segmenterOptions.container = storeOptions.container;
     segmenterOptions.runPrefix = makeRunPrefix();
 
     HttpOptions httpOptions;
@@ -134,12 +138,14 @@ int main(int argc, char** argv) {
                 log->error("{}", e.what());
                 return 2;
             }
-            store.setObserver([&mirror](auto snapshot) { mirror->update(std::move(snapshot)); });
+            store.addObserver([&mirror](auto snapshot) { mirror->update(std::move(snapshot)); });
         }
-        Segmenter segmenter(segmenterOptions,
-                            [&store](std::shared_ptr<Segment> s) { store.publish(std::move(s)); });
+        Segmenter segmenter(segmenterOptions, [&store](std::shared_ptr<const Segment> s) {
+            store.publish(std::move(s));
+        });
         SourceRunner runner(makeSource(sourceOptions), segmenter, runnerOptions);
         HttpServer http(httpOptions, store);
+        store.addObserver([&http](const auto&) { http.wake(); });
         try {
             http.start();
         } catch (const std::exception& e) {

@@ -24,6 +24,8 @@ struct Config {
     double segmentTime = 1.0;
     int segmentWrap = 5;
     int listSize = 2;
+    double partDuration = 0.2;         // LL-HLS parts, seconds; 0 = off
+    std::string container = "mpegts";  // mpegts | fmp4
     std::string outputDir;
     int width = 1280;
     int height = 720;

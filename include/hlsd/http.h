@@ -38,6 +38,8 @@ public:
     void stop();
     // "http://127.0.0.1:8080/"
     std::string url() const;
+    // The store changed: answer the LL-HLS requests that waited for it. Any thread.
+    void wake();
 
 private:
     class Impl;

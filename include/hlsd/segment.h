@@ -33,18 +33,18 @@ struct InitSection {
 // While a segment is being written the segmenter publishes it incomplete (complete == false)
 // after each part, each time as a new Segment sharing the earlier parts.
 struct Segment {
-    uint64_t msn = 0;                                 // media sequence number
-    std::string name;                                 // "<run>-<msn>.ts" / ".m4s", never reused
-    std::vector<std::shared_ptr<const Part>> parts;   // in order
-    size_t size = 0;                                  // sum of the parts' sizes
-    bool complete = true;                             // false: parts are still being added
-    std::shared_ptr<const InitSection> init;          // fMP4 only
-    double duration = 0.0;                            // seconds, from timestamps
-    WallClock::time_point programDateTime;            // capture time of the first frame
-    bool discontinuity = false;          // first segment after a source restart / jump
-    uint64_t discontinuitySequence = 0;  // discontinuities up to and including this one
-    double keyframeInterval = 0.0;       // the source's longest GOP seen in this run, seconds
-    uint32_t frames = 0;                 // access units in the segment
+    uint64_t msn = 0;                                // media sequence number
+    std::string name;                                // "<run>-<msn>.ts" / ".m4s", never reused
+    std::vector<std::shared_ptr<const Part>> parts;  // in order
+    size_t size = 0;                                 // sum of the parts' sizes
+    bool complete = true;                            // false: parts are still being added
+    std::shared_ptr<const InitSection> init;         // fMP4 only
+    double duration = 0.0;                           // seconds, from timestamps
+    WallClock::time_point programDateTime;           // capture time of the first frame
+    bool discontinuity = false;                      // first segment after a source restart / jump
+    uint64_t discontinuitySequence = 0;              // discontinuities up to and including this one
+    double keyframeInterval = 0.0;  // the source's longest GOP seen in this run, seconds
+    uint32_t frames = 0;            // access units in the segment
 
     // A contiguous copy of the bytes (tests, tools); serving and the disk mirror use the parts.
     std::vector<uint8_t> bytes() const {

@@ -89,14 +89,19 @@ private:
 struct SegmenterOptions {
     double segmentTime = 1.0;
     std::string runPrefix;  // per-process, makes names unique across restarts
+    // LL-HLS: also cut each segment into parts of at most this many seconds (on access-unit
+    // boundaries; a frame longer than that is a part alone). 0: segments only.
+    double partDuration = 0.0;
+    Container container = Container::MpegTs;
 };
 
-class TsMuxer;
+class Muxer;
 
-// Thread-bound (the source thread). Emits each finished segment to the sink.
+// Thread-bound (the source thread). Emits each finished segment to the sink and, with parts,
+// the segment being written after each part (complete == false, sharing the parts so far).
 class Segmenter : public PacketSink {
 public:
-    using SegmentSink = std::function<void(std::shared_ptr<Segment>)>;
+    using SegmentSink = std::function<void(std::shared_ptr<const Segment>)>;
 
     Segmenter(SegmenterOptions options, SegmentSink sink);
     ~Segmenter() override;
@@ -113,6 +118,9 @@ private:
     void dropHeld();
     void openSegment(const EncodedPacket& first, int64_t pts, bool discontinuity);
     void closeSegment(int64_t endPts);
+    // Ends the open part at `end` (ticks, on the segment's presentation timeline); `publish`:
+    // hand the sink the segment so far.
+    void closePart(int64_t end, bool publish);
     void openMuxer();
 
     SegmenterOptions options_;
@@ -123,8 +131,14 @@ private:
     uint64_t outliers_ = 0;              // held packets dropped in this run
     uint64_t reportedRestamped_ = 0;
     StreamInfo info_;
-    std::unique_ptr<TsMuxer> muxer_;
+    std::unique_ptr<Muxer> muxer_;
+    std::shared_ptr<const InitSection> init_;  // fMP4: the muxer's, named after its first segment
     std::unique_ptr<Segment> current_;
+    int64_t partTicks_ = 0;    // 0: no parts
+    int64_t partStart_ = 0;    // where the open part starts (pts timeline)
+    int64_t dtsToPts_ = 0;     // pts − dts of the segment's first frame: dts + this = position
+    uint32_t partFrames_ = 0;  // frames in the open part
+    bool partIndependent_ = false;
     std::vector<uint8_t> parameterSets_;  // latest SPS/PPS, Annex B
     int64_t runOffset_ = 0;               // subtracted so every muxer starts at dts 0
     int64_t lastMuxedDts_ = -1;

@@ -70,14 +70,13 @@ std::string formatNumber(double v) {
 
 const std::vector<std::string>& configKeys() {
     static const std::vector<std::string> keys = {
-        "source",       "loop",           "realtime",      "exit_on_eof",
-        "segment_time", "segment_wrap",   "list_size",     "output_dir",
-        "width",        "height",         "fps",           "bitrate",
-        "encoder",      "encoder_device", "profile",       "rotation",
-        "hflip",        "vflip",          "exposure_mode", "awb",
-        "brightness",   "log_level",      "listen",        "allow_origin",
-        "player_dir",   "max_clients",    "http_threads",  "max_request_size",
-        "http_timeout", "header_timeout"};
+        "source",         "loop",          "realtime",      "exit_on_eof",  "segment_time",
+        "segment_wrap",   "list_size",     "part_duration", "container",    "output_dir",
+        "width",          "height",        "fps",           "bitrate",      "encoder",
+        "encoder_device", "profile",       "rotation",      "hflip",        "vflip",
+        "exposure_mode",  "awb",           "brightness",    "log_level",    "listen",
+        "allow_origin",   "player_dir",    "max_clients",   "http_threads", "max_request_size",
+        "http_timeout",   "header_timeout"};
     return keys;
 }
 
@@ -98,6 +97,12 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.segmentWrap = toInt(key, value, origin);
     } else if (key == "list_size") {
         c.listSize = toInt(key, value, origin);
+    } else if (key == "part_duration") {
+        c.partDuration = toDouble(key, value, origin);
+    } else if (key == "container") {
+        if (value != "mpegts" && value != "fmp4")
+            fail(origin, key, "expected mpegts or fmp4, got \"" + value + "\"");
+        c.container = value;
     } else if (key == "output_dir") {
         c.outputDir = value;
     } else if (key == "width") {
@@ -238,6 +243,10 @@ void validateConfig(const Config& c) {
              "must be ≥ list_size (" + std::to_string(c.listSize) + "), got " +
                  std::to_string(c.segmentWrap) + ": the playlist cannot list segments not kept");
     }
+    check(c.partDuration == 0 || (c.partDuration >= 0.05 && c.partDuration <= c.segmentTime),
+          "part_duration",
+          "must be 0 (no LL-HLS parts) or 0.05..segment_time (" + formatNumber(c.segmentTime) +
+              ") seconds, got " + formatNumber(c.partDuration));
     check(c.segmentWrap <= 10000, "segment_wrap",
           "must be ≤ 10000, got " + std::to_string(c.segmentWrap));
     check(c.width >= 16 && c.width <= 8192 && c.width % 2 == 0, "width",

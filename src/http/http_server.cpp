@@ -102,7 +102,10 @@ public:
         server_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
             account(req, res);
         });
+        server_.setHoldPolicy([this](std::string_view line) { return holdFor(line); });
     }
+
+    void wake() { server_.wake(); }
 
     ~Impl() { stop(); }
 
@@ -190,6 +193,10 @@ private:
                 return playlist(req, res);
             case RouteKind::Segment:
                 return segment(req, res, r.name);
+            case RouteKind::Part:
+                return part(req, res, r.name);
+            case RouteKind::Init:
+                return init(req, res, r.name);
             case RouteKind::Player:
             case RouteKind::Asset:
                 return asset(res, r.name);
@@ -214,7 +221,10 @@ private:
         };
         metric("hlsd_http_connections_open", "gauge", "HTTP connections open", s.open);
         metric("hlsd_http_connections_idle", "gauge",
-               "open HTTP connections waiting for a request (no worker held)", s.parked);
+               "open HTTP connections waiting for a request (no worker held)", s.parked - s.held);
+        metric("hlsd_http_requests_waiting", "gauge",
+               "LL-HLS requests held until their part exists (blocking reload, preload hint)",
+               s.held);
         metric("hlsd_http_connections_rejected_total", "counter",
                "connections refused with 503 at max_clients", s.rejected);
         metric("hlsd_http_header_timeouts_total", "counter",
@@ -230,21 +240,100 @@ private:
         res.set_content(text + "\n", "text/plain; charset=utf-8");
     }
 
+    // How long a blocking request may wait: three target durations (RFC 8216bis §6.2.5.2).
+    std::chrono::milliseconds blockLimit(const StoreSnapshot& snap) const {
+        const double td =
+            snap.targetDuration > 0 ? snap.targetDuration : std::ceil(options_.segmentTime);
+        return std::chrono::milliseconds(std::lround(3000 * td));
+    }
+
+    // Runs for each complete request head (event thread or worker): a blocking playlist reload
+    // or a part request that the store cannot answer yet waits, without a worker.
+    std::optional<ParkingServer::Hold> holdFor(std::string_view line) const {
+        const auto sp = line.find(' ');
+        if (sp == std::string_view::npos) return std::nullopt;
+        const std::string_view method = line.substr(0, sp);
+        if (method != "GET" && method != "HEAD") return std::nullopt;
+        std::string_view target = line.substr(sp + 1);
+        target = target.substr(0, target.find(' '));
+        const auto q = target.find('?');
+        const Route r = route(target.substr(0, q));
+        auto snap = store_.snapshot();
+        if (snap->partTarget <= 0 && !snap->playlist.empty()) return std::nullopt;
+        const auto deadline = std::chrono::steady_clock::now() + blockLimit(*snap);
+        if (r.kind == RouteKind::Playlist && q != std::string_view::npos) {
+            const ReloadQuery rq = parseReloadQuery(target.substr(q + 1));
+            std::optional<uint64_t> part;
+            if (rq.hasPart) part = rq.part;
+            if (!rq.valid || !rq.blocking || snap->reload(rq.msn, part) != ReloadState::Pending)
+                return std::nullopt;
+            return ParkingServer::Hold{[this, msn = rq.msn, part] {
+                                           return store_.snapshot()->reload(msn, part) !=
+                                                  ReloadState::Pending;
+                                       },
+                                       deadline};
+        }
+        if (r.kind == RouteKind::Part) {
+            if (snap->findPart(r.name) || !snap->partPending(r.name)) return std::nullopt;
+            return ParkingServer::Hold{[this, name = std::string(r.name)] {
+                                           auto now = store_.snapshot();
+                                           return now->findPart(name) || !now->partPending(name);
+                                       },
+                                       deadline};
+        }
+        return std::nullopt;
+    }
+
     void playlist(const httplib::Request& req, httplib::Response& res) {
         auto snap = store_.snapshot();
+        const auto q = req.target.find('?');
+        const ReloadQuery rq =
+            parseReloadQuery(q == std::string::npos ? std::string_view{}
+                                                    : std::string_view(req.target).substr(q + 1));
+        const bool lowLatency = snap->partTarget > 0;
+        if (lowLatency && !rq.valid) {
+            return error(res, 400,
+                         "Bad Request: _HLS_msn and _HLS_part take numbers, _HLS_part needs "
+                         "_HLS_msn, _HLS_skip takes YES or v2");
+        }
+        if (lowLatency && rq.blocking) {
+            std::optional<uint64_t> part;
+            if (rq.hasPart) part = rq.part;
+            switch (snap->reload(rq.msn, part)) {
+                case ReloadState::TooFar:
+                    return error(res, 400,
+                                 "Bad Request: _HLS_msn " + std::to_string(rq.msn) +
+                                     " is more than two segments past the playlist's last");
+                case ReloadState::Pending:  // held for three target durations already
+                    res.set_header("Retry-After", "1");
+                    return error(res, 503,
+                                 "Service Unavailable: that segment or part was not produced "
+                                 "within three target durations");
+                case ReloadState::Ready:
+                    break;
+            }
+        }
         if (snap->playlist.empty()) {
             res.set_header("Retry-After", "1");
             return error(res, 503, "Service Unavailable: no segment yet");
         }
         metrics_.sawViewer(req.remote_addr + ":" + std::to_string(req.remote_port));
         res.set_header("Cache-Control", "no-cache");
-        res.set_content(snap->playlist, "application/vnd.apple.mpegurl");
+        const bool skip = lowLatency && rq.skip && !snap->playlistSkip.empty();
+        res.set_content(skip ? snap->playlistSkip : snap->playlist,
+                        "application/vnd.apple.mpegurl");
     }
 
-    void segment(const httplib::Request& req, httplib::Response& res, std::string_view name) {
-        std::shared_ptr<const Segment> seg = store_.snapshot()->find(name);
-        if (!seg) return error(res, 404, "Not Found: segment not in the window");
-        const size_t size = seg->data.size();
+    // Bytes in pieces (a segment's parts), kept alive by `owner` until the response is written,
+    // even if the segment rotates out of the window meanwhile.
+    struct Span {
+        const uint8_t* data;
+        size_t size;
+    };
+    void media(const httplib::Request& req, httplib::Response& res, std::string_view name,
+               std::shared_ptr<const void> owner, std::vector<Span> spans) {
+        size_t size = 0;
+        for (const Span& s : spans) size += s.size;
         ByteRange range{0, size};
         switch (parseRange(req.get_header_value("Range"), size, range)) {
             case RangeResult::Unsatisfiable:
@@ -263,13 +352,48 @@ private:
         }
         res.set_header("Cache-Control", segmentCache_);
         res.set_header("Accept-Ranges", "bytes");
-        // The shared_ptr keeps the bytes alive even if the segment rotates out mid-transfer.
         res.set_content_provider(
-            range.length, "video/mp2t",
-            [seg, base = range.offset](size_t offset, size_t length, httplib::DataSink& sink) {
-                return sink.write(reinterpret_cast<const char*>(seg->data.data()) + base + offset,
-                                  length);
+            range.length, mediaType(name),
+            [owner = std::move(owner), spans = std::move(spans), base = range.offset](
+                size_t offset, size_t length, httplib::DataSink& sink) {
+                size_t at = base + offset;  // write from the span holding byte `at`
+                for (const Span& s : spans) {
+                    if (at >= s.size) {
+                        at -= s.size;
+                        continue;
+                    }
+                    return sink.write(reinterpret_cast<const char*>(s.data) + at,
+                                      std::min(length, s.size - at));
+                }
+                return false;
             });
+    }
+
+    void segment(const httplib::Request& req, httplib::Response& res, std::string_view name) {
+        std::shared_ptr<const Segment> seg = store_.snapshot()->find(name);
+        if (!seg) return error(res, 404, "Not Found: segment not in the window");
+        std::vector<Span> spans;
+        for (const auto& p : seg->parts) spans.push_back({p->data.data(), p->data.size()});
+        media(req, res, name, seg, std::move(spans));
+    }
+
+    void part(const httplib::Request& req, httplib::Response& res, std::string_view name) {
+        auto snap = store_.snapshot();
+        std::shared_ptr<const Part> p = snap->findPart(name);
+        if (!p) {
+            if (!snap->partPending(name))
+                return error(res, 404, "Not Found: part not in the window");
+            res.set_header("Retry-After", "1");
+            return error(res, 503,
+                         "Service Unavailable: part not produced within three target durations");
+        }
+        media(req, res, name, p, {{p->data.data(), p->data.size()}});
+    }
+
+    void init(const httplib::Request& req, httplib::Response& res, std::string_view name) {
+        std::shared_ptr<const InitSection> i = store_.snapshot()->findInit(name);
+        if (!i) return error(res, 404, "Not Found: init section not in the window");
+        media(req, res, name, i, {{i->data.data(), i->data.size()}});
     }
 
     void asset(httplib::Response& res, std::string_view name) {
@@ -344,6 +468,10 @@ int HttpServer::start() {
 
 void HttpServer::stop() {
     impl_->stop();
+}
+
+void HttpServer::wake() {
+    impl_->wake();
 }
 
 std::string HttpServer::url() const {

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -30,6 +31,7 @@ struct ParkingServer::Connection {
     bool counted = true;      // counts against max_connections (not a refused one)
     bool registered = false;  // known to epoll (one-shot: re-armed each time it is parked)
     Clock::time_point deadline;
+    std::optional<ParkingServer::Hold> hold;  // a complete request waiting for hold->ready()
 
     size_t pending() const { return in.size() - begin; }
 
@@ -39,6 +41,11 @@ struct ParkingServer::Connection {
         if (in.find("\r\n\r\n", from) != std::string::npos) return true;
         scanned = in.size();
         return false;
+    }
+
+    std::string_view requestLine() const {
+        std::string_view head(in.data() + begin, in.size() - begin);
+        return head.substr(0, head.find("\r\n"));
     }
 
     void compact() {
@@ -58,6 +65,9 @@ namespace {
 constexpr int kExpireEveryMs = 200;
 constexpr int kDrainMs = 1000;
 constexpr int kBurst = 8;  // pipelined requests answered before yielding the worker
+// Response bytes gathered before a send: the head and a small body (a playlist) leave in one
+// packet, a large body in the same sendmsg() as its head.
+constexpr size_t kCoalesce = 16 * 1024;
 
 // Waits for `events` on fd; false on timeout or error.
 bool waitFor(int fd, short events, int timeoutMs) {
@@ -128,14 +138,16 @@ public:
 
     ssize_t read(char* ptr, size_t size) override;
 
+    // Gathered, sent by flush() or with the next large write: two sends per response (head,
+    // then body) would cost a round trip of delayed ACK per blocking playlist reload.
     ssize_t write(const char* ptr, size_t size) override {
-        if (!is_writable()) return -1;
-        ssize_t n;
-        do {
-            n = ::send(c_.fd, ptr, size, MSG_NOSIGNAL);
-        } while (n < 0 && errno == EINTR);
-        return n;
+        if (out_.size() + size <= kCoalesce) {
+            out_.append(ptr, size);
+            return static_cast<ssize_t>(size);
+        }
+        return send(ptr, size) ? static_cast<ssize_t>(size) : -1;
     }
+    bool flush() { return out_.empty() || send(nullptr, 0); }
 
     void get_remote_ip_and_port(std::string& ip, int& port) const override {
         sockaddr_storage a{};
@@ -154,12 +166,42 @@ public:
     socket_t socket() const override { return c_.fd; }
 
 private:
+    // Sends out_ and then [ptr, ptr + size), all of it, or fails after ioMs without progress.
+    bool send(const char* ptr, size_t size) {
+        iovec iov[2] = {{out_.data(), out_.size()}, {const_cast<char*>(ptr), size}};
+        msghdr msg{};
+        msg.msg_iov = out_.empty() ? iov + 1 : iov;
+        msg.msg_iovlen = out_.empty() ? 1 : 2;
+        size_t left = out_.size() + size;
+        while (left > 0) {
+            if (!waitFor(c_.fd, POLLOUT, ioMs_)) return false;
+            ssize_t n = ::sendmsg(c_.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+            if (n <= 0) return false;
+            left -= static_cast<size_t>(n);
+            for (auto done = static_cast<size_t>(n); done > 0;) {  // skip what was sent
+                const size_t step = std::min(done, msg.msg_iov->iov_len);
+                msg.msg_iov->iov_base = static_cast<char*>(msg.msg_iov->iov_base) + step;
+                msg.msg_iov->iov_len -= step;
+                done -= step;
+                if (msg.msg_iov->iov_len == 0 && msg.msg_iovlen > 1) {
+                    ++msg.msg_iov;
+                    --msg.msg_iovlen;
+                }
+            }
+        }
+        out_.clear();
+        return true;
+    }
+
     ParkingServer::Connection& c_;
     int ioMs_;
+    std::string out_;
 };
 
 ssize_t ConnectionStream::read(char* ptr, size_t size) {
     if (c_.pending() == 0) {
+        if (!flush()) return -1;  // e.g. "100 Continue" before a body
         c_.compact();
         if (c_.eof || !waitFor(c_.fd, POLLIN, ioMs_)) return -1;
         char chunk[4096];
@@ -222,6 +264,7 @@ void ParkingServer::stopWorkers() {
             if (c->counted) --open_;
         }
         parked_.clear();
+        held_ = 0;
     }
     // Requests being answered finish (their connections are closed instead of parked).
     workers_->shutdown();
@@ -229,11 +272,28 @@ void ParkingServer::stopWorkers() {
     ::close(wakeFd_);
 }
 
+void ParkingServer::setHoldPolicy(HoldPolicy policy) {
+    holdPolicy_ = std::move(policy);
+}
+
+void ParkingServer::wake() {
+    uint64_t one = 1;
+    if (wakeFd_ >= 0 && ::write(wakeFd_, &one, sizeof one) < 0) {
+        // Only when the counter is full: the loop is awake then anyway.
+    }
+}
+
+std::optional<ParkingServer::Hold> ParkingServer::holdFor(const Connection& c) const {
+    if (!holdPolicy_) return std::nullopt;
+    return holdPolicy_(c.requestLine());
+}
+
 ParkingServer::Stats ParkingServer::stats() const {
     Stats s;
     {
         std::lock_guard lock(mutex_);
         s.parked = static_cast<int64_t>(parked_.size());
+        s.held = held_;
     }
     s.open = open_.load();
     s.rejected = rejected_.load();
@@ -302,10 +362,10 @@ void ParkingServer::serve(std::unique_ptr<Connection> c) {
     for (int burst = 0;; ++burst) {
         bool closed = false;
         const bool last = ++c->served >= limits_.maxRequestsPerConnection;
-        if (!process_request(stream, last, closed, nullptr) || closed || last) {
-            return close(std::move(c));
-        }
+        const bool ok = process_request(stream, last, closed, nullptr);
+        if (!stream.flush() || !ok || closed || last) return close(std::move(c));
         if (!c->headComplete()) break;
+        if (auto h = holdFor(*c)) return hold(std::move(c), std::move(*h));
         if (burst + 1 == kBurst) {  // more pipelined requests: let other connections go first
             Connection* raw = c.release();
             workers_->enqueue([this, raw] { serve(std::unique_ptr<Connection>(raw)); });
@@ -314,6 +374,50 @@ void ParkingServer::serve(std::unique_ptr<Connection> c) {
     }
     if (c->eof) return close(std::move(c));
     park(std::move(c));
+}
+
+void ParkingServer::hold(std::unique_ptr<Connection> c, Hold h) {
+    c->compact();
+    c->deadline = h.deadline;
+    c->hold = std::move(h);
+    {
+        std::unique_lock lock(mutex_);
+        if (stopping_) {
+            lock.unlock();
+            return close(std::move(c));
+        }
+        const int fd = c->fd;
+        const int op = c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        c->registered = true;
+        parked_[fd] = std::move(c);
+        ++held_;
+        arm(fd, op);  // to notice the client leaving
+    }
+    wake();  // what it waits for may have come while the policy looked
+}
+
+void ParkingServer::dispatch(std::unique_ptr<Connection> c) {
+    c->hold.reset();
+    Connection* raw = c.release();
+    workers_->enqueue([this, raw] { serve(std::unique_ptr<Connection>(raw)); });
+}
+
+void ParkingServer::releaseReady() {
+    std::vector<std::unique_ptr<Connection>> ready;
+    {
+        std::lock_guard lock(mutex_);
+        if (held_ == 0) return;
+        for (auto it = parked_.begin(); it != parked_.end();) {
+            if (!it->second->hold || !it->second->hold->ready()) {
+                ++it;
+                continue;
+            }
+            ready.push_back(std::move(it->second));
+            it = parked_.erase(it);
+            --held_;
+        }
+    }
+    for (auto& c : ready) dispatch(std::move(c));
 }
 
 void ParkingServer::eventLoop() {
@@ -327,7 +431,15 @@ void ParkingServer::eventLoop() {
             if (stopping_) return;
         }
         for (int i = 0; i < n; ++i) {
-            if (events[i].data.fd != wakeFd_) readable(events[i].data.fd);
+            if (events[i].data.fd != wakeFd_) {
+                readable(events[i].data.fd);
+                continue;
+            }
+            uint64_t count;
+            if (::read(wakeFd_, &count, sizeof count) < 0) {
+                // EAGAIN: another event already drained it.
+            }
+            releaseReady();
         }
         const auto now = Clock::now();
         if (now - lastExpiry >= std::chrono::milliseconds(kExpireEveryMs)) {
@@ -359,12 +471,27 @@ void ParkingServer::readable(int fd) {
         if (n <= 0) c.eof = true;
         if (n > 0 && !c.draining) c.in.append(chunk, static_cast<size_t>(n));
 
-        if (c.draining) {
+        if (c.hold) {
+            // Waiting to be answered: more pipelined input stays buffered (to the size limit);
+            // a client that left is dropped now, not at the deadline.
+            if (!c.eof && c.pending() <= 2 * limits_.maxRequestSize) {
+                arm(fd, EPOLL_CTL_MOD);
+                return;
+            }
+            --held_;
+        } else if (c.draining) {
             if (!c.eof) {
                 arm(fd, EPOLL_CTL_MOD);
                 return;
             }
         } else if (c.pending() > 0 && c.headComplete()) {
+            if (auto h = holdFor(c)) {
+                c.hold = std::move(h);
+                c.deadline = c.hold->deadline;
+                ++held_;
+                arm(fd, EPOLL_CTL_MOD);
+                return;
+            }
             ready = std::move(it->second);
             parked_.erase(it);
         } else if (c.pending() > limits_.maxRequestSize) {
@@ -386,12 +513,12 @@ void ParkingServer::readable(int fd) {
         }
     }
     if (done) return close(std::move(done));
-    Connection* raw = ready.release();
-    workers_->enqueue([this, raw] { serve(std::unique_ptr<Connection>(raw)); });
+    dispatch(std::move(ready));
 }
 
 void ParkingServer::expire() {
     std::vector<std::unique_ptr<Connection>> expired;
+    std::vector<std::unique_ptr<Connection>> due;  // held requests: answered now, not ready
     const auto now = Clock::now();
     {
         std::lock_guard lock(mutex_);
@@ -400,10 +527,16 @@ void ParkingServer::expire() {
                 ++it;
                 continue;
             }
-            expired.push_back(std::move(it->second));
+            if (it->second->hold) {
+                --held_;
+                due.push_back(std::move(it->second));
+            } else {
+                expired.push_back(std::move(it->second));
+            }
             it = parked_.erase(it);
         }
     }
+    for (auto& c : due) dispatch(std::move(c));
     for (auto& c : expired) {
         if (c->partial && !c->draining) {  // a request begun and never finished: slowloris
             ++headerTimeouts_;

@@ -21,8 +21,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -43,6 +46,21 @@ public:
     explicit ParkingServer(ServerLimits limits);
     ~ParkingServer() override;
 
+    // A request that must wait for something (an LL-HLS blocking playlist reload, a part named
+    // by a preload hint) waits parked like an idle connection, holding no worker, until
+    // ready() or the deadline; then a worker answers it (the handler decides what a request
+    // that is still not ready gets). The policy sees each complete request's first line
+    // ("GET /path?query HTTP/1.1"), in the event thread or a worker, and must be thread-safe
+    // and quick; so must ready(), which runs in the event thread after each wake().
+    struct Hold {
+        std::function<bool()> ready;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    using HoldPolicy = std::function<std::optional<Hold>(std::string_view requestLine)>;
+    void setHoldPolicy(HoldPolicy policy);  // before startWorkers()
+    // Something held requests wait for may have happened: check them now. Any thread.
+    void wake();
+
     // The event thread and the workers; before listen_after_bind(). Throws on failure.
     void startWorkers();
     // After stop() and the listen thread's end: closes parked connections, lets responses being
@@ -52,6 +70,7 @@ public:
     struct Stats {
         int64_t open = 0;       // connections open now
         int64_t parked = 0;     // of which waiting in the event thread
+        int64_t held = 0;       // ...with a request that waits (blocking reload)
         uint64_t rejected = 0;  // refused at max_connections (503)
         uint64_t headerTimeouts = 0;
         uint64_t tooLarge = 0;  // request heads over max_request_size (431)
@@ -64,6 +83,11 @@ private:
     bool process_and_close_socket(socket_t sock) override;
 
     void park(std::unique_ptr<Connection> c);
+    std::optional<Hold> holdFor(const Connection& c) const;
+    // Keeps a connection whose request waits; from a worker (pipelined requests).
+    void hold(std::unique_ptr<Connection> c, Hold h);
+    void releaseReady();
+    void dispatch(std::unique_ptr<Connection> c);
     void serve(std::unique_ptr<Connection> c);
     void close(std::unique_ptr<Connection> c);
     bool arm(int fd, int op);
@@ -73,6 +97,7 @@ private:
     void expire();
 
     ServerLimits limits_;
+    HoldPolicy holdPolicy_;
     std::unique_ptr<httplib::ThreadPool> workers_;
     int epollFd_ = -1;
     int wakeFd_ = -1;
@@ -80,6 +105,7 @@ private:
 
     mutable std::mutex mutex_;  // guards parked_ and stopping_
     std::unordered_map<int, std::unique_ptr<Connection>> parked_;
+    int64_t held_ = 0;  // of parked_
     bool stopping_ = false;
 
     std::atomic<int64_t> open_{0};

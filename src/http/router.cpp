@@ -7,22 +7,39 @@ namespace {
 
 constexpr size_t kMaxPath = 256;
 
-bool isSegmentName(std::string_view n) {
-    // "<run>-<msn>.ts": [a-z0-9]{1,16} '-' [0-9]{1,20} ".ts"
-    if (n.size() < 6 || n.substr(n.size() - 3) != ".ts") return false;
-    n.remove_suffix(3);
+bool allDigits(std::string_view s, size_t maxLength) {
+    if (s.empty() || s.size() > maxLength) return false;
+    for (char c : s) {
+        if (c < '0' || c > '9') return false;
+    }
+    return true;
+}
+
+// "<run>-<msn>": [a-z0-9]{1,16} '-' [0-9]{1,20}
+bool isSegmentBase(std::string_view n) {
     auto dash = n.find('-');
     if (dash == std::string_view::npos || dash == 0 || dash > 16) return false;
     for (size_t i = 0; i < dash; ++i) {
         char c = n[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
     }
-    std::string_view msn = n.substr(dash + 1);
-    if (msn.empty() || msn.size() > 20) return false;
-    for (char c : msn) {
-        if (c < '0' || c > '9') return false;
-    }
-    return true;
+    return allDigits(n.substr(dash + 1), 20);
+}
+
+// Media file names: "<run>-<msn>.ts|.m4s" (segment), "<run>-<msn>.<part>.ts|.m4s" (part, part
+// ≤ 6 digits), "<run>-<msn>.mp4" (fMP4 init section).
+RouteKind mediaKind(std::string_view n) {
+    const auto ext = n.rfind('.');
+    if (ext == std::string_view::npos) return RouteKind::NotFound;
+    const std::string_view type = n.substr(ext);
+    std::string_view base = n.substr(0, ext);
+    if (type == ".mp4") return isSegmentBase(base) ? RouteKind::Init : RouteKind::NotFound;
+    if (type != ".ts" && type != ".m4s") return RouteKind::NotFound;
+    if (isSegmentBase(base)) return RouteKind::Segment;
+    const auto dot = base.rfind('.');
+    if (dot == std::string_view::npos || !allDigits(base.substr(dot + 1), 6))
+        return RouteKind::NotFound;
+    return isSegmentBase(base.substr(0, dot)) ? RouteKind::Part : RouteKind::NotFound;
 }
 
 bool parseNumber(std::string_view s, size_t& out) {
@@ -39,6 +56,10 @@ const char* routeLabel(RouteKind kind) {
             return "playlist";
         case RouteKind::Segment:
             return "segment";
+        case RouteKind::Part:
+            return "part";
+        case RouteKind::Init:
+            return "init";
         case RouteKind::Player:
             return "player";
         case RouteKind::Asset:
@@ -58,14 +79,50 @@ Route route(std::string_view path) {
     if (path == "/live/index.m3u8") return {RouteKind::Playlist, "index.m3u8"};
     if (path.substr(0, 6) == "/live/") {
         std::string_view name = path.substr(6);
-        if (isSegmentName(name)) return {RouteKind::Segment, name};
-        return {};
+        const RouteKind kind = mediaKind(name);
+        if (kind == RouteKind::NotFound) return {};
+        return {kind, name};
     }
     if (path == "/" || path == "/index.html") return {RouteKind::Player, "index.html"};
     if (path == "/player.js" || path == "/hls.min.js") return {RouteKind::Asset, path.substr(1)};
     if (path == "/healthz") return {RouteKind::Healthz, {}};
     if (path == "/metrics") return {RouteKind::Metrics, {}};
     return {};
+}
+
+const char* mediaType(std::string_view name) {
+    return name.size() >= 3 && name.substr(name.size() - 3) == ".ts" ? "video/mp2t" : "video/mp4";
+}
+
+ReloadQuery parseReloadQuery(std::string_view query) {
+    ReloadQuery q;
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        const auto eq = pair.find('=');
+        const std::string_view key = pair.substr(0, eq);
+        const std::string_view value =
+            eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        size_t n = 0;
+        if (key == "_HLS_msn") {
+            q.blocking = true;
+            if (!parseNumber(value, n)) q.valid = false;
+            q.msn = n;
+        } else if (key == "_HLS_part") {
+            q.hasPart = true;
+            if (!parseNumber(value, n)) q.valid = false;
+            q.part = n;
+        } else if (key == "_HLS_skip") {
+            if (value == "YES" || value == "v2") {
+                q.skip = true;
+            } else {
+                q.valid = false;
+            }
+        }
+    }
+    if (q.hasPart && !q.blocking) q.valid = false;
+    return q;
 }
 
 RangeResult parseRange(std::string_view header, size_t size, ByteRange& out) {

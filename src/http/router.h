@@ -2,18 +2,33 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 
 namespace hlsd {
 
-enum class RouteKind { Playlist, Segment, Player, Asset, Healthz, Metrics, NotFound };
-inline constexpr int kRouteKinds = 7;
+enum class RouteKind { Playlist, Segment, Part, Init, Player, Asset, Healthz, Metrics, NotFound };
+inline constexpr int kRouteKinds = 9;
 const char* routeLabel(RouteKind kind);
 
 struct Route {
     RouteKind kind = RouteKind::NotFound;
-    std::string_view name;  // the segment or asset file name, a view into the path
+    std::string_view name;  // the segment, part, init or asset file name, a view into the path
 };
+
+// MIME type of a media file name: ".ts" video/mp2t, ".m4s"/".mp4" video/mp4.
+const char* mediaType(std::string_view name);
+
+// A blocking playlist request's query (RFC 8216bis §6.2.5): _HLS_msn, _HLS_part, _HLS_skip.
+struct ReloadQuery {
+    bool valid = true;      // false: a value is malformed, or _HLS_part without _HLS_msn
+    bool blocking = false;  // _HLS_msn given
+    uint64_t msn = 0;
+    bool hasPart = false;
+    uint64_t part = 0;
+    bool skip = false;  // _HLS_skip=YES (or v2)
+};
+ReloadQuery parseReloadQuery(std::string_view query);
 
 // Only exact, known names: nothing here ever maps a path to a file.
 Route route(std::string_view path);

@@ -22,8 +22,8 @@ public:
     // The next packet written starts a segment (MPEG-TS: PAT/PMT first; fMP4: a new fragment).
     virtual void startSegment() = 0;
     // One access unit, Annex B. `duration` > 0 (ticks of kTimeBase). Throws std::runtime_error.
-    virtual void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts,
-                       int64_t duration, bool keyframe) = 0;
+    virtual void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, int64_t duration,
+                       bool keyframe) = 0;
     // Ends the part (fMP4: flushes the fragment: moof + mdat) and returns every byte muxed since
     // the last take(). Throws std::runtime_error.
     virtual std::vector<uint8_t> take() = 0;

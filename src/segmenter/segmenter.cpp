@@ -1,13 +1,16 @@
 #include "hlsd/segmenter.h"
 
 #include "hlsd/log.h"
-#include "segmenter/ts_muxer.h"
+#include "segmenter/muxer.h"
 #include "source/h264.h"
 
 namespace hlsd {
 
 Segmenter::Segmenter(SegmenterOptions options, SegmentSink sink)
-    : options_(std::move(options)), sink_(std::move(sink)), policy_(options_.segmentTime) {}
+    : options_(std::move(options)),
+      sink_(std::move(sink)),
+      policy_(options_.segmentTime),
+      partTicks_(options_.partDuration > 0 ? secondsToTicks(options_.partDuration) : 0) {}
 
 Segmenter::~Segmenter() = default;
 
@@ -28,7 +31,12 @@ void Segmenter::beginRun(const StreamInfo& info) {
 }
 
 void Segmenter::openMuxer() {
-    muxer_ = std::make_unique<TsMuxer>(info_);
+    StreamInfo info = info_;
+    // An fMP4 init section needs SPS/PPS up front: the newest ones seen, in-band or not.
+    if (options_.container == Container::Fmp4 && !parameterSets_.empty())
+        info.extradata = parameterSets_;
+    muxer_ = makeMuxer(options_.container, info);
+    init_.reset();
     runOffsetSet_ = false;
 }
 
@@ -99,9 +107,24 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
         }
         return;
     }
+    int64_t duration = packet.duration > 0 ? packet.duration : policy_.frameDuration();
+    if (duration <= 0) {
+        duration = info_.frameRate.valid() ? secondsToTicks(1.0 / info_.frameRate.toDouble())
+                                           : kTimeBase / 30;
+    }
+    if (!d.openSegment && current_ && partTicks_ > 0 && partFrames_ > 0) {
+        // The open part ends before this frame if the frame would take it past the part
+        // target; the tolerance absorbs timestamp rounding (30 fps in milliseconds), never a
+        // whole frame.
+        const int64_t position = dts + dtsToPts_;
+        const int64_t tolerance = std::max<int64_t>(kTimeBase / 1000, policy_.frameDuration() / 4);
+        if (position + duration - partStart_ > partTicks_ + tolerance) closePart(position, true);
+    }
     if (d.openSegment) {
         if (!muxer_ || d.discontinuity) openMuxer();
         muxer_->startSegment();
+    } else if (current_ && partFrames_ == 0 && packet.keyframe) {
+        muxer_->startSegment();  // a part that starts on a keyframe decodes alone: tables first
     }
 
     // Every muxer starts its timeline at dts 0; dts never repeats.
@@ -118,10 +141,10 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
         // The segment must decode alone: SPS/PPS ahead of its IDR.
         std::vector<uint8_t> withHeaders = parameterSets_;
         withHeaders.insert(withHeaders.end(), packet.data.begin(), packet.data.end());
-        muxer_->write(withHeaders.data(), withHeaders.size(), muxPts, muxDts, packet.duration,
+        muxer_->write(withHeaders.data(), withHeaders.size(), muxPts, muxDts, duration,
                       packet.keyframe);
     } else {
-        muxer_->write(packet.data.data(), packet.data.size(), muxPts, muxDts, packet.duration,
+        muxer_->write(packet.data.data(), packet.data.size(), muxPts, muxDts, duration,
                       packet.keyframe);
     }
     // The segment exists once its first frame is muxed: a frame the muxer refuses (it throws,
@@ -129,16 +152,27 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     if (d.openSegment) {
         openSegment(packet, pts, d.discontinuity || pendingRunDiscontinuity_);
         pendingRunDiscontinuity_ = false;
+        dtsToPts_ = pts - dts;
+        partStart_ = pts;
+        partFrames_ = 0;
     }
+    if (partFrames_++ == 0) partIndependent_ = packet.keyframe;
     ++current_->frames;
-    const int64_t duration = packet.duration > 0 ? packet.duration : policy_.frameDuration();
     maxEndPts_ = std::max(maxEndPts_, pts + duration);
 }
 
 void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discontinuity) {
     current_ = std::make_unique<Segment>();
     current_->msn = nextMsn_++;
-    current_->name = options_.runPrefix + "-" + std::to_string(current_->msn) + ".ts";
+    const std::string base = options_.runPrefix + "-" + std::to_string(current_->msn);
+    current_->name = base + (options_.container == Container::Fmp4 ? ".m4s" : ".ts");
+    if (!init_ && !muxer_->init().empty()) {
+        auto init = std::make_shared<InitSection>();
+        init->name = base + ".mp4";
+        init->data = muxer_->init();
+        init_ = std::move(init);
+    }
+    current_->init = init_;
     current_->programDateTime = first.captureTime;
     if (discontinuity) ++discontinuitySequence_;
     current_->discontinuity = discontinuity;
@@ -147,16 +181,40 @@ void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discon
     maxEndPts_ = pts;
 }
 
+void Segmenter::closePart(int64_t end, bool publish) {
+    auto part = std::make_shared<Part>();
+    part->data = muxer_->take();
+    part->duration = ticksToSeconds(std::max<int64_t>(end - partStart_, 1));
+    part->independent = partIndependent_;
+    current_->addPart(std::move(part));
+    partStart_ = end;
+    partFrames_ = 0;
+    if (!publish) return;
+    auto view = std::make_shared<Segment>(*current_);  // shares the parts; copies no bytes
+    view->complete = false;
+    view->duration = ticksToSeconds(end - currentStartPts_);
+    sink_(std::move(view));
+}
+
 void Segmenter::closeSegment(int64_t endPts) {
-    auto segment = std::move(current_);
-    segment->data = muxer_->take();
     int64_t ticks = endPts - currentStartPts_;
     if (ticks <= 0) ticks = policy_.frameDuration();
+    if (partTicks_ > 0) {
+        if (partFrames_ > 0) closePart(std::max(endPts, partStart_ + 1), false);
+    } else {
+        auto whole = std::make_shared<Part>();
+        whole->data = muxer_->take();
+        whole->duration = ticksToSeconds(ticks);
+        whole->independent = true;
+        current_->addPart(std::move(whole));
+    }
+    std::shared_ptr<Segment> segment = std::move(current_);
+    segment->complete = true;
     segment->duration = ticksToSeconds(ticks);
     segment->keyframeInterval = ticksToSeconds(policy_.keyframeInterval());
     logger("segmenter")
-        ->debug("segment {} duration={:.3f} bytes={} discontinuity={}", segment->name,
-                segment->duration, segment->data.size(), segment->discontinuity);
+        ->debug("segment {} duration={:.3f} bytes={} parts={} discontinuity={}", segment->name,
+                segment->duration, segment->size, segment->parts.size(), segment->discontinuity);
     sink_(std::move(segment));
 }
 

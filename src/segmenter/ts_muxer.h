@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "hlsd/packet.h"
+#include "segmenter/muxer.h"
 
 struct AVFormatContext;
 struct AVIOContext;
@@ -14,19 +15,20 @@ namespace hlsd {
 
 // Thread-bound. Timestamps continue across segments (PCR/PTS/continuity counters); each
 // segment starts with PAT/PMT because the muxer is asked to re-emit them.
-class TsMuxer {
+class TsMuxer final : public Muxer {
 public:
     explicit TsMuxer(const StreamInfo& info);  // throws std::runtime_error
-    ~TsMuxer();
+    ~TsMuxer() override;
     TsMuxer(const TsMuxer&) = delete;
     TsMuxer& operator=(const TsMuxer&) = delete;
 
     // The next packet written starts a segment: PAT/PMT first, PCR on the keyframe.
-    void startSegment();
+    void startSegment() override;
     void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, int64_t duration,
-               bool keyframe);  // throws std::runtime_error
+               bool keyframe) override;  // throws std::runtime_error
     // Everything muxed since the last take().
-    std::vector<uint8_t> take();
+    std::vector<uint8_t> take() override;
+    const std::vector<uint8_t>& init() const override { return init_; }  // none in MPEG-TS
 
 private:
     static int onWrite(void* self, uint8_t* data, int size);
@@ -35,6 +37,7 @@ private:
     AVIOContext* io_ = nullptr;
     AVPacket* packet_ = nullptr;
     std::vector<uint8_t> buffer_;
+    std::vector<uint8_t> init_;
 };
 
 }  // namespace hlsd

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <regex>
@@ -13,10 +14,16 @@ namespace {
 
 const char* const kPlaylistName = "index.m3u8";
 
-// Files this program writes: "<run>-<msn>.ts", the playlist, and their hidden temp names.
+// Files this program writes: "<run>-<msn>.ts" (or .m4s, and .mp4 init sections), the
+// playlist, and their hidden temp names.
 bool isOurs(const std::string& name) {
-    static const std::regex pattern(R"(^(\.)?([a-z0-9]+-[0-9]+\.ts|index\.m3u8)(\.tmp)?$)");
+    static const std::regex pattern(
+        R"(^(\.)?([a-z0-9]+-[0-9]+\.(ts|m4s|mp4)|index\.m3u8)(\.tmp)?$)");
     return std::regex_match(name, pattern);
+}
+
+bool isInit(const std::string& name) {
+    return name.size() > 4 && name.compare(name.size() - 4, 4, ".mp4") == 0;
 }
 
 }  // namespace
@@ -44,6 +51,11 @@ DiskMirror::~DiskMirror() {
 void DiskMirror::update(std::shared_ptr<const StoreSnapshot> snapshot) {
     {
         std::lock_guard lock(mutex_);
+        // A new part changes nothing on disk (only whole segments are mirrored): no rewrite of
+        // the playlist five times a second on an SD card.
+        if (snapshot->produced == queuedProduced_ && snapshot->ended == queuedEnded_) return;
+        queuedProduced_ = snapshot->produced;
+        queuedEnded_ = snapshot->ended;
         pending_ = std::move(snapshot);
     }
     wake_.notify_one();
@@ -110,7 +122,7 @@ void DiskMirror::rescan() {
     onDisk_ = std::move(present);
 }
 
-bool DiskMirror::writeAtomically(const std::string& name, const void* data, size_t size) {
+bool DiskMirror::writeAtomically(const std::string& name, const std::vector<Bytes>& chunks) {
     const auto finalPath = dir_ / name;
     const auto tempPath = dir_ / ("." + name + ".tmp");
     int fd = ::open(tempPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -118,20 +130,22 @@ bool DiskMirror::writeAtomically(const std::string& name, const void* data, size
         failed("cannot write " + tempPath.string() + ": " + std::strerror(errno));
         return false;
     }
-    const auto* p = static_cast<const char*>(data);
-    size_t left = size;
-    while (left > 0) {
-        ssize_t n = ::write(fd, p, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            int err = errno;
-            ::close(fd);
-            ::unlink(tempPath.c_str());
-            failed("cannot write " + tempPath.string() + ": " + std::strerror(err));
-            return false;
+    for (const Bytes& chunk : chunks) {
+        const auto* p = static_cast<const char*>(chunk.data);
+        size_t left = chunk.size;
+        while (left > 0) {
+            ssize_t n = ::write(fd, p, left);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                int err = errno;
+                ::close(fd);
+                ::unlink(tempPath.c_str());
+                failed("cannot write " + tempPath.string() + ": " + std::strerror(err));
+                return false;
+            }
+            p += n;
+            left -= static_cast<size_t>(n);
         }
-        p += n;
-        left -= static_cast<size_t>(n);
     }
     if (::close(fd) != 0 || ::rename(tempPath.c_str(), finalPath.c_str()) != 0) {
         int err = errno;
@@ -147,8 +161,13 @@ void DiskMirror::sync(const StoreSnapshot& snapshot) {
     std::set<std::string> wanted;
     std::set<std::string> listed;
     for (size_t i = 0; i < snapshot.window.size(); ++i) {
-        wanted.insert(snapshot.window[i]->name);
-        if (i >= snapshot.window.size() - snapshot.listed) listed.insert(snapshot.window[i]->name);
+        const Segment& s = *snapshot.window[i];
+        wanted.insert(s.name);
+        if (s.init) wanted.insert(s.init->name);
+        if (i >= snapshot.window.size() - snapshot.listed) {
+            listed.insert(s.name);
+            if (s.init) listed.insert(s.init->name);
+        }
     }
     auto remove = [&](std::set<std::string>::iterator it) {
         std::error_code ec;
@@ -161,13 +180,27 @@ void DiskMirror::sync(const StoreSnapshot& snapshot) {
             it = keep ? std::next(it) : remove(it);
         }
     };
+    auto segmentsOnDisk = [&] {
+        return static_cast<size_t>(
+            std::count_if(onDisk_.begin(), onDisk_.end(), [](auto& n) { return !isInit(n); }));
+    };
     auto write = [&](const Segment& segment) {
+        if (segment.init && !onDisk_.count(segment.init->name)) {
+            if (!writeAtomically(segment.init->name,
+                                 {{segment.init->data.data(), segment.init->data.size()}})) {
+                return false;
+            }
+            onDisk_.insert(segment.init->name);
+        }
         if (onDisk_.count(segment.name)) return true;
         // Make room: only possible by dropping a segment the old playlist lists.
-        for (auto it = onDisk_.begin(); onDisk_.size() >= maxSegments_ && it != onDisk_.end();) {
-            it = wanted.count(*it) ? std::next(it) : remove(it);
+        for (auto it = onDisk_.begin(); segmentsOnDisk() >= maxSegments_ && it != onDisk_.end();) {
+            it = wanted.count(*it) || isInit(*it) ? std::next(it) : remove(it);
         }
-        if (!writeAtomically(segment.name, segment.data.data(), segment.data.size())) return false;
+        std::vector<Bytes> chunks;
+        for (const auto& part : segment.parts)
+            chunks.push_back({part->data.data(), part->data.size()});
+        if (!writeAtomically(segment.name, chunks)) return false;
         onDisk_.insert(segment.name);
         return true;
     };
@@ -179,9 +212,10 @@ void DiskMirror::sync(const StoreSnapshot& snapshot) {
         if (listed.count(segment->name) && !write(*segment)) return;
     }
     if (snapshot.playlist.empty()) return;
-    if (!writeAtomically(kPlaylistName, snapshot.playlist.data(), snapshot.playlist.size())) {
-        return;
-    }
+    // Parts are served from memory only: the playlist on disk lists whole segments.
+    const std::string& playlist =
+        snapshot.plainPlaylist.empty() ? snapshot.playlist : snapshot.plainPlaylist;
+    if (!writeAtomically(kPlaylistName, {{playlist.data(), playlist.size()}})) return;
     inPlaylist_ = listed;
     // 3. What the old playlist listed, now out of the window; then the rest of the window.
     removeUnwanted(true);

@@ -24,28 +24,45 @@ std::string formatProgramDateTime(WallClock::time_point t) {
 
 std::string Playlist::render() const {
     std::string out;
-    out.reserve(160 + entries.size() * 96);
-    char line[128];
-    out += "#EXTM3U\n";
-    std::snprintf(line, sizeof line, "#EXT-X-VERSION:%d\n", version);
-    out += line;
-    std::snprintf(line, sizeof line, "#EXT-X-TARGETDURATION:%d\n", targetDuration);
-    out += line;
-    std::snprintf(line, sizeof line, "#EXT-X-MEDIA-SEQUENCE:%llu\n",
-                  static_cast<unsigned long long>(mediaSequence));
-    out += line;
-    std::snprintf(line, sizeof line, "#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n",
-                  static_cast<unsigned long long>(discontinuitySequence));
-    out += line;
-    out += "#EXT-X-INDEPENDENT-SEGMENTS\n";
-    for (const auto& e : entries) {
-        if (e.discontinuity) out += "#EXT-X-DISCONTINUITY\n";
-        out += "#EXT-X-PROGRAM-DATE-TIME:" + formatProgramDateTime(e.programDateTime) + "\n";
-        std::snprintf(line, sizeof line, "#EXTINF:%.3f,\n", e.duration);
+    out.reserve(256 + entries.size() * (96 + 64 * (partTarget > 0 ? 6 : 0)));
+    char line[160];
+    auto add = [&out, &line](const char* format, auto... args) {
+        std::snprintf(line, sizeof line, format, args...);
         out += line;
+    };
+    out += "#EXTM3U\n";
+    add("#EXT-X-VERSION:%d\n", version);
+    add("#EXT-X-TARGETDURATION:%d\n", targetDuration);
+    if (partTarget > 0) {
+        add("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=%.1f,PART-HOLD-BACK=%.3f\n",
+            canSkipUntil, 3 * partTarget);
+        add("#EXT-X-PART-INF:PART-TARGET=%.3f\n", partTarget);
+    }
+    add("#EXT-X-MEDIA-SEQUENCE:%llu\n", static_cast<unsigned long long>(mediaSequence));
+    add("#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n",
+        static_cast<unsigned long long>(discontinuitySequence));
+    out += "#EXT-X-INDEPENDENT-SEGMENTS\n";
+    if (skipped > 0) add("#EXT-X-SKIP:SKIPPED-SEGMENTS=%zu\n", skipped);
+    const std::string* map = nullptr;
+    for (size_t i = skipped; i < entries.size(); ++i) {
+        const PlaylistEntry& e = entries[i];
+        if (e.discontinuity) out += "#EXT-X-DISCONTINUITY\n";
+        if (!e.map.empty() && (!map || *map != e.map)) {
+            out += "#EXT-X-MAP:URI=\"" + e.map + "\"\n";
+            map = &e.map;
+        }
+        out += "#EXT-X-PROGRAM-DATE-TIME:" + formatProgramDateTime(e.programDateTime) + "\n";
+        for (const auto& p : e.parts) {
+            add("#EXT-X-PART:DURATION=%.3f,URI=\"", p.duration);
+            out += p.uri;
+            out += p.independent ? "\",INDEPENDENT=YES\n" : "\"\n";
+        }
+        if (!e.complete) continue;
+        add("#EXTINF:%.3f,\n", e.duration);
         out += e.uri;
         out += '\n';
     }
+    if (!preloadHint.empty()) out += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" + preloadHint + "\"\n";
     if (endList) out += "#EXT-X-ENDLIST\n";
     return out;
 }

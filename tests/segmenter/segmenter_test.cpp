@@ -119,14 +119,17 @@ bool startsWithTables(const std::vector<uint8_t>& ts) {
 }
 
 struct Collector {
-    std::vector<std::shared_ptr<Segment>> segments;
+    std::vector<std::shared_ptr<const Segment>> segments;  // complete ones
+    std::vector<std::shared_ptr<const Segment>> partial;   // published after a part
     Segmenter::SegmentSink sink() {
-        return [this](std::shared_ptr<Segment> s) { segments.push_back(std::move(s)); };
+        return [this](std::shared_ptr<const Segment> s) {
+            (s->complete ? segments : partial).push_back(std::move(s));
+        };
     }
 };
 
 // One run of `stream` through a segmenter cutting 1 s segments: what it published.
-std::vector<std::shared_ptr<Segment>> segmentRun(const std::vector<EncodedPacket>& stream) {
+std::vector<std::shared_ptr<const Segment>> segmentRun(const std::vector<EncodedPacket>& stream) {
     Collector c;
     Segmenter seg({1.0, "run"}, c.sink());
     seg.beginRun(info320());
@@ -136,11 +139,11 @@ std::vector<std::shared_ptr<Segment>> segmentRun(const std::vector<EncodedPacket
 }
 
 // Each segment 1 s of 30 frames that decode alone, none marked discontinuous.
-void expectWholeSeconds(const std::vector<std::shared_ptr<Segment>>& segments) {
+void expectWholeSeconds(const std::vector<std::shared_ptr<const Segment>>& segments) {
     for (const auto& s : segments) {
         EXPECT_FALSE(s->discontinuity);
         EXPECT_DOUBLE_EQ(s->duration, 1.0);
-        EXPECT_EQ(decodeAlone(s->data), 30);
+        EXPECT_EQ(decodeAlone(s->bytes()), 30);
     }
 }
 
@@ -159,9 +162,9 @@ TEST(Segmenter, SegmentsOfOneGopEachDecodeAlone) {
         EXPECT_FALSE(s.discontinuity);
         EXPECT_EQ(s.discontinuitySequence, 0u);
         EXPECT_DOUBLE_EQ(s.keyframeInterval, 1.0);  // known once the next keyframe cut it
-        EXPECT_TRUE(startsWithTables(s.data)) << "segment " << i;
+        EXPECT_TRUE(startsWithTables(s.bytes())) << "segment " << i;
         EXPECT_EQ(s.frames, 30u);
-        EXPECT_EQ(decodeAlone(s.data), 30) << "segment " << i;
+        EXPECT_EQ(decodeAlone(s.bytes()), 30) << "segment " << i;
         // Capture time of the segment's first frame.
         EXPECT_EQ(s.programDateTime,
                   WallClock::time_point(std::chrono::seconds(1'700'000'000 + i)));
@@ -175,8 +178,9 @@ TEST(Segmenter, PtsContinuesAcrossSegments) {
     for (const auto& p : makeStream(60, 30)) seg.push(p);
     seg.endRun();
     ASSERT_EQ(c.segments.size(), 2u);
-    std::vector<uint8_t> joined = c.segments[0]->data;
-    joined.insert(joined.end(), c.segments[1]->data.begin(), c.segments[1]->data.end());
+    std::vector<uint8_t> joined = c.segments[0]->bytes();
+    const std::vector<uint8_t> second = c.segments[1]->bytes();
+    joined.insert(joined.end(), second.begin(), second.end());
     EXPECT_EQ(decodeAlone(joined), 60);  // one continuous stream when concatenated
 }
 
@@ -196,7 +200,7 @@ TEST(Segmenter, NewRunIsADiscontinuity) {
     EXPECT_EQ(c.segments[2]->discontinuitySequence, 1u);
     EXPECT_FALSE(c.segments[3]->discontinuity);
     EXPECT_EQ(c.segments[3]->discontinuitySequence, 1u);
-    for (const auto& s : c.segments) EXPECT_GT(decodeAlone(s->data), 0);
+    for (const auto& s : c.segments) EXPECT_GT(decodeAlone(s->bytes()), 0);
 }
 
 TEST(Segmenter, TimestampJumpBackIsADiscontinuityNotAnError) {
@@ -212,7 +216,7 @@ TEST(Segmenter, TimestampJumpBackIsADiscontinuityNotAnError) {
     seg.endRun();
     ASSERT_EQ(c.segments.size(), 2u);
     EXPECT_TRUE(c.segments[1]->discontinuity);
-    EXPECT_EQ(decodeAlone(c.segments[1]->data), 30);
+    EXPECT_EQ(decodeAlone(c.segments[1]->bytes()), 30);
 }
 
 // Strips SPS/PPS NAL units (and their start codes) from an Annex B buffer.
@@ -249,7 +253,7 @@ TEST(Segmenter, ParameterSetsAreAddedWhereTheSourceOmitsThem) {
     for (const auto& p : stream) seg.push(p);
     seg.endRun();
     ASSERT_EQ(c.segments.size(), 2u);
-    EXPECT_EQ(decodeAlone(c.segments[1]->data), 30);
+    EXPECT_EQ(decodeAlone(c.segments[1]->bytes()), 30);
 }
 
 TEST(Segmenter, AStrayOldKeyframeIsDroppedNotMadeASegment) {
@@ -268,7 +272,7 @@ TEST(Segmenter, StalledTimestampsAreSpreadOverTheFrames) {
     ASSERT_EQ(segments.size(), 3u);
     expectWholeSeconds(segments);
     // The frozen frames are one frame apart in the segment, as if the clock had not stopped.
-    auto dts = packetDts(segments[1]->data);
+    auto dts = packetDts(segments[1]->bytes());
     ASSERT_EQ(dts.size(), 30u);
     for (size_t i = 1; i < dts.size(); ++i) EXPECT_EQ(dts[i] - dts[i - 1], 3000) << i;
 }
@@ -283,7 +287,7 @@ TEST(Segmenter, FramesBeforeTheFirstKeyframeAreDropped) {
     seg.endRun();
     EXPECT_EQ(seg.droppedPackets(), 25u);
     ASSERT_EQ(c.segments.size(), 1u);
-    EXPECT_EQ(decodeAlone(c.segments[0]->data), 15);
+    EXPECT_EQ(decodeAlone(c.segments[0]->bytes()), 15);
 }
 
 // Found by fuzz/input_fuzz.cpp: the muxer refuses a first frame without a start code (and no
@@ -306,7 +310,7 @@ TEST(Segmenter, AFrameTheMuxerRefusesLeavesNoEmptySegment) {
     ASSERT_EQ(c.segments.size(), 1u);
     EXPECT_EQ(c.segments[0]->name, "run-0.ts");  // no sequence number was used up
     EXPECT_FALSE(c.segments[0]->discontinuity);
-    EXPECT_EQ(decodeAlone(c.segments[0]->data), 30);
+    EXPECT_EQ(decodeAlone(c.segments[0]->bytes()), 30);
 }
 
 }  // namespace

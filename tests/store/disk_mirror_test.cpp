@@ -16,7 +16,8 @@ std::shared_ptr<Segment> makeSegment(uint64_t msn) {
     auto s = std::make_shared<Segment>();
     s->msn = msn;
     s->name = "mir-" + std::to_string(msn) + ".ts";
-    s->data.assign(188 * 10, static_cast<uint8_t>(msn));
+    s->addPart(std::make_shared<Part>(
+        Part{std::vector<uint8_t>(188 * 10, static_cast<uint8_t>(msn)), 1.0, true}));
     s->duration = 1.0;
     return s;
 }
@@ -42,7 +43,7 @@ TEST(DiskMirror, MirrorsTheWindowAndPlaylist) {
     std::string dir = test::makeTempDir("mirror");
     SegmentStore store({3, 2, 1.0});
     DiskMirror mirror(dir, 3);
-    store.setObserver([&](auto snap) { mirror.update(std::move(snap)); });
+    store.addObserver([&](auto snap) { mirror.update(std::move(snap)); });
     for (uint64_t i = 0; i < 10; ++i) {
         store.publish(makeSegment(i));
         size_t segments = 0;
@@ -74,7 +75,7 @@ TEST(DiskMirror, WriteFailureKeepsThePreviousPlaylistAndRecovers) {
     std::string dir = test::makeTempDir("mirror");
     SegmentStore store({3, 2, 1.0});
     DiskMirror mirror(dir, 3);
-    store.setObserver([&](auto snap) { mirror.update(std::move(snap)); });
+    store.addObserver([&](auto snap) { mirror.update(std::move(snap)); });
     store.publish(makeSegment(0));
     // Block the next segment's temp name with a directory: its write fails (even as root).
     fs::create_directory(dir + "/.mir-1.ts.tmp");
@@ -105,7 +106,7 @@ TEST(DiskMirror, RecoveryIsDeclaredOnlyAfterUpdatesInARowSucceed) {
     std::string dir = test::makeTempDir("mirror");
     SegmentStore store({3, 2, 1.0});
     DiskMirror mirror(dir, 3);
-    store.setObserver([&](auto snap) { mirror.update(std::move(snap)); });
+    store.addObserver([&](auto snap) { mirror.update(std::move(snap)); });
     store.publish(makeSegment(0));
     waitForName(dir, "mir-0.ts");
     EXPECT_TRUE(mirror.healthy());
@@ -135,7 +136,7 @@ TEST(DiskMirror, ADirectoryThatWasRemovedIsMadeAgainAndFilled) {
     std::string dir = test::makeTempDir("mirror") + "/live";
     SegmentStore store({3, 2, 1.0});
     DiskMirror mirror(dir, 3);
-    store.setObserver([&](auto snap) { mirror.update(std::move(snap)); });
+    store.addObserver([&](auto snap) { mirror.update(std::move(snap)); });
     store.publish(makeSegment(0));
     waitForName(dir, "index.m3u8");
     fs::remove_all(dir);

@@ -15,7 +15,8 @@ std::shared_ptr<Segment> makeSegment(uint64_t msn, double duration, bool discont
     auto s = std::make_shared<Segment>();
     s->msn = msn;
     s->name = "r-" + std::to_string(msn) + ".ts";
-    s->data.assign(188 * (1 + msn % 3), static_cast<uint8_t>(msn));
+    s->addPart(std::make_shared<Part>(
+        Part{std::vector<uint8_t>(188 * (1 + msn % 3), static_cast<uint8_t>(msn)), 1.0, true}));
     s->duration = duration;
     s->programDateTime = WallClock::time_point(std::chrono::seconds(1000 + msn));
     s->discontinuity = discontinuity;
@@ -119,7 +120,7 @@ TEST(SegmentStore, ReadersAlwaysSeeAConsistentSnapshot) {
             }
             for (const auto& s : p->segments) {
                 auto seg = snap->find(s.uri);
-                if (!seg || seg->data.empty()) ++bad;
+                if (!seg || seg->size == 0) ++bad;
             }
             ++reads;
         }
