@@ -50,6 +50,39 @@ TEST(Router, EverythingElseIsNotFound) {
     EXPECT_EQ(route(std::string_view("/live/ab-1.ts\0", 14)).kind, RouteKind::NotFound);
 }
 
+TEST(Router, PartsAndInitSections) {
+    EXPECT_EQ(route("/live/abc-12.3.ts").kind, RouteKind::Part);
+    EXPECT_EQ(route("/live/abc-12.3.ts").name, "abc-12.3.ts");
+    EXPECT_EQ(route("/live/abc-12.m4s").kind, RouteKind::Segment);
+    EXPECT_EQ(route("/live/abc-12.0.m4s").kind, RouteKind::Part);
+    EXPECT_EQ(route("/live/abc-12.mp4").kind, RouteKind::Init);
+    for (const char* bad :
+         {"/live/abc-12.3.mp4", "/live/abc-12..ts", "/live/abc-12.1234567.ts", "/live/abc-12.x.ts",
+          "/live/abc-12.3.4.ts", "/live/abc-.3.ts", "/live/abc-12.3.m3u8", "/live/abc-12.ts.ts"}) {
+        EXPECT_EQ(route(bad).kind, RouteKind::NotFound) << bad;
+    }
+    EXPECT_STREQ(mediaType("a-1.2.ts"), "video/mp2t");
+    EXPECT_STREQ(mediaType("a-1.2.m4s"), "video/mp4");
+    EXPECT_STREQ(mediaType("a-1.mp4"), "video/mp4");
+}
+
+TEST(Router, ReloadQuery) {
+    ReloadQuery q = parseReloadQuery("_HLS_msn=12&_HLS_part=3");
+    EXPECT_TRUE(q.valid && q.blocking && q.hasPart && !q.skip);
+    EXPECT_EQ(q.msn, 12u);
+    EXPECT_EQ(q.part, 3u);
+    q = parseReloadQuery("_HLS_skip=YES&_HLS_msn=4&x=y");
+    EXPECT_TRUE(q.valid && q.blocking && !q.hasPart && q.skip);
+    EXPECT_TRUE(parseReloadQuery("").valid);
+    EXPECT_FALSE(parseReloadQuery("").blocking);
+    EXPECT_TRUE(parseReloadQuery("_HLS_skip=v2").skip);
+    for (const char* bad :
+         {"_HLS_part=1", "_HLS_msn=", "_HLS_msn=-1", "_HLS_msn=1x", "_HLS_msn=1&_HLS_part=a",
+          "_HLS_skip=NO", "_HLS_msn=99999999999999999999"}) {
+        EXPECT_FALSE(parseReloadQuery(bad).valid) << bad;
+    }
+}
+
 TEST(Router, Ranges) {
     ByteRange r;
     EXPECT_EQ(parseRange("", 1000, r), RangeResult::Whole);

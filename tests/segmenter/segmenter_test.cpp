@@ -313,5 +313,77 @@ TEST(Segmenter, AFrameTheMuxerRefusesLeavesNoEmptySegment) {
     EXPECT_EQ(decodeAlone(c.segments[0]->bytes()), 30);
 }
 
+// LL-HLS: 1 s segments of 30 fps cut into parts of 0.2 s: six frames each, the first one
+// starting with PAT/PMT and the IDR, the segment exactly its parts one after another.
+TEST(Segmenter, PartsCutOnFramesAndMakeUpTheSegment) {
+    Collector c;
+    SegmenterOptions options{1.0, "run"};
+    options.partDuration = 0.2;
+    Segmenter seg(options, c.sink());
+    seg.beginRun(info320());
+    for (const auto& p : makeStream(90, 30)) seg.push(p);
+    seg.endRun();
+    ASSERT_EQ(c.segments.size(), 3u);
+    for (const auto& s : c.segments) {
+        SCOPED_TRACE(s->name);
+        ASSERT_EQ(s->parts.size(), 5u);
+        double total = 0;
+        size_t size = 0;
+        std::vector<uint8_t> joined;
+        for (size_t i = 0; i < s->parts.size(); ++i) {
+            const Part& part = *s->parts[i];
+            EXPECT_NEAR(part.duration, 0.2, 1e-9) << i;
+            EXPECT_EQ(part.independent, i == 0) << i;
+            EXPECT_EQ(part.data.size() % 188, 0u) << i;
+            if (i == 0) {
+                EXPECT_TRUE(startsWithTables(part.data));
+            }
+            total += part.duration;
+            size += part.data.size();
+            joined.insert(joined.end(), part.data.begin(), part.data.end());
+        }
+        EXPECT_NEAR(total, s->duration, 1e-9);
+        EXPECT_EQ(size, s->size);
+        EXPECT_EQ(decodeAlone(joined), 30);
+        EXPECT_EQ(decodeAlone(s->parts[0]->data), 6);  // the first part plays alone
+    }
+    // After each part but the last, the segment so far, sharing (not copying) its parts.
+    ASSERT_EQ(c.partial.size(), 12u);
+    for (size_t k = 0; k < c.partial.size(); ++k) {
+        const Segment& p = *c.partial[k];
+        const Segment& whole = *c.segments[k / 4];
+        EXPECT_FALSE(p.complete);
+        EXPECT_EQ(p.msn, whole.msn);
+        ASSERT_EQ(p.parts.size(), k % 4 + 1);
+        for (size_t i = 0; i < p.parts.size(); ++i) EXPECT_EQ(p.parts[i], whole.parts[i]);
+        EXPECT_NEAR(p.duration, 0.2 * p.parts.size(), 1e-9);
+    }
+}
+
+// Parts never exceed the target: 30 fps in 0.15 s parts gives four frames (0.133 s); a target
+// shorter than a frame gives one frame per part.
+TEST(Segmenter, PartsStayWithinTheTarget) {
+    for (double target : {0.15, 0.02}) {
+        SCOPED_TRACE(target);
+        Collector c;
+        SegmenterOptions options{1.0, "run"};
+        options.partDuration = target;
+        Segmenter seg(options, c.sink());
+        seg.beginRun(info320());
+        for (const auto& p : makeStream(60, 30)) seg.push(p);
+        seg.endRun();
+        ASSERT_EQ(c.segments.size(), 2u);
+        const double frame = 1.0 / 30;
+        for (const auto& s : c.segments) {
+            const double expected = target < frame ? frame : 4 * frame;
+            EXPECT_EQ(s->parts.size(), target < frame ? 30u : 8u);
+            for (size_t i = 0; i + 1 < s->parts.size(); ++i)
+                EXPECT_NEAR(s->parts[i]->duration, expected, 1e-4) << i;
+            EXPECT_LE(s->parts.back()->duration, std::max(target, frame) + 1e-4);
+            EXPECT_EQ(decodeAlone(s->bytes()), 30);
+        }
+    }
+}
+
 }  // namespace
 }  // namespace hlsd

@@ -134,5 +134,139 @@ TEST(SegmentStore, ReadersAlwaysSeeAConsistentSnapshot) {
     EXPECT_EQ(bad.load(), 0);
 }
 
+// A segment of five 0.2 s parts, complete or with only its first `parts` (being written).
+std::shared_ptr<Segment> partedSegment(uint64_t msn, size_t parts, bool complete = true) {
+    auto s = std::make_shared<Segment>();
+    s->msn = msn;
+    s->name = "r-" + std::to_string(msn) + ".ts";
+    s->programDateTime = WallClock::time_point(std::chrono::seconds(1000 + msn));
+    s->keyframeInterval = 1.0;
+    for (size_t i = 0; i < parts; ++i) {
+        s->addPart(std::make_shared<Part>(
+            Part{std::vector<uint8_t>(188, static_cast<uint8_t>(i)), 0.2, i == 0}));
+    }
+    s->duration = 0.2 * parts;
+    s->complete = complete;
+    return s;
+}
+
+StoreOptions lowLatency(size_t wrap, size_t list) {
+    StoreOptions o{wrap, list, 1.0};
+    o.partDuration = 0.2;
+    return o;
+}
+
+TEST(SegmentStore, LowLatencyPlaylistListsRecentPartsAndHintsTheNext) {
+    SegmentStore store(lowLatency(8, 5));
+    for (uint64_t i = 0; i < 6; ++i) store.publish(partedSegment(i, 5));
+    store.publish(partedSegment(6, 2, false));
+    auto snap = store.snapshot();
+    auto p = test::parseM3u8(snap->playlist);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->version, 9);
+    EXPECT_TRUE(p->canBlockReload);
+    EXPECT_DOUBLE_EQ(p->partTarget, 0.2);
+    EXPECT_DOUBLE_EQ(p->partHoldBack, 0.6);
+    EXPECT_DOUBLE_EQ(p->canSkipUntil, 6.0);
+    ASSERT_EQ(p->segments.size(), 5u);
+    // 5.4 s listed: parts for the segments starting in the last 3 s (r-4, r-5) and the open r-6.
+    for (size_t i = 0; i < 5; ++i) EXPECT_EQ(p->segments[i].parts.size(), i >= 3 ? 5u : 0u) << i;
+    EXPECT_EQ(p->segments[4].parts[0].uri, "r-5.0.ts");
+    EXPECT_TRUE(p->segments[4].parts[0].independent);
+    EXPECT_FALSE(p->segments[4].parts[1].independent);
+    ASSERT_EQ(p->open.parts.size(), 2u);
+    EXPECT_EQ(p->open.parts[1].uri, "r-6.1.ts");
+    EXPECT_EQ(p->open.programDateTime, "1970-01-01T00:16:46.000Z");
+    EXPECT_EQ(p->preloadHint, "r-6.2.ts");
+    EXPECT_EQ(snap->nextSegment, "r-7.ts");
+
+    // Parts of complete and open segments are found; the hinted one and the next segment's are
+    // pending; others are not.
+    EXPECT_EQ(snap->findPart("r-5.4.ts"), snap->find("r-5.ts")->parts[4]);
+    EXPECT_TRUE(snap->findPart("r-6.1.ts"));
+    EXPECT_FALSE(snap->findPart("r-6.2.ts"));
+    EXPECT_TRUE(snap->partPending("r-6.2.ts"));
+    EXPECT_TRUE(snap->partPending("r-7.0.ts"));
+    EXPECT_FALSE(snap->partPending("r-8.0.ts"));
+    EXPECT_FALSE(snap->partPending("r-5.5.ts"));  // r-5 is complete with five parts
+    EXPECT_FALSE(snap->findPart("r-5.5.ts"));
+    EXPECT_FALSE(snap->findPart("x-5.1.ts"));
+
+    // Complete: the hint moves to the next segment's first part.
+    store.publish(partedSegment(6, 5));
+    p = test::parseM3u8(store.snapshot()->playlist);
+    ASSERT_TRUE(p);
+    EXPECT_TRUE(p->open.parts.empty());
+    EXPECT_EQ(p->preloadHint, "r-7.0.ts");
+    // The disk mirror's playlist has no LL-HLS tags (parts are not on disk).
+    auto plain = test::parseM3u8(store.snapshot()->plainPlaylist);
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->partTarget, 0);
+    EXPECT_TRUE(plain->preloadHint.empty());
+    EXPECT_EQ(plain->segments.size(), 5u);
+    for (const auto& s : plain->segments) EXPECT_TRUE(s.parts.empty());
+}
+
+TEST(SegmentStore, BlockingReloadStates) {
+    SegmentStore store(lowLatency(8, 3));
+    EXPECT_EQ(store.snapshot()->reload(0, std::nullopt), ReloadState::Pending);
+    EXPECT_EQ(store.snapshot()->reload(2, std::nullopt), ReloadState::TooFar);
+    for (uint64_t i = 0; i < 3; ++i) store.publish(partedSegment(i, 5));
+    store.publish(partedSegment(3, 2, false));
+    auto snap = store.snapshot();
+    EXPECT_EQ(snap->reload(2, std::nullopt), ReloadState::Ready);
+    EXPECT_EQ(snap->reload(2, 4), ReloadState::Ready);
+    EXPECT_EQ(snap->reload(0, 0), ReloadState::Ready);  // long gone: answer now
+    EXPECT_EQ(snap->reload(3, std::nullopt), ReloadState::Pending);
+    EXPECT_EQ(snap->reload(3, 1), ReloadState::Ready);
+    EXPECT_EQ(snap->reload(3, 2), ReloadState::Pending);
+    EXPECT_EQ(snap->reload(4, 0), ReloadState::Pending);  // two past the last complete one
+    EXPECT_EQ(snap->reload(5, 0), ReloadState::TooFar);
+    store.finish();
+    EXPECT_EQ(store.snapshot()->reload(4, 0), ReloadState::Ready);  // nothing more will come
+}
+
+// Delta updates skip the segments older than CAN-SKIP-UNTIL (6 s) from the end; the rest of
+// the playlist is the same text as the full one.
+TEST(SegmentStore, DeltaUpdateSkipsSegmentsOlderThanCanSkipUntil) {
+    SegmentStore store(lowLatency(12, 10));
+    for (uint64_t i = 0; i < 6; ++i) store.publish(partedSegment(i, 5));
+    EXPECT_TRUE(store.snapshot()->playlistSkip.empty());  // 6 s: nothing to skip
+    for (uint64_t i = 6; i < 10; ++i) store.publish(partedSegment(i, 5));
+    store.publish(partedSegment(10, 3, false));
+    auto snap = store.snapshot();
+    auto full = test::parseM3u8(snap->playlist);
+    auto delta = test::parseM3u8(snap->playlistSkip);
+    ASSERT_TRUE(full && delta);
+    // 10.6 s listed: r-0 .. r-3 end at or before 4.6 s; r-4 ends at 5.0 > 4.6.
+    EXPECT_EQ(delta->skipped, 4);
+    ASSERT_EQ(delta->segments.size() + 4, full->segments.size());
+    EXPECT_EQ(delta->segments.front().uri, "r-4.ts");
+    EXPECT_EQ(delta->mediaSequence, full->mediaSequence);
+    EXPECT_EQ(delta->open.parts.size(), 3u);
+    EXPECT_EQ(delta->preloadHint, full->preloadHint);
+    const auto at = snap->playlist.find("#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:16:44");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(snap->playlistSkip.substr(snap->playlistSkip.find("#EXT-X-PROGRAM-DATE-TIME")),
+              snap->playlist.substr(at));
+}
+
+// PART-TARGET bounds every part: frames longer than part_duration make it a frame.
+TEST(SegmentStore, PartTargetCoversTheLongestPart) {
+    StoreOptions o{4, 2, 1.0};
+    o.partDuration = 0.05;
+    SegmentStore store(o);
+    auto s = std::make_shared<Segment>();
+    s->name = "r-0.ts";
+    for (int i = 0; i < 15; ++i)
+        s->addPart(std::make_shared<Part>(Part{std::vector<uint8_t>(188), 1.0 / 15, i == 0}));
+    s->duration = 1.0;
+    store.publish(s);
+    EXPECT_DOUBLE_EQ(store.snapshot()->partTarget, 0.067);
+    auto p = test::parseM3u8(store.snapshot()->playlist);
+    ASSERT_TRUE(p);
+    for (const auto& part : p->segments[0].parts) EXPECT_LE(part.duration, p->partTarget);
+}
+
 }  // namespace
 }  // namespace hlsd
