@@ -22,8 +22,6 @@ namespace {
 
 using namespace std::chrono;
 
-constexpr double kFreshClientLimitMs = 100;
-
 size_t fdCount(pid_t pid) {
     size_t n = 0;
     std::error_code ec;
@@ -49,54 +47,6 @@ size_t settledFdCount(pid_t pid, size_t baseline, double seconds = 8) {
         n = fdCount(pid);
     }
     return n;
-}
-
-// A value of hlsd's /metrics ("-1" if absent).
-double metric(int port, const std::string& name) {
-    const std::string text = httpGet(port, "/metrics").body;
-    std::smatch m;
-    if (!std::regex_search(text, m, std::regex("\n" + name + " ([0-9.e+-]+)\n"))) return -1;
-    return std::stod(m[1]);
-}
-
-// A fresh client fetching the playlist every 50 ms on a new connection, in the background.
-class FreshClientProbe {
-public:
-    explicit FreshClientProbe(int port) : port_(port), thread_([this] { loop(); }) {}
-    ~FreshClientProbe() { stop(); }
-    void stop() {
-        running_ = false;
-        if (thread_.joinable()) thread_.join();
-    }
-    // Milliseconds per fetch; a failed fetch counts as infinity.
-    std::vector<double> samples() {
-        stop();
-        return samples_;
-    }
-
-private:
-    void loop() {
-        while (running_) {
-            const auto t0 = steady_clock::now();
-            const auto r = httpGet(port_, "/live/index.m3u8");
-            const double ms = duration<double, std::milli>(steady_clock::now() - t0).count();
-            samples_.push_back(r.status == 200 ? ms : 1e9);
-            std::this_thread::sleep_for(milliseconds(50));
-        }
-    }
-    int port_;
-    std::atomic<bool> running_{true};
-    std::vector<double> samples_;
-    std::thread thread_;
-};
-
-void expectFreshClientServed(FreshClientProbe& probe, const std::string& during) {
-    auto ms = probe.samples();
-    ASSERT_FALSE(ms.empty());
-    std::sort(ms.begin(), ms.end());
-    std::cout << "fresh client during " << during << ": " << ms.size() << " fetches, median "
-              << ms[ms.size() / 2] << " ms, max " << ms.back() << " ms\n";
-    EXPECT_LT(ms.back(), kFreshClientLimitMs) << during;
 }
 
 // A raw TCP connection we drive byte by byte.

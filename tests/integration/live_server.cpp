@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <iostream>
+#include <regex>
 #include <thread>
 
 #include "support/http_client.h"
@@ -38,6 +41,42 @@ ProcessResult Server::stop() {
 std::string newestSegment(int port) {
     auto p = parseM3u8(httpGet(port, "/live/index.m3u8").body);
     return p && !p->segments.empty() ? p->segments.back().uri : "";
+}
+
+double metric(int port, const std::string& name) {
+    const std::string text = httpGet(port, "/metrics").body;
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex("\n" + name + " ([0-9.e+-]+)\n"))) return -1;
+    return std::stod(m[1]);
+}
+
+void FreshClientProbe::stop() {
+    running_ = false;
+    if (thread_.joinable()) thread_.join();
+}
+
+std::vector<double> FreshClientProbe::samples() {
+    stop();
+    return samples_;
+}
+
+void FreshClientProbe::loop() {
+    while (running_) {
+        const auto t0 = steady_clock::now();
+        const auto r = httpGet(port_, "/live/index.m3u8");
+        const double ms = duration<double, std::milli>(steady_clock::now() - t0).count();
+        samples_.push_back(r.status == 200 ? ms : 1e9);
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+}
+
+void expectFreshClientServed(FreshClientProbe& probe, const std::string& during) {
+    auto ms = probe.samples();
+    ASSERT_FALSE(ms.empty());
+    std::sort(ms.begin(), ms.end());
+    std::cout << "fresh client during " << during << ": " << ms.size() << " fetches, median "
+              << ms[ms.size() / 2] << " ms, max " << ms.back() << " ms\n";
+    EXPECT_LT(ms.back(), kFreshClientLimitMs) << during;
 }
 
 }  // namespace hlsd::test

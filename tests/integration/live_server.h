@@ -1,6 +1,10 @@
 // Integration-test support: a real hlsd serving the test pattern on a free loopback port.
 #pragma once
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <signal.h>
 
 #include <memory>
@@ -24,5 +28,32 @@ public:
 
 // The last segment the playlist lists ("" if none).
 std::string newestSegment(int port);
+
+// A value of hlsd's /metrics (-1 if absent).
+double metric(int port, const std::string& name);
+
+// What a new viewer must always get while others load or abuse the server: the playlist on a
+// new connection in under this many milliseconds.
+inline constexpr double kFreshClientLimitMs = 100;
+
+// A fresh client fetching the playlist every 50 ms on a new connection, in the background.
+class FreshClientProbe {
+public:
+    explicit FreshClientProbe(int port) : port_(port), thread_([this] { loop(); }) {}
+    ~FreshClientProbe() { stop(); }
+    void stop();
+    // Milliseconds per fetch; a failed fetch counts as infinity.
+    std::vector<double> samples();
+
+private:
+    void loop();
+    int port_;
+    std::atomic<bool> running_{true};
+    std::vector<double> samples_;
+    std::thread thread_;
+};
+
+// Prints the probe's figures and fails the test if one fetch took kFreshClientLimitMs or more.
+void expectFreshClientServed(FreshClientProbe& probe, const std::string& during);
 
 }  // namespace hlsd::test

@@ -1,0 +1,352 @@
+// Low-Latency HLS against the real binary over HTTP: parts listed and served, segments that are
+// exactly their parts, blocking playlist reload timed against when each part appeared, the
+// preload-hinted part answered when it is complete, 400/503 for what cannot be answered, held
+// requests that take no worker, delta updates.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <regex>
+#include <thread>
+
+#include "integration/fault_tools.h"
+#include "integration/hlsd_run.h"
+#include "integration/live_server.h"
+#include "support/http_client.h"
+#include "support/m3u8.h"
+#include "support/process.h"
+
+namespace hlsd::test {
+namespace {
+
+using namespace std::chrono;
+
+std::optional<M3u8> playlist(int port, const std::string& query = "") {
+    const auto r = httpGet(port, "/live/index.m3u8" + query);
+    if (r.status != 200) return std::nullopt;
+    return parseM3u8(r.body);
+}
+
+// "<run>-<msn>.<part>.ts" → msn and part.
+bool splitPart(const std::string& uri, long long& msn, long long& part) {
+    static const std::regex kPart("[a-z0-9]+-([0-9]+)\\.([0-9]+)\\.(ts|m4s)");
+    std::smatch m;
+    if (!std::regex_match(uri, m, kPart)) return false;
+    msn = std::stoll(m[1]);
+    part = std::stoll(m[2]);
+    return true;
+}
+
+// Every part URI a playlist lists.
+std::vector<std::string> partsOf(const M3u8& p) {
+    std::vector<std::string> out;
+    for (const auto& s : p.segments)
+        for (const auto& part : s.parts) out.push_back(part.uri);
+    for (const auto& part : p.open.parts) out.push_back(part.uri);
+    return out;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Waits until the playlist lists `segments` complete segments with parts.
+std::optional<M3u8> waitForPartedSegments(int port, size_t segments, double seconds) {
+    const auto deadline = steady_clock::now() + duration<double>(seconds);
+    while (steady_clock::now() < deadline) {
+        auto p = playlist(port);
+        size_t parted = 0;
+        for (const auto& s : p ? p->segments : std::vector<M3u8Segment>{})
+            parted += s.parts.empty() ? 0 : 1;
+        if (parted >= segments) return p;
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    return std::nullopt;
+}
+
+TEST(LowLatency, EveryListedPartIsServedAndSegmentsAreTheirParts) {
+    Server s;  // part_duration 0.2 by default
+    ASSERT_NE(s.port, 0);
+    auto p = waitForPartedSegments(s.port, 2, 10);
+    ASSERT_TRUE(p);
+    EXPECT_GE(p->version, 9);
+    EXPECT_TRUE(p->canBlockReload);
+    EXPECT_DOUBLE_EQ(p->partTarget, 0.2);
+    EXPECT_GE(p->partHoldBack, 3 * p->partTarget - 1e-9);
+    EXPECT_DOUBLE_EQ(p->canSkipUntil, 6.0 * p->targetDuration);
+    size_t checked = 0;
+    for (const auto& seg : p->segments) {
+        if (seg.parts.empty()) continue;
+        SCOPED_TRACE(seg.uri);
+        std::string joined;
+        double total = 0;
+        for (size_t i = 0; i < seg.parts.size(); ++i) {
+            const M3u8Part& part = seg.parts[i];
+            EXPECT_LE(part.duration, p->partTarget) << part.uri;
+            EXPECT_EQ(part.independent, i == 0) << part.uri;
+            const auto r = httpGet(s.port, "/live/" + part.uri);
+            EXPECT_EQ(r.status, 200) << part.uri;
+            EXPECT_EQ(r.header("content-type"), "video/mp2t");
+            EXPECT_EQ(r.header("cache-control"), "public, max-age=86400, immutable");
+            joined += r.body;
+            total += part.duration;
+        }
+        EXPECT_NEAR(total, seg.duration, 0.001 * seg.parts.size());
+        const auto whole = httpGet(s.port, "/live/" + seg.uri);
+        ASSERT_EQ(whole.status, 200);
+        EXPECT_TRUE(whole.body == joined)
+            << "segment " << whole.body.size() << " bytes, parts " << joined.size();
+        ++checked;
+    }
+    EXPECT_GE(checked, 2u);
+    for (const auto& part : p->open.parts) {
+        EXPECT_EQ(httpGet(s.port, "/live/" + part.uri).status, 200) << part.uri;
+    }
+    // The hint names the part after the last one listed.
+    long long msn = 0, index = 0;
+    ASSERT_TRUE(splitPart(p->preloadHint, msn, index)) << p->preloadHint;
+    if (p->open.parts.empty()) {
+        EXPECT_EQ(index, 0);
+    } else {
+        long long lastMsn = 0, lastIndex = 0;
+        ASSERT_TRUE(splitPart(p->open.parts.back().uri, lastMsn, lastIndex));
+        EXPECT_EQ(msn, lastMsn);
+        EXPECT_EQ(index, lastIndex + 1);
+    }
+    EXPECT_EQ(httpGet(s.port, "/live/x-1.0.ts").status, 404);
+    auto r = s.stop();
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
+// Polls the playlist every 5 ms and records when each part URI first appeared in it.
+class PartAppearance {
+public:
+    explicit PartAppearance(int port) : port_(port), thread_([this] { run(); }) {}
+    ~PartAppearance() { stop(); }
+    void stop() {
+        running_ = false;
+        if (thread_.joinable()) thread_.join();
+    }
+    std::optional<steady_clock::time_point> firstSeen(const std::string& uri) {
+        std::lock_guard lock(mutex_);
+        auto it = seen_.find(uri);
+        if (it == seen_.end()) return std::nullopt;
+        return it->second;
+    }
+
+private:
+    void run() {
+        HttpConnection c("127.0.0.1", port_);
+        while (running_) {
+            const auto r = c.get("/live/index.m3u8");
+            const auto now = steady_clock::now();
+            if (auto p = parseM3u8(r.body)) {
+                std::lock_guard lock(mutex_);
+                for (const auto& uri : partsOf(*p)) seen_.emplace(uri, now);
+            }
+            std::this_thread::sleep_for(milliseconds(5));
+        }
+    }
+    int port_;
+    std::atomic<bool> running_{true};
+    std::mutex mutex_;
+    std::map<std::string, steady_clock::time_point> seen_;
+    std::thread thread_;
+};
+
+// A player's loop: ask for the hinted part with _HLS_msn/_HLS_part, get the playlist the moment
+// that part exists. Each answer must list the part, come within one part duration of the
+// request (the previous part had just appeared), and no later than 50 ms after a client
+// polling every 5 ms first saw the part.
+TEST(LowLatency, BlockingReloadAnswersAsSoonAsThePartExists) {
+    Server s;
+    ASSERT_NE(s.port, 0);
+    auto p = waitForPartedSegments(s.port, 1, 10);
+    ASSERT_TRUE(p);
+    PartAppearance appearance(s.port);
+    HttpConnection player("127.0.0.1", s.port);
+    std::vector<double> waits, lags;
+    std::vector<std::pair<std::string, steady_clock::time_point>> answered;
+    for (int i = 0; i < 15; ++i) {
+        long long msn = 0, index = 0;
+        ASSERT_TRUE(splitPart(p->preloadHint, msn, index)) << p->preloadHint;
+        const std::string wanted = p->preloadHint;
+        const auto t0 = steady_clock::now();
+        const auto r = player.get("/live/index.m3u8?_HLS_msn=" + std::to_string(msn) +
+                                  "&_HLS_part=" + std::to_string(index));
+        const auto t1 = steady_clock::now();
+        ASSERT_EQ(r.status, 200) << r.body;
+        p = parseM3u8(r.body);
+        ASSERT_TRUE(p);
+        const auto parts = partsOf(*p);
+        // The part asked for, or (if its segment ended before it) the next segment's first.
+        const bool listed = std::find(parts.begin(), parts.end(), wanted) != parts.end();
+        const std::string got = listed ? wanted : p->open.parts.empty() ? "" : p->open.parts[0].uri;
+        EXPECT_FALSE(got.empty()) << "answer lists neither " << wanted << " nor a later part";
+        waits.push_back(duration<double>(t1 - t0).count());
+        answered.emplace_back(got, t1);
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+    appearance.stop();
+    for (const auto& [uri, at] : answered) {
+        auto seen = appearance.firstSeen(uri);
+        ASSERT_TRUE(seen) << uri << " never seen by the poller";
+        lags.push_back(duration<double>(at - *seen).count());
+    }
+    const double maxWait = *std::max_element(waits.begin(), waits.end());
+    const double maxLag = *std::max_element(lags.begin(), lags.end());
+    std::cout << "blocking reload: " << waits.size() << " answers, wait median "
+              << median(waits) * 1000 << " ms max " << maxWait * 1000
+              << " ms; answer − first seen by a 5 ms poller: median " << median(lags) * 1000
+              << " ms max " << maxLag * 1000 << " ms\n";
+    EXPECT_LE(maxWait, 0.2 + 0.05);
+    EXPECT_LE(maxLag, 0.05);
+
+    // The preload-hinted part, asked for before it exists: answered once complete, the same
+    // bytes as afterwards.
+    const std::string hinted = p->preloadHint;
+    const auto t0 = steady_clock::now();
+    const auto early = httpGet(s.port, "/live/" + hinted);
+    const double waited = duration<double>(steady_clock::now() - t0).count();
+    EXPECT_EQ(early.status, 200) << hinted;
+    EXPECT_LE(waited, 0.2 + 0.05);
+    EXPECT_GT(early.body.size(), 0u);
+    EXPECT_TRUE(early.body == httpGet(s.port, "/live/" + hinted).body);
+    std::cout << "preload-hinted part " << hinted << ": answered after " << waited * 1000 << " ms, "
+              << early.body.size() << " bytes\n";
+    auto r = s.stop();
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
+// Malformed queries and requests too far ahead are 400 at once; a part the source never
+// produces (its producer went away) is 503 after three target durations.
+TEST(LowLatency, BlockingReloadRefusesWhatItCannotAnswer) {
+    const std::string dir = makeTempDir("ll-stall");
+    const std::string fifo = dir + "/cam.fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    FifoWriter writer(fifo, readFile(kMedia + "/part_a.ts"), 3.0);  // 3 s, then gone
+    LiveHlsd hlsd({"--source", "-", "--segment-time", "1", "--part-duration", "0.2"}, fifo);
+    ASSERT_TRUE(hlsd.waitForPort(10)) << hlsd.log();
+    writer.join();
+    std::this_thread::sleep_for(milliseconds(500));
+    auto p = playlist(hlsd.port());
+    ASSERT_TRUE(p) << hlsd.log();
+    const long long last = p->mediaSequence + static_cast<long long>(p->segments.size()) - 1;
+    const int td = p->targetDuration;
+
+    const std::vector<std::string> bad = {"?_HLS_msn=" + std::to_string(last + 3), "?_HLS_part=1",
+                                          "?_HLS_msn=x", "?_HLS_msn=1&_HLS_part=-1",
+                                          "?_HLS_skip=NO"};
+    for (const std::string& query : bad) {
+        const auto t0 = steady_clock::now();
+        const auto r = httpGet(hlsd.port(), "/live/index.m3u8" + query);
+        EXPECT_EQ(r.status, 400) << query;
+        EXPECT_LT(duration<double>(steady_clock::now() - t0).count(), 0.1) << query;
+    }
+    // The next segment and the hinted part never come: both wait 3 × TD, then 503.
+    double playlistWait = 0, partWait = 0;
+    int playlistStatus = 0, partStatus = 0;
+    std::thread partRequest([&] {
+        const auto t0 = steady_clock::now();
+        partStatus = httpGet(hlsd.port(), "/live/" + p->preloadHint).status;
+        partWait = duration<double>(steady_clock::now() - t0).count();
+    });
+    const auto t0 = steady_clock::now();
+    const auto r = httpGet(hlsd.port(), "/live/index.m3u8?_HLS_msn=" + std::to_string(last + 1));
+    playlistWait = duration<double>(steady_clock::now() - t0).count();
+    playlistStatus = r.status;
+    partRequest.join();
+    std::cout << "stalled source: blocking reload " << playlistStatus << " after " << playlistWait
+              << " s, hinted part " << partStatus << " after " << partWait << " s (TD " << td
+              << " s)\n";
+    EXPECT_EQ(playlistStatus, 503);
+    EXPECT_EQ(r.header("retry-after"), "1");
+    EXPECT_EQ(partStatus, 503);
+    for (double waited : {playlistWait, partWait}) {
+        EXPECT_GE(waited, 3.0 * td - 0.05);
+        EXPECT_LE(waited, 3.0 * td + 0.5);
+    }
+    auto result = hlsd.stop();
+    EXPECT_EQ(result.exitCode, 0) << result.err;
+}
+
+// 200 players waiting on a blocking reload hold no worker (4 here): a new viewer is served
+// in < 100 ms meanwhile, and every held request is answered when its segment comes.
+TEST(LowLatency, HeldRequestsTakeNoWorker) {
+    Server s({"--http-threads", "4"});
+    ASSERT_NE(s.port, 0);
+    auto p = waitForPartedSegments(s.port, 1, 10);
+    ASSERT_TRUE(p);
+    const long long next = p->mediaSequence + static_cast<long long>(p->segments.size()) + 1;
+    std::vector<std::unique_ptr<HttpConnection>> waiting;
+    for (int i = 0; i < 200; ++i) {
+        auto c = std::make_unique<HttpConnection>("127.0.0.1", s.port, 10);
+        ASSERT_TRUE(c->connected());
+        ASSERT_TRUE(c->sendRaw("GET /live/index.m3u8?_HLS_msn=" + std::to_string(next) +
+                               " HTTP/1.1\r\nHost: x\r\n\r\n"));
+        waiting.push_back(std::move(c));
+    }
+    double held = 0;
+    for (int i = 0; i < 100 && held < 200; ++i) {
+        held = metric(s.port, "hlsd_http_requests_waiting");
+        if (held < 200) std::this_thread::sleep_for(milliseconds(10));
+    }
+    EXPECT_GE(held, 200);
+    FreshClientProbe probe(s.port);
+    std::this_thread::sleep_for(milliseconds(700));
+    expectFreshClientServed(probe, "200 held blocking reloads, 4 workers");
+    int answered = 0;
+    for (auto& c : waiting) {
+        const auto r = c->readResponse();
+        auto answer = parseM3u8(r.body);
+        if (r.status == 200 && answer &&
+            answer->mediaSequence + static_cast<long long>(answer->segments.size()) - 1 >= next) {
+            ++answered;
+        }
+    }
+    EXPECT_EQ(answered, 200);
+    EXPECT_EQ(metric(s.port, "hlsd_http_requests_waiting"), 0);
+    auto r = s.stop();
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
+// _HLS_skip=YES: the segments older than CAN-SKIP-UNTIL become one EXT-X-SKIP; a playlist too
+// short to skip anything is sent whole.
+TEST(LowLatency, DeltaUpdateSkipsOldSegments) {
+    LiveHlsd hlsd({"--source", "file:" + kMedia + "/360p30_gop30_30s.mp4", "--no-realtime",
+                   "--list-size", "20", "--segment-wrap", "24"});
+    ASSERT_TRUE(hlsd.waitForPort(10)) << hlsd.log();
+    std::optional<M3u8> full;
+    for (int i = 0; i < 200 && !(full && full->segments.size() == 20); ++i) {
+        full = playlist(hlsd.port());
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    ASSERT_TRUE(full && full->segments.size() == 20);
+    auto delta = playlist(hlsd.port(), "?_HLS_skip=YES");
+    ASSERT_TRUE(delta);
+    // 20 s listed, CAN-SKIP-UNTIL 6 s: the first 14 are skipped.
+    EXPECT_EQ(delta->skipped, 14);
+    EXPECT_EQ(delta->mediaSequence, full->mediaSequence);
+    ASSERT_EQ(delta->segments.size(), 6u);
+    EXPECT_EQ(delta->segments.front().uri, full->segments[14].uri);
+    EXPECT_EQ(delta->segments.back().uri, full->segments.back().uri);
+    auto r = hlsd.stop();
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+
+    Server s;
+    auto whole = playlist(s.port, "?_HLS_skip=YES");
+    ASSERT_TRUE(whole);
+    EXPECT_EQ(whole->skipped, 0);
+    EXPECT_EQ(whole->segments.size(), playlist(s.port)->segments.size());
+}
+
+}  // namespace
+}  // namespace hlsd::test
