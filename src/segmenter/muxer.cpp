@@ -1,19 +1,18 @@
 #include "segmenter/muxer.h"
 
-#include <stdexcept>
-
+#include "segmenter/fmp4_muxer.h"
 #include "segmenter/ts_muxer.h"
 
 namespace hlsd {
 
 std::unique_ptr<Muxer> makeMuxer(Container container, const StreamInfo& info) {
     switch (container) {
-        case Container::MpegTs:
-            return std::make_unique<TsMuxer>(info);
         case Container::Fmp4:
+            return std::make_unique<Fmp4Muxer>(info);
+        case Container::MpegTs:
             break;
     }
-    throw std::runtime_error("fmp4 muxer not built in");
+    return std::make_unique<TsMuxer>(info);
 }
 
 }  // namespace hlsd
