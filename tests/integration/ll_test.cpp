@@ -126,6 +126,55 @@ TEST(LowLatency, EveryListedPartIsServedAndSegmentsAreTheirParts) {
     EXPECT_EQ(r.exitCode, 0) << r.err;
 }
 
+// container fmp4: an EXT-X-MAP init section, .m4s segments and parts (CMAF fragments), all
+// video/mp4; init + a segment decodes, init + its first part decodes alone, a segment is its
+// parts; the disk mirror gets the init section and a playlist without parts.
+TEST(LowLatency, Fmp4SegmentsPartsAndInitSection) {
+    const std::string dir = makeTempDir("ll-fmp4");
+    Server s({"--container", "fmp4", "--output-dir", dir + "/out"});
+    ASSERT_NE(s.port, 0);
+    auto p = waitForPartedSegments(s.port, 2, 10);
+    ASSERT_TRUE(p);
+    const M3u8Segment& seg = p->segments.back();
+    ASSERT_FALSE(seg.map.empty());
+    EXPECT_EQ(seg.uri.substr(seg.uri.size() - 4), ".m4s");
+    const auto init = httpGet(s.port, "/live/" + seg.map);
+    ASSERT_EQ(init.status, 200);
+    EXPECT_EQ(init.header("content-type"), "video/mp4");
+    EXPECT_EQ(init.header("cache-control"), "public, max-age=86400, immutable");
+    const auto whole = httpGet(s.port, "/live/" + seg.uri);
+    ASSERT_EQ(whole.status, 200);
+    EXPECT_EQ(whole.header("content-type"), "video/mp4");
+    std::string joined;
+    for (const auto& part : seg.parts) {
+        const auto r = httpGet(s.port, "/live/" + part.uri);
+        EXPECT_EQ(r.status, 200) << part.uri;
+        EXPECT_EQ(r.header("content-type"), "video/mp4");
+        joined += r.body;
+    }
+    EXPECT_TRUE(joined == whole.body);
+    writeFile(dir + "/seg.mp4", init.body + whole.body);
+    const auto frames = probeFrames(dir + "/seg.mp4");
+    EXPECT_EQ(frames.size(), 30u);  // 1 s at 30 fps
+    EXPECT_TRUE(!frames.empty() && frames[0].key);
+    EXPECT_EQ(decodeErrors(dir + "/seg.mp4"), "");
+    writeFile(dir + "/part.mp4", init.body + httpGet(s.port, "/live/" + seg.parts[0].uri).body);
+    EXPECT_EQ(probeFrames(dir + "/part.mp4").size(), 6u);
+
+    ASSERT_TRUE(waitForFile(dir + "/out/" + seg.map, 5));
+    EXPECT_TRUE(readFile(dir + "/out/" + seg.map) == init.body);
+    auto onDisk = parseM3u8(readFile(dir + "/out/index.m3u8"));
+    ASSERT_TRUE(onDisk);
+    EXPECT_EQ(onDisk->partTarget, 0);
+    EXPECT_FALSE(onDisk->segments.empty());
+    for (const auto& listed : onDisk->segments) {
+        EXPECT_EQ(listed.map, seg.map);
+        EXPECT_TRUE(listed.parts.empty());
+    }
+    auto r = s.stop();
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
 // Polls the playlist every 5 ms and records when each part URI first appeared in it.
 class PartAppearance {
 public:

@@ -22,6 +22,11 @@ std::string readFile(const std::string& path) {
     return ss.str();
 }
 
+void writeFile(const std::string& path, const std::string& bytes) {
+    std::ofstream(path, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
 std::string makeTempDir(const std::string& tag) {
     std::string pattern =
         (std::filesystem::temp_directory_path() / ("hlsd-" + tag + "-XXXXXX")).string();

@@ -45,6 +45,7 @@ ProcessResult run(const std::vector<std::string>& argv, double seconds = 60,
                   const std::string& stdinPath = "");
 
 std::string readFile(const std::string& path);
+void writeFile(const std::string& path, const std::string& bytes);
 // A fresh empty directory under the system temp dir.
 std::string makeTempDir(const std::string& tag);
 
