@@ -277,8 +277,10 @@ void ParkingServer::setHoldPolicy(HoldPolicy policy) {
 }
 
 void ParkingServer::wake() {
+    // Under the lock: the store may still publish (and wake us) while stopWorkers() closes it.
+    std::lock_guard lock(mutex_);
     uint64_t one = 1;
-    if (wakeFd_ >= 0 && ::write(wakeFd_, &one, sizeof one) < 0) {
+    if (!stopping_ && wakeFd_ >= 0 && ::write(wakeFd_, &one, sizeof one) < 0) {
         // Only when the counter is full: the loop is awake then anyway.
     }
 }
