@@ -7,7 +7,9 @@
 //   node bench/latency.mjs --seconds 30 --page NAME=URL [--page NAME=URL ...]
 //
 // Every page gets its own browser process and they play at the same time, so the systems
-// compared share the same machine noise. Prints one line `RESULT {json}` per page.
+// compared share the same machine noise. Every request a page makes is counted by kind (LL-HLS
+// parts `…-<msn>.<part>.ts|m4s`, segments, playlists, blocking playlist reloads with _HLS_msn)
+// over the whole session. Prints one line `RESULT {json}` per page.
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -37,6 +39,19 @@ function quantile(values, q) {
 
 const round = (x, d = 3) => (Number.isFinite(x) ? +x.toFixed(d) : null);
 
+function requestKind(url) {
+  let u;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'other';
+  }
+  if (/\.m3u8$/.test(u.pathname)) return u.searchParams.has('_HLS_msn') ? 'blocking' : 'playlist';
+  if (/-\d+\.\d+\.(ts|m4s)$/.test(u.pathname)) return 'part';
+  if (/\.(ts|m4s)$/.test(u.pathname)) return 'segment';
+  return 'other';
+}
+
 async function measure(page, o) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -49,6 +64,8 @@ async function measure(page, o) {
     const tab = await browser.newPage();
     const pageErrors = [];
     tab.on('pageerror', (e) => pageErrors.push(String(e)));
+    const requests = { part: 0, segment: 0, playlist: 0, blocking: 0, other: 0 };
+    tab.on('request', (r) => { requests[requestKind(r.url())]++; });
     const opened = Date.now();
     await tab.goto(page.url);
     await tab.waitForFunction(() => window.hlsdStats && window.hlsdStats.playing, null,
@@ -76,6 +93,15 @@ async function measure(page, o) {
       fatal: stats.fatal,
       mode: stats.mode,
       target_duration: stats.targetDuration,
+      parts_requested: requests.part,
+      segments_requested: requests.segment,
+      playlist_requests: requests.playlist + requests.blocking,
+      blocking_requests: requests.blocking,
+      low_latency: stats.lowLatency,
+      part_target: round(stats.partTarget),
+      part_hold_back: round(stats.partHoldBack),
+      parts_loaded: stats.partsLoaded,
+      catch_up_seek: stats.catchUpSeek,
       resolution: `${stats.width}x${stats.height}`,
       page_errors: pageErrors,
     });

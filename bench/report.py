@@ -55,6 +55,81 @@ def normalize(cmd):
     return cmd
 
 
+LL_GOAL_RATIO = 0.7  # issue: LL median ≤ 0.7 × the anchor's on every row
+LL_GOAL_1S = 1.0     # issue: < 1.0 s median with 1 s segments
+
+
+def ll_section(ll, lat, w, behind):
+    """The LL-HLS rows (bench.py's latency-ll): hlsd --part-duration vs ffmpeg + nginx."""
+    first = next((row for row in ll if row.get("hlsd")), {})
+    h0 = first.get("hlsd", {})
+    w(f"Every row of the table above again, hlsd now with `--part-duration "
+      f"{first.get('part_duration', '?')}` (LL-HLS: `EXT-X-PART` parts, `EXT-X-PRELOAD-HINT`, "
+      "blocking playlist reload with `_HLS_msn`/`_HLS_part`), played by the same page with "
+      "hls.js `lowLatencyMode` (it then holds back `PART-HOLD-BACK` instead of 3 target "
+      "durations) and the page's one catch-up seek to `hls.liveSyncPosition` after start-up. "
+      "The anchor is unchanged: the normal `ffmpeg -f hls` + nginx pipeline with hls.js's "
+      "default live sync (no `sync=1`), started fresh with hlsd for every row, both players "
+      f"playing at the same time for {h0.get('seconds', '?')} s after the first frame. Goal "
+      f"(the issue's): hlsd LL median ≤ {LL_GOAL_RATIO}× the anchor's on every row, < "
+      f"{LL_GOAL_1S:.1f} s with 1 s segments, 0 stalls. Parts requested = requests for "
+      "`…-<msn>.<part>.ts` during the session; blocking = playlist requests with `_HLS_msn`.\n")
+    standard = {(row["segment_time"], row["segment_wrap"], row["list_size"]): row.get("hlsd", {})
+                for row in lat if not row.get("query")}
+    rows, missed = [], []
+    for row in ll:
+        h, a = row.get("hlsd", {}), row.get("anchor", {})
+        key = (row["segment_time"], row["segment_wrap"], row["list_size"])
+        label = "/".join(map(str, key))
+        err = row.get("error") or (h.get("error") if not h.get("ok") else None) or \
+            (a.get("error") if not a.get("ok") else None)
+        hm, am = h.get("latency_median"), a.get("latency_median")
+        goal = "–"
+        if hm is not None and am:
+            ok = hm <= LL_GOAL_RATIO * am
+            goal = "met" if ok else "**missed**"
+            if not ok:
+                missed.append(f"{label} ({hm / am:.2f}×)")
+            if hm > am * 1.10 and hm - am > row["segment_time"]:
+                behind.append((hm / am, f"LL-HLS latency {label}: hlsd {hm:.2f} s vs anchor "
+                               f"{am:.2f} s", "latency"))
+        seek = h.get("catch_up_seek") or {}
+        seek_text = "–" if not h else (seek.get("skipped") or
+                                       (f"+{seek['behind']:.2f} s" if "behind" in seek else "–"))
+        rows.append([
+            label, f(hm), f(h.get("latency_p95")), f(am), f(a.get("latency_p95")),
+            ratio(hm, am), goal, f(standard.get(key, {}).get("latency_median")),
+            f"{f(h.get('time_to_first_frame'))} / {f(a.get('time_to_first_frame'))}",
+            f"{h.get('stalls', '–')} / {a.get('stalls', '–')}",
+            h.get("parts_requested", "–"),
+            f"{h.get('blocking_requests', '–')} of {h.get('playlist_requests', '–')}",
+            f(h.get("part_hold_back")), seek_text, (err or "")[:80]])
+    w(table(["T/W/L", "hlsd LL median s", "hlsd LL p95 s", "anchor median s", "anchor p95 s",
+             "ratio (median)", f"goal ≤ {LL_GOAL_RATIO}×", "hlsd without parts s (table above)",
+             "TTFF s hlsd / anchor", "stalls hlsd / anchor", "parts requested",
+             "blocking / all playlist requests", "PART-HOLD-BACK s", "catch-up seek", "error"],
+            rows))
+    w("")
+    para = []
+    ones = [row for row in ll if row["segment_time"] == 1 and row.get("hlsd", {}).get("ok")]
+    if ones:
+        meds = [row["hlsd"]["latency_median"] for row in ones]
+        over = [f"{row['segment_time']}/{row['segment_wrap']}/{row['list_size']} "
+                f"({row['hlsd']['latency_median']:.2f} s)" for row in ones
+                if not row["hlsd"]["latency_median"] < LL_GOAL_1S]
+        para.append(f"With 1 s segments ({len(ones)} rows) hlsd's LL median was {min(meds):.2f}–"
+          f"{max(meds):.2f} s: the < {LL_GOAL_1S:.1f} s goal is " +
+          ("met on every row." if not over else f"**missed** on {', '.join(over)}."))
+    ok_rows = [row for row in ll if row.get("hlsd", {}).get("ok")]
+    stalled = [row for row in ok_rows if row["hlsd"].get("stalls")]
+    para.append(f"The ≤ {LL_GOAL_RATIO}× goal is " +
+      (f"**missed** on {', '.join(missed)}" if missed else f"met on all {len(ok_rows)} rows") +
+      "; stalls: " + ("none" if not stalled else ", ".join(
+          f"{row['segment_time']}/{row['segment_wrap']}/{row['list_size']}: "
+          f"{row['hlsd']['stalls']}" for row in stalled)) + ".")
+    w(" ".join(para) + "\n")
+
+
 SOAK_HEADING = "## 5. Soak"
 
 
@@ -340,6 +415,22 @@ def main():
                   "or `python3 bench/bench.py --only latency --rows T/W/L` several times) before "
                   "concluding either way.")
             w("")
+
+    # ------------------------------------------------------------------ LL-HLS
+    ll = r.get("latency-ll")
+    if ll:
+        w("### LL-HLS: hlsd with parts against the same standard anchor\n")
+    if isinstance(ll, dict) and "error" in ll:
+        w(f"Section failed: `{ll['error']}`\n")
+    elif ll:
+        lr = r.get("latency-ll_run")
+        if lr:
+            w(f"Measured by a separate run, `bench.py --mode {lr['mode']} --only latency-ll` on "
+              f"{lr['date']} (commit `{lr.get('commit') or '?'}`, `{lr['hlsd']}`, "
+              f"{lr['duration_s']:.0f} s, load average {' '.join(lr['loadavg_start'])} at the "
+              f"start, {' '.join(lr['loadavg_end'])} at the end), after the table above; the "
+              "column \"hlsd without parts\" comes from that earlier run.\n")
+        ll_section(ll, lat if isinstance(lat, list) else [], w, behind)
 
     # ------------------------------------------------------------------ serving
     w("## 2. Serving (wrk, 127.0.0.1)\n")

@@ -12,6 +12,9 @@
     mode: '', latency: NaN, hlsLatency: NaN, buffer: 0, width: 0, height: 0, bitrate: 0,
     stalls: 0, errors: 0, fatalCount: 0, fatal: null, playing: false, targetDuration: NaN,
     fragment: null, discontinuities: 0, config: {},
+    // LL-HLS: set from the playlist (EXT-X-PART-INF, EXT-X-SERVER-CONTROL) and from what loaded.
+    lowLatency: false, partTarget: NaN, partHoldBack: NaN, canBlockReload: false,
+    partsLoaded: 0, segmentsLoaded: 0, lastPart: null, catchUpSeek: null,
   };
   window.hlsdStats = stats;
 
@@ -24,12 +27,25 @@
     lowlat: ['lowLatencyMode', (v) => v !== '0'],
     debug: ['debug', (v) => v !== '0'],
   };
+  // Low-latency mode is on unless ?lowlat=0 (hls.js 1.7 defaults to it too, but the page should
+  // not depend on that default): it only changes anything when the playlist has parts.
+  stats.config.lowLatencyMode = true;
   for (const [param, [key, parse]] of Object.entries(knobs)) {
     if (params.has(param)) stats.config[key] = parse(params.get(param));
   }
+  // hls.js settles a few tenths of a second behind PART-HOLD-BACK while it starts and never
+  // catches up at rate 1; one seek to liveSyncPosition soon after playback starts fixes that.
+  // ?catchup=0 leaves the position to hls.js.
+  const catchUp = params.get('catchup') !== '0';
+  const CATCH_UP_FROM = 1.0;  // s after the first `playing`: let the start-up settle
+  const CATCH_UP_UNTIL = 5.0; // s after it: later, a gap is hls.js's choice, not start-up
+  const CATCH_UP_MIN = 0.15;  // s behind liveSyncPosition worth a seek
 
-  let playbackStarted = false;
-  video.addEventListener('playing', () => { playbackStarted = true; stats.playing = true; });
+  let playbackStarted = 0; // Date.now() of the first `playing`
+  video.addEventListener('playing', () => {
+    if (!playbackStarted) playbackStarted = Date.now();
+    stats.playing = true;
+  });
   video.addEventListener('waiting', () => { if (playbackStarted) stats.stalls++; });
 
   function play() {
@@ -38,23 +54,40 @@
   }
 
   let hls = null;
-  let lastFragment = null;
 
   function startHlsJs() {
     stats.mode = 'hls.js ' + Hls.version;
     hls = new Hls(stats.config);
     hls.on(Hls.Events.MANIFEST_PARSED, play);
-    hls.on(Hls.Events.LEVEL_LOADED, (_, data) => { stats.targetDuration = data.details.targetduration; });
+    hls.on(Hls.Events.LEVEL_LOADED, (_, data) => {
+      const d = data.details;
+      stats.targetDuration = d.targetduration;
+      stats.partTarget = d.partTarget || NaN;
+      stats.partHoldBack = d.partHoldBack || NaN;
+      stats.canBlockReload = d.canBlockReload;
+      const parts = (d.partList && d.partList.length > 0) || d.partTarget > 0;
+      stats.lowLatency = Boolean(hls.config.lowLatencyMode && (parts || d.canBlockReload));
+    });
     // The fragment on screen; `cc` (its discontinuity sequence) changes after a source restart.
     hls.on(Hls.Events.FRAG_CHANGED, (_, data) => {
       const f = data.frag;
       if (stats.fragment && f.cc !== stats.fragment.cc) stats.discontinuities++;
       stats.fragment = { sn: f.sn, cc: f.cc, at: Date.now() };
     });
+    // Fired for every part (data.part set) and every whole segment hls.js loads.
     hls.on(Hls.Events.FRAG_LOADED, (_, data) => {
-      const bytes = data.frag.stats.total || data.frag.stats.loaded;
-      if (data.frag.duration > 0) stats.bitrate = (bytes * 8) / data.frag.duration;
-      lastFragment = data.frag;
+      const f = data.frag;
+      if (f.sn === 'initSegment') return;
+      const unit = data.part || f;
+      const bytes = unit.stats.total || unit.stats.loaded;
+      if (unit.duration > 0) stats.bitrate = (bytes * 8) / unit.duration;
+      if (data.part) {
+        stats.partsLoaded++;
+        stats.lastPart = { sn: f.sn, index: data.part.index, duration: data.part.duration,
+                           independent: data.part.independent, at: Date.now() };
+      } else {
+        stats.segmentsLoaded++;
+      }
     });
     hls.on(Hls.Events.ERROR, (_, data) => {
       stats.errors++;
@@ -106,7 +139,48 @@
 
   function fmt(x, digits, unit) { return Number.isFinite(x) ? x.toFixed(digits) + unit : '–'; }
 
+  // The one catch-up seek (see CATCH_UP_*), only for LL playlists and only to a position
+  // already buffered (a seek past the buffer would stall). stats.catchUpSeek records the
+  // decision: {from, to, behind} after a seek, {skipped: reason} when none will be made.
+  function maybeCatchUp() {
+    if (!hls || !playbackStarted || stats.catchUpSeek || !stats.lowLatency) return;
+    if (!catchUp) {
+      stats.catchUpSeek = { skipped: 'catchup=0' };
+      return;
+    }
+    const since = (Date.now() - playbackStarted) / 1000;
+    if (since < CATCH_UP_FROM) return;
+    const sync = hls.liveSyncPosition;
+    const now = video.currentTime;
+    const behind = Number.isFinite(sync) ? sync - now : NaN;
+    if (since > CATCH_UP_UNTIL) {
+      stats.catchUpSeek = { skipped: 'no gap', behind: +behind.toFixed(3) };
+      return;
+    }
+    if (!(behind > CATCH_UP_MIN) || video.seeking || video.paused) return;
+    const b = video.buffered;
+    const end = b.length ? b.end(b.length - 1) : 0;
+    if (sync > end - 0.05) return; // not buffered yet: try again on the next tick
+    video.currentTime = sync;
+    stats.catchUpSeek = { from: +now.toFixed(3), to: +sync.toFixed(3), behind: +behind.toFixed(3),
+                          after: +since.toFixed(2) };
+  }
+
+  function partLine() {
+    if (!stats.lowLatency) return 'parts     none (standard HLS)';
+    const p = stats.lastPart;
+    const seek = stats.catchUpSeek;
+    return 'parts     target ' + fmt(stats.partTarget, 2, ' s') +
+      '  hold-back ' + fmt(stats.partHoldBack, 2, ' s') +
+      (stats.canBlockReload ? '  blocking reload' : '') + '\n' +
+      '          last ' + (p ? p.sn + '.' + p.index + ' (' + fmt(p.duration, 3, ' s') + ')' : '–') +
+      '  loaded ' + stats.partsLoaded + ' parts, ' + stats.segmentsLoaded + ' segments' +
+      '  catch-up ' + (!seek ? 'pending' : seek.skipped ? seek.skipped
+                                             : 'seek +' + fmt(seek.behind, 2, ' s'));
+  }
+
   setInterval(() => {
+    maybeCatchUp();
     const date = playingDate();
     stats.latency = date ? (Date.now() - date.getTime()) / 1000 : NaN;
     stats.hlsLatency = hls ? hls.latency : NaN;
@@ -122,6 +196,7 @@
         '  ' + fmt(stats.bitrate / 1000, 0, ' kb/s'),
       'stalls    ' + stats.stalls + '  discontinuities ' + stats.discontinuities +
         (stats.fatal ? '   last fatal: ' + stats.fatal : ''),
+      partLine(),
       'player    ' + stats.mode + '  target ' + fmt(stats.targetDuration, 0, ' s') +
         (settings ? '  ' + settings : ''),
     ].join('\n');
