@@ -73,7 +73,9 @@ def ll_section(ll, lat, w, behind):
       f"playing at the same time for {h0.get('seconds', '?')} s after the first frame. Goal "
       f"(the issue's): hlsd LL median ≤ {LL_GOAL_RATIO}× the anchor's on every row, < "
       f"{LL_GOAL_1S:.1f} s with 1 s segments, 0 stalls. Parts requested = requests for "
-      "`…-<msn>.<part>.ts` during the session; blocking = playlist requests with `_HLS_msn`.\n")
+      "`…-<msn>.<part>.ts` during the session; blocking = playlist requests with `_HLS_msn`. "
+      "Latency samples start at the first frame, so hlsd's p95 includes the second or so before "
+      "the catch-up seek (its column: how far behind `liveSyncPosition` the player was).\n")
     standard = {(row["segment_time"], row["segment_wrap"], row["list_size"]): row.get("hlsd", {})
                 for row in lat if not row.get("query")}
     rows, missed = [], []
@@ -117,13 +119,15 @@ def ll_section(ll, lat, w, behind):
         over = [f"{row['segment_time']}/{row['segment_wrap']}/{row['list_size']} "
                 f"({row['hlsd']['latency_median']:.2f} s)" for row in ones
                 if not row["hlsd"]["latency_median"] < LL_GOAL_1S]
-        para.append(f"With 1 s segments ({len(ones)} rows) hlsd's LL median was {min(meds):.2f}–"
-          f"{max(meds):.2f} s: the < {LL_GOAL_1S:.1f} s goal is " +
+        span = f"{min(meds):.2f}" + (f"–{max(meds):.2f}" if max(meds) > min(meds) else "")
+        para.append(f"With 1 s segments ({len(ones)} row{'s' if len(ones) > 1 else ''}) hlsd's LL "
+          f"median was {span} s: the < {LL_GOAL_1S:.1f} s goal is " +
           ("met on every row." if not over else f"**missed** on {', '.join(over)}."))
     ok_rows = [row for row in ll if row.get("hlsd", {}).get("ok")]
     stalled = [row for row in ok_rows if row["hlsd"].get("stalls")]
     para.append(f"The ≤ {LL_GOAL_RATIO}× goal is " +
-      (f"**missed** on {', '.join(missed)}" if missed else f"met on all {len(ok_rows)} rows") +
+      (f"**missed** on {', '.join(missed)}" if missed else
+       f"met on {'all ' if len(ok_rows) > 1 else ''}{len(ok_rows)} row{'s' if len(ok_rows) > 1 else ''}") +
       "; stalls: " + ("none" if not stalled else ", ".join(
           f"{row['segment_time']}/{row['segment_wrap']}/{row['list_size']}: "
           f"{row['hlsd']['stalls']}" for row in stalled)) + ".")

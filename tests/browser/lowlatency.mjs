@@ -98,7 +98,7 @@ async function main() {
       init_requests: inits.length, http_errors: bad.length, parts_loaded: stats.partsLoaded,
       last_part: stats.lastPart, part_target: stats.partTarget, part_hold_back: stats.partHoldBack,
       can_block_reload: stats.canBlockReload, catch_up_seek: stats.catchUpSeek,
-      fatal: stats.fatal, mode: stats.mode,
+      wait_log: stats.waitLog, seek_waits: stats.seekWaits, fatal: stats.fatal, mode: stats.mode,
     };
     console.log('overlay:\n' + overlay);
     console.log('RESULT ' + JSON.stringify(result));
