@@ -368,7 +368,8 @@ def latency(media, rows, queries, seconds, part_duration=0):
             ff = start_ffmpeg_hls("ffmpeg-latency", media["m720"]["path"], t, l,
                                   os.path.join(tmp, "hls"))
             ng = start_nginx("nginx-latency", os.path.join(tmp, "hls"))
-            row = {"segment_time": t, "segment_wrap": w, "list_size": l, "query": query}
+            row = {"segment_time": t, "segment_wrap": w, "list_size": l, "query": query,
+                   "loadavg_start": loadavg()}
             if part_duration:
                 row["part_duration"] = part_duration
             try:
@@ -393,6 +394,7 @@ def latency(media, rows, queries, seconds, part_duration=0):
             except Exception as e:
                 row["error"] = str(e)
             finally:
+                row["loadavg_end"] = loadavg()
                 for p in (ng, ff, hlsd):
                     p.stop()
             h, a = row.get("hlsd", {}), row.get("anchor", {})

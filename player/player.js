@@ -10,7 +10,7 @@
   // Read by people through the overlay, and by the browser tests through window.hlsdStats.
   const stats = {
     mode: '', latency: NaN, hlsLatency: NaN, buffer: 0, width: 0, height: 0, bitrate: 0,
-    stalls: 0, seekWaits: 0, waitLog: [], errors: 0, fatalCount: 0, fatal: null, playing: false, targetDuration: NaN,
+    stalls: 0, stallsDry: 0, seekWaits: 0, waitLog: [], errors: 0, fatalCount: 0, fatal: null, playing: false, targetDuration: NaN,
     fragment: null, discontinuities: 0, config: {},
     // LL-HLS: set from the playlist (EXT-X-PART-INF, EXT-X-SERVER-CONTROL) and from what loaded.
     lowLatency: false, partTarget: NaN, partHoldBack: NaN, canBlockReload: false,
@@ -46,15 +46,21 @@
     if (!playbackStarted) playbackStarted = Date.now();
     stats.playing = true;
   });
-  // A stall: playback waits for data after it started. `waiting` during a seek (hls.js's or
-  // the catch-up's, to a buffered position) is the decoder restarting there: counted apart.
+  // A stall: playback waits after it started. `waiting` during a seek (hls.js's or the
+  // catch-up's, to a buffered position) is the decoder restarting there: counted apart. A stall
+  // with less than 0.1 s buffered ahead ran out of media (stallsDry: the origin or the network
+  // was late); with more, the decoder fell behind (a busy CPU).
   video.addEventListener('waiting', () => {
     if (!playbackStarted) return;
-    if (video.seeking) stats.seekWaits++;
-    else stats.stalls++;
-    // When (s after the first `playing`) and with what buffer ahead, for the tests' diagnostics.
     const b = video.buffered;
     const ahead = b.length ? b.end(b.length - 1) - video.currentTime : 0;
+    if (video.seeking) {
+      stats.seekWaits++;
+    } else {
+      stats.stalls++;
+      if (ahead < 0.1) stats.stallsDry++;
+    }
+    // When (s after the first `playing`) and with what buffer ahead, for the tests' diagnostics.
     if (stats.waitLog.length < 20) {
       const ranges = [];
       for (let i = 0; i < b.length; ++i) ranges.push([+b.start(i).toFixed(3), +b.end(i).toFixed(3)]);
@@ -210,7 +216,8 @@
       'buffer    ' + fmt(stats.buffer, 2, ' s'),
       'video     ' + (stats.width ? stats.width + '×' + stats.height : '–') +
         '  ' + fmt(stats.bitrate / 1000, 0, ' kb/s'),
-      'stalls    ' + stats.stalls + (stats.seekWaits ? ' (+' + stats.seekWaits + ' in seeks)' : '') +
+      'stalls    ' + stats.stalls + (stats.stalls ? ' (' + stats.stallsDry + ' buffer empty)' : '') +
+        (stats.seekWaits ? '  +' + stats.seekWaits + ' in seeks' : '') +
         '  discontinuities ' + stats.discontinuities +
         (stats.fatal ? '   last fatal: ' + stats.fatal : ''),
       partLine(),
