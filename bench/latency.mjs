@@ -104,6 +104,7 @@ async function measure(page, o) {
       low_latency: stats.lowLatency,
       part_target: round(stats.partTarget),
       part_hold_back: round(stats.partHoldBack),
+      target_latency_end: round(stats.targetLatency),
       parts_loaded: stats.partsLoaded,
       catch_up_seek: stats.catchUpSeek,
       resolution: `${stats.width}x${stats.height}`,

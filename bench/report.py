@@ -59,6 +59,13 @@ LL_GOAL_RATIO = 0.7  # issue: LL median ≤ 0.7 × the anchor's on every row
 LL_GOAL_1S = 1.0     # issue: < 1.0 s median with 1 s segments
 
 
+def stalls(page):
+    """'N (D)': stalls after the first frame, D of them with less than 0.1 s buffered."""
+    if "stalls" not in page:
+        return "–"
+    return f"{page['stalls']}" + (f" ({page['stalls_dry']})" if "stalls_dry" in page else "")
+
+
 def ll_section(ll, lat, w, behind):
     """The LL-HLS rows (bench.py's latency-ll): hlsd --part-duration vs ffmpeg + nginx."""
     first = next((row for row in ll if row.get("hlsd")), {})
@@ -75,7 +82,11 @@ def ll_section(ll, lat, w, behind):
       f"{LL_GOAL_1S:.1f} s with 1 s segments, 0 stalls. Parts requested = requests for "
       "`…-<msn>.<part>.ts` during the session; blocking = playlist requests with `_HLS_msn`. "
       "Latency samples start at the first frame, so hlsd's p95 includes the second or so before "
-      "the catch-up seek (its column: how far behind `liveSyncPosition` the player was).\n")
+      "the catch-up seek (its column: how far behind `liveSyncPosition` the player was). "
+      "Stalls = `waiting` events after the first frame outside seeks; in parentheses those with "
+      "less than 0.1 s buffered ahead (the media ran out: the origin was late), the others had "
+      "media buffered and the browser's decoder fell behind (CPU). Load average = the "
+      "machine's at the row's start → end.\n")
     standard = {(row["segment_time"], row["segment_wrap"], row["list_size"]): row.get("hlsd", {})
                 for row in lat if not row.get("query")}
     rows, missed = [], []
@@ -102,14 +113,17 @@ def ll_section(ll, lat, w, behind):
             label, f(hm), f(h.get("latency_p95")), f(am), f(a.get("latency_p95")),
             ratio(hm, am), goal, f(standard.get(key, {}).get("latency_median")),
             f"{f(h.get('time_to_first_frame'))} / {f(a.get('time_to_first_frame'))}",
-            f"{h.get('stalls', '–')} / {a.get('stalls', '–')}",
+            f"{stalls(h)} / {stalls(a)}",
             h.get("parts_requested", "–"),
             f"{h.get('blocking_requests', '–')} of {h.get('playlist_requests', '–')}",
-            f(h.get("part_hold_back")), seek_text, (err or "")[:80]])
+            f(h.get("part_hold_back")), seek_text,
+            " → ".join(x[0] for x in (row.get("loadavg_start"), row.get("loadavg_end")) if x) or "–",
+            (err or "")[:80]])
     w(table(["T/W/L", "hlsd LL median s", "hlsd LL p95 s", "anchor median s", "anchor p95 s",
              "ratio (median)", f"goal ≤ {LL_GOAL_RATIO}×", "hlsd without parts s (table above)",
-             "TTFF s hlsd / anchor", "stalls hlsd / anchor", "parts requested",
-             "blocking / all playlist requests", "PART-HOLD-BACK s", "catch-up seek", "error"],
+             "TTFF s hlsd / anchor", "stalls (buffer empty) hlsd / anchor", "parts requested",
+             "blocking / all playlist requests", "PART-HOLD-BACK s", "catch-up seek",
+             "load avg (1 min)", "error"],
             rows))
     w("")
     para = []

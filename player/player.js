@@ -13,7 +13,8 @@
     stalls: 0, stallsDry: 0, seekWaits: 0, waitLog: [], errors: 0, fatalCount: 0, fatal: null, playing: false, targetDuration: NaN,
     fragment: null, discontinuities: 0, config: {},
     // LL-HLS: set from the playlist (EXT-X-PART-INF, EXT-X-SERVER-CONTROL) and from what loaded.
-    lowLatency: false, partTarget: NaN, partHoldBack: NaN, canBlockReload: false,
+    lowLatency: false, targetLatency: NaN, partTarget: NaN, partHoldBack: NaN,
+    canBlockReload: false,
     partsLoaded: 0, segmentsLoaded: 0, lastPart: null, catchUpSeek: null,
   };
   window.hlsdStats = stats;
@@ -23,6 +24,7 @@
     sync: ['liveSyncDurationCount', Number],
     maxlat: ['liveMaxLatencyDurationCount', Number],
     rate: ['maxLiveSyncPlaybackRate', Number],
+    stallinc: ['liveSyncOnStallIncrease', Number],
     buffer: ['maxBufferLength', Number],
     lowlat: ['lowLatencyMode', (v) => v !== '0'],
     debug: ['debug', (v) => v !== '0'],
@@ -63,7 +65,9 @@
     // When (s after the first `playing`) and with what buffer ahead, for the tests' diagnostics.
     if (stats.waitLog.length < 20) {
       const ranges = [];
-      for (let i = 0; i < b.length; ++i) ranges.push([+b.start(i).toFixed(3), +b.end(i).toFixed(3)]);
+      for (let i = 0; i < b.length; ++i) {
+        ranges.push([+b.start(i).toFixed(3), +b.end(i).toFixed(3)]);
+      }
       stats.waitLog.push({ at: +((Date.now() - playbackStarted) / 1000).toFixed(2),
                           position: +video.currentTime.toFixed(3), buffer: +ahead.toFixed(3),
                           seeking: video.seeking, ranges, readyState: video.readyState });
@@ -89,6 +93,13 @@
       stats.canBlockReload = d.canBlockReload;
       const parts = (d.partList && d.partList.length > 0) || d.partTarget > 0;
       stats.lowLatency = Boolean(hls.config.lowLatencyMode && (parts || d.canBlockReload));
+      // hls.js holds back liveSyncOnStallIncrease (1 s) more after every stall it sees, and
+      // never less again: with LL-HLS one stall on a busy CPU would double the latency for
+      // good. One part target per stall instead (hls.js reads the setting when it needs it),
+      // unless ?stallinc= says otherwise.
+      if (stats.lowLatency && d.partTarget > 0 && !('liveSyncOnStallIncrease' in stats.config)) {
+        hls.config.liveSyncOnStallIncrease = d.partTarget;
+      }
     });
     // The fragment on screen; `cc` (its discontinuity sequence) changes after a source restart.
     hls.on(Hls.Events.FRAG_CHANGED, (_, data) => {
@@ -195,7 +206,8 @@
     return 'parts     target ' + fmt(stats.partTarget, 2, ' s') +
       '  hold-back ' + fmt(stats.partHoldBack, 2, ' s') +
       (stats.canBlockReload ? '  blocking reload' : '') + '\n' +
-      '          last ' + (p ? p.sn + '.' + p.index + ' (' + fmt(p.duration, 3, ' s') + ')' : '–') +
+      '          last ' +
+        (p ? p.sn + '.' + p.index + ' (' + fmt(p.duration, 3, ' s') + ')' : '–') +
       '  loaded ' + stats.partsLoaded + ' parts, ' + stats.segmentsLoaded + ' segments' +
       '  catch-up ' + (!seek ? 'pending' : seek.skipped ? seek.skipped
                                              : 'seek +' + fmt(seek.behind, 2, ' s'));
@@ -206,6 +218,7 @@
     const date = playingDate();
     stats.latency = date ? (Date.now() - date.getTime()) / 1000 : NaN;
     stats.hlsLatency = hls ? hls.latency : NaN;
+    stats.targetLatency = hls && hls.targetLatency !== null ? hls.targetLatency : NaN;
     const b = video.buffered;
     stats.buffer = b.length ? b.end(b.length - 1) - video.currentTime : 0;
     stats.width = video.videoWidth;
@@ -216,7 +229,8 @@
       'buffer    ' + fmt(stats.buffer, 2, ' s'),
       'video     ' + (stats.width ? stats.width + '×' + stats.height : '–') +
         '  ' + fmt(stats.bitrate / 1000, 0, ' kb/s'),
-      'stalls    ' + stats.stalls + (stats.stalls ? ' (' + stats.stallsDry + ' buffer empty)' : '') +
+      'stalls    ' + stats.stalls +
+        (stats.stalls ? ' (' + stats.stallsDry + ' buffer empty)' : '') +
         (stats.seekWaits ? '  +' + stats.seekWaits + ' in seeks' : '') +
         '  discontinuities ' + stats.discontinuities +
         (stats.fatal ? '   last fatal: ' + stats.fatal : ''),
