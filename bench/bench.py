@@ -351,17 +351,18 @@ def media_files():
 # ---------------------------------------------------------------- 1. latency
 
 
-def latency(media, rows, queries, seconds, part_duration=0):
+def latency(media, rows, queries, seconds, part_duration=0, container="mpegts"):
     """Both players at once per (row, query); with part_duration, hlsd serves LL-HLS parts
     (`--part-duration`) while the anchor stays the normal ffmpeg + nginx pipeline."""
     results = []
-    what = f"LL-HLS parts {part_duration} s" if part_duration else ""
+    what = f"LL-HLS {container} parts {part_duration} s" if part_duration else ""
     for (t, w, l) in rows:
         for query in queries:
             log(f"latency {what} {t}/{w}/{l} {query or 'default'}: {seconds} s in Chromium, "
                 "both systems")
             tmp = scratch_dir("lat-")
-            ll_args = ["--part-duration", part_duration] if part_duration else []
+            ll_args = (["--part-duration", part_duration, "--container", container]
+                       if part_duration else [])
             hlsd = start_hlsd("hlsd-latency", ["--source", f"file:{media['m720']['path']}",
                                                "--loop", "--segment-time", t, "--segment-wrap", w,
                                                "--list-size", l, *ll_args])
@@ -372,6 +373,7 @@ def latency(media, rows, queries, seconds, part_duration=0):
                    "loadavg_start": loadavg()}
             if part_duration:
                 row["part_duration"] = part_duration
+                row["container"] = container
             try:
                 wait_segments(hlsd.playlist, l, 20 + 3 * t * l)
                 wait_segments(ng.playlist, l, 20 + 3 * t * l)
@@ -1018,6 +1020,8 @@ def main():
     ap.add_argument("--ll-seconds", type=int, default=0,
                     help="latency-ll: seconds after the first frame (default: 60 full, 20 quick)")
     ap.add_argument("--part-duration", type=float, default=0.2, help="latency-ll: hlsd's parts")
+    ap.add_argument("--ll-container", choices=("mpegts", "fmp4"), default="mpegts",
+                    help="latency-ll: hlsd's container")
     ap.add_argument("--rows", default="", help="latency rows T/W/L,... instead of the mode's")
     ap.add_argument("--merge-into", metavar="RESULTS_JSON",
                     help="with --only serving (or --only latency-ll): afterwards, put this "
@@ -1068,7 +1072,7 @@ def main():
         rows = [tuple(int(x) for x in r.split("/")) for r in a.rows.split(",")]
     section("latency", latency, media, rows, ["", "sync=1"], a.latency_seconds)
     section("latency-ll", latency, media, rows, [""], a.ll_seconds or (20 if quick else 60),
-            a.part_duration)
+            a.part_duration, a.ll_container)
     section("serving", serving, media, 3, 3 if quick else 5, [10, 100, 1000])
     section("segmenting", segmenting, media, 5)
     section("live", live_cpu, media, 10, 30)

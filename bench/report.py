@@ -70,8 +70,12 @@ def ll_section(ll, lat, w, behind):
     """The LL-HLS rows (bench.py's latency-ll): hlsd --part-duration vs ffmpeg + nginx."""
     first = next((row for row in ll if row.get("hlsd")), {})
     h0 = first.get("hlsd", {})
+    container = first.get("container", "mpegts")
+    ext = "m4s" if container == "fmp4" else "ts"
     w(f"Every row of the table above again, hlsd now with `--part-duration "
-      f"{first.get('part_duration', '?')}` (LL-HLS: `EXT-X-PART` parts, `EXT-X-PRELOAD-HINT`, "
+      f"{first.get('part_duration', '?')}`" +
+      (f" `--container {container}`" if container != "mpegts" else "") +
+      " (LL-HLS: `EXT-X-PART` parts, `EXT-X-PRELOAD-HINT`, "
       "blocking playlist reload with `_HLS_msn`/`_HLS_part`), played by the same page with "
       "hls.js `lowLatencyMode` (it then holds back `PART-HOLD-BACK` instead of 3 target "
       "durations) and the page's one catch-up seek to `hls.liveSyncPosition` after start-up. "
@@ -80,7 +84,7 @@ def ll_section(ll, lat, w, behind):
       f"playing at the same time for {h0.get('seconds', '?')} s after the first frame. Goal "
       f"(the issue's): hlsd LL median ≤ {LL_GOAL_RATIO}× the anchor's on every row, < "
       f"{LL_GOAL_1S:.1f} s with 1 s segments, 0 stalls. Parts requested = requests for "
-      "`…-<msn>.<part>.ts` during the session; blocking = playlist requests with `_HLS_msn`. "
+      f"`…-<msn>.<part>.{ext}` during the session; blocking = playlist requests with `_HLS_msn`. "
       "Latency samples start at the first frame, so hlsd's p95 includes the second or so before "
       "the catch-up seek (its column: how far behind `liveSyncPosition` the player was). "
       "Stalls = `waiting` events after the first frame outside seeks; in parentheses those with "
