@@ -10,7 +10,8 @@
   // Read by people through the overlay, and by the browser tests through window.hlsdStats.
   const stats = {
     mode: '', latency: NaN, hlsLatency: NaN, buffer: 0, width: 0, height: 0, bitrate: 0,
-    stalls: 0, stallsDry: 0, seekWaits: 0, waitLog: [], errors: 0, fatalCount: 0, fatal: null, playing: false, targetDuration: NaN,
+    stalls: 0, stallsDry: 0, seekWaits: 0, waitLog: [], errors: 0, fatalCount: 0, fatal: null,
+    playing: false, targetDuration: NaN,
     fragment: null, discontinuities: 0, config: {},
     // LL-HLS: set from the playlist (EXT-X-PART-INF, EXT-X-SERVER-CONTROL) and from what loaded.
     lowLatency: false, targetLatency: NaN, partTarget: NaN, partHoldBack: NaN,
