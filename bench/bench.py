@@ -361,8 +361,9 @@ def latency(media, rows, queries, seconds, part_duration=0, container="mpegts"):
             log(f"latency {what} {t}/{w}/{l} {query or 'default'}: {seconds} s in Chromium, "
                 "both systems")
             tmp = scratch_dir("lat-")
+            # hlsd's default is LL-HLS (part_duration 0.2): the standard rows turn parts off.
             ll_args = (["--part-duration", part_duration, "--container", container]
-                       if part_duration else [])
+                       if part_duration else ["--part-duration", 0])
             hlsd = start_hlsd("hlsd-latency", ["--source", f"file:{media['m720']['path']}",
                                                "--loop", "--segment-time", t, "--segment-wrap", w,
                                                "--list-size", l, *ll_args])
@@ -1027,7 +1028,16 @@ def main():
                     help="with --only serving (or --only latency-ll): afterwards, put this "
                          "run's serving (latency-ll) section into RESULTS_JSON (a full run's; "
                          "backed up to .bak) for bench/report.py")
+    ap.add_argument("--merge-from", metavar="JSON",
+                    help="with --merge-into: merge this earlier --only serving / --only "
+                         "latency-ll run's JSON instead of running anything")
     a = ap.parse_args()
+    if a.merge_from:
+        if not a.merge_into:
+            ap.error("--merge-from needs --merge-into")
+        merge_into(a.merge_from, a.merge_into)
+        shutil.rmtree(SCRATCH, ignore_errors=True)
+        return
     only = set(a.only.split(","))
     quick = a.mode == "quick"
 
