@@ -372,8 +372,9 @@ def main():
     elif lat:
         w("Headless Debian Chromium + hls.js (the hlsd player page for both systems; the anchor "
           "through `?src=`), one 720p30 H.264 file (GOP 30, 2.5 Mb/s, 60 s) looped at native "
-          "rate by both: hlsd `--source file:… --loop` vs `ffmpeg -re -stream_loop -1 -i FILE "
-          "-c copy -f hls -hls_time T -hls_list_size L -hls_flags "
+          "rate by both: hlsd `--source file:… --loop --part-duration 0` (standard HLS; "
+          "LL-HLS below) vs `ffmpeg -re -stream_loop -1 -i FILE -c copy -f hls -hls_time T "
+          "-hls_list_size L -hls_flags "
           "delete_segments+program_date_time+independent_segments+temp_file` behind nginx "
           "(`Cache-Control: no-cache`, CORS `*`, correct MIME types). Both servers start fresh "
           "for every cell and both players play **at the same time** in two browser processes "
