@@ -355,10 +355,10 @@ def latency(media, rows, queries, seconds, part_duration=0, container="mpegts"):
     """Both players at once per (row, query); with part_duration, hlsd serves LL-HLS parts
     (`--part-duration`) while the anchor stays the normal ffmpeg + nginx pipeline."""
     results = []
-    what = f"LL-HLS {container} parts {part_duration} s" if part_duration else ""
+    what = f" LL-HLS {container} parts {part_duration} s" if part_duration else ""
     for (t, w, l) in rows:
         for query in queries:
-            log(f"latency {what} {t}/{w}/{l} {query or 'default'}: {seconds} s in Chromium, "
+            log(f"latency{what} {t}/{w}/{l} {query or 'default'}: {seconds} s in Chromium, "
                 "both systems")
             tmp = scratch_dir("lat-")
             # hlsd's default is LL-HLS (part_duration 0.2): the standard rows turn parts off.
