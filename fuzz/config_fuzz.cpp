@@ -47,6 +47,9 @@ void checkValid(const hlsd::Config& c) {
                             std::to_string(c.segmentWrap);
     FUZZ_CHECK(std::isfinite(c.segmentTime) && c.segmentTime > 0 && c.segmentTime <= 60, got);
     FUZZ_CHECK(c.listSize >= 1 && c.listSize <= c.segmentWrap && c.segmentWrap <= 10000, got);
+    FUZZ_CHECK(c.partDuration == 0 || (c.partDuration >= 0.05 && c.partDuration <= c.segmentTime),
+               "part_duration " + std::to_string(c.partDuration) + ", " + got);
+    FUZZ_CHECK(c.container == "mpegts" || c.container == "fmp4", c.container);
     FUZZ_CHECK(c.width >= 16 && c.width <= 8192 && c.width % 2 == 0, std::to_string(c.width));
     FUZZ_CHECK(c.height >= 16 && c.height <= 8192 && c.height % 2 == 0, std::to_string(c.height));
     FUZZ_CHECK(std::isfinite(c.fps) && c.fps > 0 && c.fps <= 240, std::to_string(c.fps));

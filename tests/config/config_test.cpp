@@ -94,6 +94,21 @@ TEST(Config, HttpLimitsHaveSafeBounds) {
     expectError("header_timeout: 0\n", ":1: header_timeout: must be 1..300 seconds, got 0");
 }
 
+TEST(Config, LowLatencyKeys) {
+    Loaded ok = load("part_duration: 0.25\ncontainer: fmp4\n");
+    EXPECT_EQ(ok.error, "");
+    EXPECT_DOUBLE_EQ(ok.config.partDuration, 0.25);
+    EXPECT_EQ(ok.config.container, "fmp4");
+    EXPECT_EQ(load("part_duration: 0\n").error, "");  // plain HLS
+    expectError("part_duration: 0.01\n",
+                ":1: part_duration: must be 0 (no LL-HLS parts) or 0.05..segment_time (1) "
+                "seconds, got 0.01");
+    expectError("segment_time: 0.5\npart_duration: 0.6\n",
+                ":2: part_duration: must be 0 (no LL-HLS parts) or 0.05..segment_time (0.5) "
+                "seconds, got 0.6");
+    expectError("container: mp4\n", ":1: container: expected mpegts or fmp4, got \"mp4\"");
+}
+
 TEST(Config, WrapBelowListSizeNamesFileLineAndKey) {
     expectError("segment_time: 1\nsegment_wrap: 2\nlist_size: 3\n",
                 ":2: segment_wrap: must be ≥ list_size (3), got 2: the playlist cannot list "
