@@ -1,15 +1,12 @@
-// One libavformat mp4 muxer writing fragmented MP4 (CMAF) into memory through a custom
-// AVIOContext: the initialization section once, then one moof + mdat per take().
+// One libavformat mp4 muxer writing fragmented MP4 (CMAF) into memory (av_output.h): the
+// initialization section once, then one moof + mdat per take().
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "segmenter/av_output.h"
 #include "segmenter/muxer.h"
-
-struct AVFormatContext;
-struct AVIOContext;
-struct AVPacket;
 
 namespace hlsd {
 
@@ -23,9 +20,6 @@ class Fmp4Muxer final : public Muxer {
 public:
     // `info.extradata` must hold SPS/PPS in Annex B form. Throws std::runtime_error.
     explicit Fmp4Muxer(const StreamInfo& info);
-    ~Fmp4Muxer() override;
-    Fmp4Muxer(const Fmp4Muxer&) = delete;
-    Fmp4Muxer& operator=(const Fmp4Muxer&) = delete;
 
     // Ends the current fragment, if it has samples: the next packet starts a new one.
     void startSegment() override;
@@ -38,16 +32,10 @@ public:
     const std::vector<uint8_t>& init() const override { return init_; }
 
 private:
-    static int onWrite(void* self, uint8_t* data, int size);
     void flushFragment();
-    void release();
 
-    AVFormatContext* context_ = nullptr;
-    AVIOContext* io_ = nullptr;
-    AVPacket* packet_ = nullptr;
-    std::vector<uint8_t> buffer_;
+    AvOutput output_;
     std::vector<uint8_t> init_;
-    bool headerWritten_ = false;
     int fragmentSamples_ = 0;  // samples written that no moof describes yet
 };
 
