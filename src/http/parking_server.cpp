@@ -320,8 +320,10 @@ bool ParkingServer::process_and_close_socket(socket_t sock) {
 
 void ParkingServer::park(std::unique_ptr<Connection> c) {
     c->compact();
-    if (!c->draining) {                 // (a refused one keeps the deadline refuse() gave it)
-        c->partial = c->pending() > 0;  // part of the next request is here already
+    if (c->hold) {
+        c->deadline = c->hold->deadline;  // answered then, ready or not
+    } else if (!c->draining) {            // (a refused one keeps the deadline refuse() gave it)
+        c->partial = c->pending() > 0;    // part of the next request is here already
         c->deadline = Clock::now() +
                       std::chrono::milliseconds(c->partial ? limits_.headerMs : limits_.idleMs);
     }
@@ -335,11 +337,14 @@ void ParkingServer::park(std::unique_ptr<Connection> c) {
     }
     const int fd = c->fd;
     const int op = c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    const bool held = c->hold.has_value();
     c->registered = true;
     parked_[fd] = std::move(c);
-    if (!arm(fd, op)) {
+    if (held) ++held_;
+    if (!arm(fd, op)) {  // (a held one is armed to notice the client leaving)
         auto failed = std::move(parked_[fd]);
         parked_.erase(fd);
+        if (held) --held_;
         lock.unlock();
         close(std::move(failed));
     }
@@ -369,9 +374,7 @@ void ParkingServer::serve(std::unique_ptr<Connection> c) {
         if (!c->headComplete()) break;
         if (auto h = holdFor(*c)) return hold(std::move(c), std::move(*h));
         if (burst + 1 == kBurst) {  // more pipelined requests: let other connections go first
-            Connection* raw = c.release();
-            workers_->enqueue([this, raw] { serve(std::unique_ptr<Connection>(raw)); });
-            return;
+            return dispatch(std::move(c));
         }
     }
     if (c->eof) return close(std::move(c));
@@ -379,22 +382,8 @@ void ParkingServer::serve(std::unique_ptr<Connection> c) {
 }
 
 void ParkingServer::hold(std::unique_ptr<Connection> c, Hold h) {
-    c->compact();
-    c->deadline = h.deadline;
     c->hold = std::move(h);
-    {
-        std::unique_lock lock(mutex_);
-        if (stopping_) {
-            lock.unlock();
-            return close(std::move(c));
-        }
-        const int fd = c->fd;
-        const int op = c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-        c->registered = true;
-        parked_[fd] = std::move(c);
-        ++held_;
-        arm(fd, op);  // to notice the client leaving
-    }
+    park(std::move(c));
     wake();  // what it waits for may have come while the policy looked
 }
 
