@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "hlsd/encoder.h"
+#include "segmenter/readback.h"
 #include "source/h264.h"
 #include "support/process.h"
 #include "support/ts_check.h"
@@ -57,61 +58,16 @@ StreamInfo info320() {
     return info;
 }
 
-// Decodes a segment on its own, from bytes written to a file, with a fresh demuxer and decoder.
-// Returns the number of frames, or -1 if the first frame is not a keyframe or anything fails.
+// Decodes a segment on its own, with a fresh demuxer and decoder. Returns the number of frames,
+// or -1 if the first frame is not a keyframe or anything fails.
 int decodeAlone(const std::vector<uint8_t>& bytes) {
-    std::string path = test::makeTempDir("seg") + "/s.ts";
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    AVFormatContext* fmt = nullptr;
-    if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0) return -1;
-    avformat_find_stream_info(fmt, nullptr);
-    const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_H264);
-    AVCodecContext* dec = avcodec_alloc_context3(codec);
-    avcodec_parameters_to_context(dec, fmt->streams[0]->codecpar);
-    dec->err_recognition = AV_EF_EXPLODE;
-    avcodec_open2(dec, codec, nullptr);
-    AVPacket* pkt = av_packet_alloc();
-    AVFrame* frame = av_frame_alloc();
-    int frames = 0;
-    bool ok = true;
-    auto drain = [&] {
-        while (avcodec_receive_frame(dec, frame) == 0) {
-            if (frames == 0 && frame->pict_type != AV_PICTURE_TYPE_I) ok = false;
-            if (frame->decode_error_flags) ok = false;
-            ++frames;
-        }
-    };
-    while (av_read_frame(fmt, pkt) >= 0) {
-        if (avcodec_send_packet(dec, pkt) < 0) ok = false;
-        av_packet_unref(pkt);
-        drain();
-    }
-    avcodec_send_packet(dec, nullptr);
-    drain();
-    av_frame_free(&frame);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    avformat_close_input(&fmt);
-    return ok ? frames : -1;
+    const Readback r = readBack(bytes);
+    return r.opened && r.firstFrameIntra && !r.decodeErrors ? r.frames : -1;
 }
 
 // The dts of every packet of a segment, in order (90 kHz).
 std::vector<int64_t> packetDts(const std::vector<uint8_t>& bytes) {
-    std::string path = test::makeTempDir("seg") + "/s.ts";
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    std::vector<int64_t> out;
-    AVFormatContext* fmt = nullptr;
-    if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0) return out;
-    AVPacket* pkt = av_packet_alloc();
-    while (av_read_frame(fmt, pkt) >= 0) {
-        out.push_back(pkt->dts);
-        av_packet_unref(pkt);
-    }
-    av_packet_free(&pkt);
-    avformat_close_input(&fmt);
-    return out;
+    return readBack(bytes).dts;
 }
 
 bool startsWithTables(const std::vector<uint8_t>& ts) {
