@@ -187,9 +187,8 @@ Playlist SegmentStore::playlistOf(size_t first, bool lowLatency, bool endList) c
     }
     if (!endList) {
         playlist.preloadHint =
-            open_ && !endList
-                ? partName(open_->name, open_->parts.size())
-                : partName(segmentNameFor(window_.back()->name, window_.back()->msn + 1), 0);
+            open_ ? partName(open_->name, open_->parts.size())
+                  : partName(segmentNameFor(window_.back()->name, window_.back()->msn + 1), 0);
     }
     return playlist;
 }
