@@ -90,8 +90,11 @@ struct RunnerOptions {
     bool loop = false;          // a file that ends starts again (new run, discontinuity)
     bool exitOnEof = false;     // the first end of stream finishes the runner
     double firstBackoff = 0.5;  // seconds before the first retry, doubling up to maxBackoff
-    double maxBackoff = 5.0;    // also how late, at most, a reconnect notices a source is back
-    double healthyRun = 1.0;    // a run that delivered packets this long (s) resets the backoff
+    // Also how late, at most, a reconnect notices a source is back: under the 3 × TARGETDURATION
+    // an LL-HLS player's blocking reload waits, so a player that waited through an outage gets
+    // the first part after it rather than a 503 and its own retry backoff.
+    double maxBackoff = 2.0;
+    double healthyRun = 1.0;  // a run that delivered packets this long (s) resets the backoff
 };
 
 // Owns the source thread: open → pump packets into the sink → on end or failure, restart as

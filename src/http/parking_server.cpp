@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -339,8 +340,11 @@ void ParkingServer::park(std::unique_ptr<Connection> c) {
     const int op = c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
     const bool held = c->hold.has_value();
     c->registered = true;
+    if (held) {
+        ++held_;
+        nextHoldDue_ = std::min(nextHoldDue_, c->deadline);
+    }
     parked_[fd] = std::move(c);
-    if (held) ++held_;
     if (!arm(fd, op)) {  // (a held one is armed to notice the client leaving)
         auto failed = std::move(parked_[fd]);
         parked_.erase(fd);
@@ -414,9 +418,17 @@ void ParkingServer::releaseReady() {
 void ParkingServer::eventLoop() {
     std::vector<epoll_event> events(256);
     auto lastExpiry = Clock::now();
+    Clock::time_point holdDue = Clock::time_point::max();
     for (;;) {
+        // Sweep idle connections every kExpireEveryMs; wake sooner for a held request's deadline.
+        int timeoutMs = kExpireEveryMs;
+        if (holdDue != Clock::time_point::max()) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(holdDue - Clock::now());
+            timeoutMs = static_cast<int>(
+                std::clamp<int64_t>(left.count(), 0, static_cast<int64_t>(kExpireEveryMs)));
+        }
         const int n =
-            ::epoll_wait(epollFd_, events.data(), static_cast<int>(events.size()), kExpireEveryMs);
+            ::epoll_wait(epollFd_, events.data(), static_cast<int>(events.size()), timeoutMs);
         {
             std::lock_guard lock(mutex_);
             if (stopping_) return;
@@ -433,9 +445,15 @@ void ParkingServer::eventLoop() {
             releaseReady();
         }
         const auto now = Clock::now();
-        if (now - lastExpiry >= std::chrono::milliseconds(kExpireEveryMs)) {
+        {
+            std::lock_guard lock(mutex_);
+            holdDue = held_ > 0 ? nextHoldDue_ : Clock::time_point::max();
+        }
+        if (now >= holdDue || now - lastExpiry >= std::chrono::milliseconds(kExpireEveryMs)) {
             lastExpiry = now;
             expire();
+            std::lock_guard lock(mutex_);
+            holdDue = held_ > 0 ? nextHoldDue_ : Clock::time_point::max();
         }
     }
 }
@@ -480,6 +498,7 @@ void ParkingServer::readable(int fd) {
                 c.hold = std::move(h);
                 c.deadline = c.hold->deadline;
                 ++held_;
+                nextHoldDue_ = std::min(nextHoldDue_, c.deadline);
                 arm(fd, EPOLL_CTL_MOD);
                 return;
             }
@@ -513,8 +532,10 @@ void ParkingServer::expire() {
     const auto now = Clock::now();
     {
         std::lock_guard lock(mutex_);
+        nextHoldDue_ = Clock::time_point::max();
         for (auto it = parked_.begin(); it != parked_.end();) {
             if (it->second->deadline > now) {
+                if (it->second->hold) nextHoldDue_ = std::min(nextHoldDue_, it->second->deadline);
                 ++it;
                 continue;
             }

@@ -106,6 +106,11 @@ private:
     mutable std::mutex mutex_;  // guards parked_ and stopping_
     std::unordered_map<int, std::unique_ptr<Connection>> parked_;
     int64_t held_ = 0;  // of parked_
+    // No held request is due before this (the earliest deadline, or earlier): the event loop
+    // wakes for it, so a request that is never ready is answered at its deadline, not up to a
+    // sweep period later.
+    std::chrono::steady_clock::time_point nextHoldDue_ =
+        std::chrono::steady_clock::time_point::max();
     bool stopping_ = false;
 
     std::atomic<int64_t> open_{0};

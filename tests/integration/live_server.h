@@ -36,10 +36,11 @@ double metric(int port, const std::string& name);
 // new connection in under this many milliseconds (looser in the sanitizer trees, which look
 // for races and memory errors, not speed).
 #ifdef HLSD_SANITIZED
-inline constexpr double kFreshClientLimitMs = 300;
+inline constexpr bool kSanitized = true;
 #else
-inline constexpr double kFreshClientLimitMs = 100;
+inline constexpr bool kSanitized = false;
 #endif
+inline constexpr double kFreshClientLimitMs = kSanitized ? 300 : 100;
 
 // A fresh client fetching the playlist every 50 ms on a new connection, in the background.
 class FreshClientProbe {

@@ -256,8 +256,15 @@ TEST(LowLatency, BlockingReloadAnswersAsSoonAsThePartExists) {
               << median(waits) * 1000 << " ms max " << maxWait * 1000
               << " ms; answer − first seen by a 5 ms poller: median " << median(lags) * 1000
               << " ms max " << maxLag * 1000 << " ms\n";
-    EXPECT_LE(maxWait, 0.2 + 0.05);
-    EXPECT_LE(maxLag, 0.05);
+    // Each request waited for its part (about one part duration, 0.2 s: how long that is
+    // depends on the source keeping time on this machine), and was answered as soon as the part
+    // existed: the server's own claim, against a 5 ms poller's first sight of the part. A
+    // release on the 200 ms sweep instead of the store's wake would put the median near 100 ms;
+    // the max allows for this shared machine not scheduling the test at once.
+    EXPECT_GE(median(waits), 0.1);
+    EXPECT_LE(median(waits), 0.3);
+    EXPECT_LE(median(lags), kSanitized ? 0.05 : 0.02);
+    EXPECT_LE(maxLag, kSanitized ? 0.3 : 0.15);
 
     // The preload-hinted part, asked for before it exists: answered once complete, the same
     // bytes as afterwards.
@@ -266,7 +273,7 @@ TEST(LowLatency, BlockingReloadAnswersAsSoonAsThePartExists) {
     const auto early = httpGet(s.port, "/live/" + hinted);
     const double waited = duration<double>(steady_clock::now() - t0).count();
     EXPECT_EQ(early.status, 200) << hinted;
-    EXPECT_LE(waited, 0.2 + 0.05);
+    EXPECT_LE(waited, kSanitized ? 1.0 : 0.5);  // the next part: due within 0.2 s
     EXPECT_GT(early.body.size(), 0u);
     EXPECT_TRUE(early.body == httpGet(s.port, "/live/" + hinted).body);
     std::cout << "preload-hinted part " << hinted << ": answered after " << waited * 1000 << " ms, "
@@ -298,7 +305,8 @@ TEST(LowLatency, BlockingReloadRefusesWhatItCannotAnswer) {
         const auto t0 = steady_clock::now();
         const auto r = httpGet(hlsd.port(), "/live/index.m3u8" + query);
         EXPECT_EQ(r.status, 400) << query;
-        EXPECT_LT(duration<double>(steady_clock::now() - t0).count(), 0.1) << query;
+        EXPECT_LT(duration<double>(steady_clock::now() - t0).count(), kSanitized ? 0.3 : 0.1)
+            << query;
     }
     // The next segment and the hinted part never come: both wait 3 × TD, then 503.
     double playlistWait = 0, partWait = 0;
@@ -321,7 +329,7 @@ TEST(LowLatency, BlockingReloadRefusesWhatItCannotAnswer) {
     EXPECT_EQ(partStatus, 503);
     for (double waited : {playlistWait, partWait}) {
         EXPECT_GE(waited, 3.0 * td - 0.05);
-        EXPECT_LE(waited, 3.0 * td + 0.5);
+        EXPECT_LE(waited, 3.0 * td + (kSanitized ? 1.0 : 0.25));
     }
     auto result = hlsd.stop();
     EXPECT_EQ(result.exitCode, 0) << result.err;
