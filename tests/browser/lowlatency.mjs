@@ -5,7 +5,8 @@
 // media after the first second.
 //
 //   node tests/browser/lowlatency.mjs --hlsd build/hlsd [--container mpegts|fmp4]
-//        [--seconds 15] [--max-latency 1.2] [--max-busy-stalls 2] [--part-duration 0.2]
+//        [--seconds 15] [--max-latency 1.2] [--max-busy-stalls 2] [--max-dry-stalls 0]
+//        [--part-duration 0.2]
 //        [--query catchup=0] [--requests requests.log]
 //
 // Exit 0: passed; 1: failed; 77: skipped because Chromium is not installed (said plainly).
@@ -19,7 +20,7 @@ const EXT = { mpegts: 'ts', fmp4: 'm4s' };
 async function main() {
   const o = parseOptions({ hlsd: 'build/hlsd', container: 'mpegts', seconds: 15, maxLatency: 1.2,
                            partDuration: '0.2', segmentTime: '1', query: '', requests: '',
-                           maxBusyStalls: 2 });
+                           maxBusyStalls: 2, maxDryStalls: 0 });
   if (!(o.container in EXT)) throw new Error('--container mpegts|fmp4, not ' + o.container);
   if (chromiumMissing()) return SKIP;
   const ext = EXT[o.container];
@@ -133,11 +134,13 @@ async function main() {
     if (!(median < o.maxLatency)) {
       failures.push(`median latency ${median.toFixed(3)} s, not < ${o.maxLatency} s`);
     }
-    // A stall with the buffer empty means the parts came late: none allowed. One with media
+    // A stall with the buffer empty means the parts came late: none allowed (the sanitizer
+    // trees, whose hlsd encodes the test pattern instrumented, allow a few). One with media
     // buffered is the decoder falling behind on a busy machine (two cores shared with other
     // jobs, seen on the ffmpeg + nginx anchor too): two are tolerated, more fail.
-    if (dryAfterStart !== 0) {
-      failures.push(`${dryAfterStart} stalls with the buffer empty after the first second: ` +
+    if (dryAfterStart > o.maxDryStalls) {
+      failures.push(`${dryAfterStart} stalls with the buffer empty after the first second ` +
+                    `(> ${o.maxDryStalls}): ` +
                     JSON.stringify(stats.waitLog));
     }
     if (stallsAfterStart - dryAfterStart > o.maxBusyStalls) {
