@@ -13,9 +13,17 @@ and CPU, and scrapes /metrics (as Prometheus would: hlsd_viewers). The criteria 
 reliability issue's): zero errors, and RSS and fd count flat: after the first minute
 (--warmup) neither ever exceeds its value at the end of the first minute by 5 % or more.
 
+--ll: the same with LL-HLS viewers (viewers.LlViewer, like hls.js in lowLatencyMode: blocking
+reloads for the next part, every part; --hint-share of them also GET the preload-hinted part,
+each hangs up on a held reload every --abandon-every s) against hlsd --part-duration; it also
+samples hlsd_http_requests_waiting (requests held until their part exists), and adds two
+criteria: every blocking reload answered 200 (none timed out into a 503), and no request still
+held once the viewers have left. Written to soak-ll.json.
+
 Writes the JSON for bench/report.py (its "Soak" section) and exits 1 when a criterion fails.
-`make soak` runs it alone and updates only that section of bench/RESULTS.md; `make bench-full`
-runs it after the other sections. Every process started here is stopped by its PID.
+`make soak` runs it (plain, then --ll) and updates only that section of bench/RESULTS.md;
+`make bench-full` runs both after the other sections. Every process started here is stopped by
+its PID.
 """
 import argparse
 import atexit

@@ -16,6 +16,11 @@ max(5 s, 3 × target duration)), and no segment the playlist lists answers 404. 
 a request that fails on a reused keep-alive connection before any response is retried once on
 a new connection (counted as a reconnect, not an error); any other failure is an error.
 bench/soak.py runs 50 of these for 10 minutes. Loopback only; stops after --seconds.
+
+--ll runs LlViewers instead: LL-HLS viewers like hls.js in lowLatencyMode (a blocking playlist
+reload for the preload-hinted part, then every new part once; see the class), --hint-share of
+them also GETting the hinted part, --abandon-every hanging up on a held reload; bench/soak.py
+--ll runs 50 of those.
 """
 import argparse
 import array
