@@ -269,13 +269,20 @@ def soak_tail(s, out, extra_head=(), extra=lambda sample: []):
     return out
 
 
+def soak_start(heading, command, s):
+    """A soak (sub)section's first lines: its heading, and why the run failed if it did."""
+    out = [f"{heading}\n"]
+    if "error" in s:
+        out.append(f"`{command}` on {s.get('date', '?')} failed: `{s['error']}`\n")
+    return out
+
+
 def soak_section(s):
     """The "5. Soak" section (heading included) from bench/soak.py's JSON."""
-    out = [f"{SOAK_HEADING}\n"]
-    w = out.append
+    out = soak_start(SOAK_HEADING, "bench/soak.py", s)
     if "error" in s:
-        w(f"`bench/soak.py` on {s.get('date', '?')} failed: `{s['error']}`\n")
         return out
+    w = out.append
     c, v, m = s["config"], s["viewers"], s["machine"]
     wu = c["warmup_s"]
     w(f"From `bench/soak.py` on {s['date']} (`make soak` runs it alone and rewrites only this "
@@ -316,11 +323,10 @@ def soak_section(s):
 
 def soak_ll_section(s):
     """The LL-HLS subsection of "5. Soak" (its ### heading included) from bench/soak.py --ll."""
-    out = [f"{SOAK_LL_HEADING}\n"]
-    w = out.append
+    out = soak_start(SOAK_LL_HEADING, "bench/soak.py --ll", s)
     if "error" in s:
-        w(f"`bench/soak.py --ll` on {s.get('date', '?')} failed: `{s['error']}`\n")
         return out
+    w = out.append
     c, v, m, ll = s["config"], s["viewers"], s["machine"], s["ll"]
     wu = c["warmup_s"]
     hinted = ll["hint_viewers"]
