@@ -147,7 +147,7 @@ def soak(a):
     t0 = time.monotonic()
     deadline = t0 + a.seconds
     viewers = [V.make_viewer(hlsd.playlist, deadline, a.stagger * i / a.viewers, a.ll, i,
-                             a.viewers, a.hint_share, a.abandon_every) for i in range(a.viewers)]
+                             a.hint_share, a.abandon_every) for i in range(a.viewers)]
     sys0 = system_cpu()
     own0 = os.times()
     c_prev, t_prev = B.cpu_ticks([pid]), t0

@@ -408,9 +408,8 @@ class LlViewer(Viewer):
                 start = max(0, len(pl["parts"]) - self.HOLD_BACK_PARTS)
                 last = pl["parts"][start - 1][0] if start else None
             new = [(pos, uri) for pos, uri in pl["parts"] if last is None or pos > last]
-            with self.lock:
-                expected = 0 if self.hint else 1
-                if asked and len(new) > expected:
+            with self.lock:  # a hint viewer fetched the one new part already
+                if asked and len(new) > (0 if self.hint else 1):
                     self.stats["behind"] += 1
                 self.stats["max_new_parts"] = max(self.stats["max_new_parts"], len(new))
             for pos, uri in new:
@@ -484,8 +483,8 @@ def totals(viewers):
     return total
 
 
-def make_viewer(url, deadline, delay, ll, i, n, hint_share, abandon_every=None):
-    """Viewer i of n: a plain Viewer, or an LlViewer; with hint_share, that share of the LL
+def make_viewer(url, deadline, delay, ll, i, hint_share, abandon_every=None):
+    """Viewer number i: a plain Viewer, or an LlViewer; with hint_share, that share of the LL
     viewers (spread evenly over i) request the preload hint; abandon_every: LlViewer's."""
     if not ll:
         return Viewer(url, deadline, delay)
@@ -507,7 +506,7 @@ def main():
                     help="with --ll: each viewer hangs up on a held reload every this many s")
     a = ap.parse_args()
     deadline = time.monotonic() + a.seconds
-    viewers = [make_viewer(a.url, deadline, a.stagger * i / max(1, a.n), a.ll, i, a.n, a.hint_share,
+    viewers = [make_viewer(a.url, deadline, a.stagger * i / max(1, a.n), a.ll, i, a.hint_share,
                            a.abandon_every) for i in range(a.n)]
     for v in viewers:
         v.start()
