@@ -397,6 +397,11 @@ def soak_ll_section(s):
         soak_ms_row("part fetch ms p50 / p99 / max", v["part_ms"]),
         soak_ms_row("hinted part fetch (held until complete) ms p50 / p99 / max", v["hint_ms"]),
         soak_ms_row("first (plain) playlist GET ms p50 / p99 / max", v["playlist_ms"]),
+        *([["the sampler (the viewers' process' main thread): most it woke late for a sample, s; "
+            "slowest `/metrics` scrape, ms",
+            f"{max(x['late_s'] for x in s['samples']):.2f}; "
+            f"{max(x['scrape_ms'] for x in s['samples']):.1f}", ""]]
+          if "late_s" in s["samples"][0] else []),
         ["held reloads hung up on / connections opened / reconnects",
          f"{v['abandoned']} / {v['connections']} / {v['reconnects']}", ""],
         soak_exit_row(s),

@@ -155,13 +155,18 @@ def soak(a):
     for v in viewers:
         v.start()
 
-    def sample():
+    def sample(due):
+        """due: when it was meant to run; late_s says how much later this process got to it
+        (a stall of the client process or the machine), scrape_ms how long hlsd took."""
         nonlocal c_prev, t_prev
         now = time.monotonic()
         c = B.cpu_ticks([pid])
         counts = [(v.requests(), v.stats["errors"]) for v in viewers]
         metrics = scrape_metrics(hlsd.base, METRICS)
-        s = {"t": round(now - t0, 2), "rss_kb": B.status_kb(pid, "VmRSS"), "fds": fd_count(pid),
+        scraped = time.monotonic()
+        s = {"t": round(now - t0, 2), "late_s": round(now - due, 3),
+             "scrape_ms": round(1000 * (scraped - now), 1),
+             "rss_kb": B.status_kb(pid, "VmRSS"), "fds": fd_count(pid),
              "threads": threads(pid),
              "stack_rss_kb": stack_rss_kb(pid, stack_size)[0] if stack_size else None,
              "cpu_percent": round(100.0 * (c - c_prev) / B.HZ / max(1e-6, now - t_prev), 2),
@@ -173,15 +178,16 @@ def soak(a):
         samples.append(s)
         return s
 
-    sample()
+    sample(t0)
     # Samples every interval while the viewers run; the last one a second before they stop.
     last_at = deadline - min(1.0, a.interval / 2)
     next_at, next_log = t0 + a.interval, t0 + 60
     while next_at < last_at + a.interval:
-        time.sleep(max(0.0, min(next_at, last_at) - time.monotonic()))
+        due = min(next_at, last_at)
+        time.sleep(max(0.0, due - time.monotonic()))
         if not hlsd.alive():
             raise RuntimeError(f"hlsd exited during the soak: {hlsd.log_text()[-2000:]}")
-        s = sample()
+        s = sample(due)
         next_at += a.interval
         if time.monotonic() >= next_log:
             next_log += 60
