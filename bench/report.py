@@ -177,10 +177,14 @@ def soak_machine(s):
     m = s["machine"]
     busy = s["machine_cpu_busy_percent"]
     client = s.get("client_cpu_percent")
+    steal = s.get("machine_cpu_steal_percent")
     return (f"The machine's {m['nproc']} CPUs were {busy:.0f} % busy over the run (hlsd "
             f"{s['cpu_percent']['mean'] / m['nproc']:.0f} % of that" +
             (f", the viewers' Python process {client / m['nproc']:.0f} %" if client is not None
              else "") +
+            (f", CPU time the hypervisor gave to other guests (steal) {steal['mean']:.0f} %, "
+             f"{steal['max_interval']:.0f} % in the worst {s['config']['interval_s']:.0f} s"
+             if steal else "") +
             f"; load average {' '.join(s['loadavg_start'])} at the start, "
             f"{' '.join(s['loadavg_end'])} at the end)" +
             (": other jobs shared the cores, so hlsd's CPU % and the response times are noisy; "

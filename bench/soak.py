@@ -83,11 +83,17 @@ def stack_rss_kb(pid, size_kib):
 
 
 def system_cpu():
-    """(busy, total) jiffies of the whole machine: how much else was running."""
+    """(busy, total, steal) jiffies of the whole machine: how much else was running; steal is
+    the time a hypervisor ran something else instead of this VM's CPUs (counted as busy)."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + v[4]  # idle + iowait
-    return sum(v) - idle, sum(v)
+    return sum(v) - idle, sum(v), v[7] if len(v) > 7 else 0
+
+
+def steal_percent(a, b):
+    """The share of the machine's CPU time stolen between two system_cpu() readings, %."""
+    return round(100.0 * (b[2] - a[2]) / max(1, b[1] - a[1]), 1)
 
 
 def scrape_metrics(base, names):
@@ -150,7 +156,7 @@ def soak(a):
                              a.hint_share, a.abandon_every) for i in range(a.viewers)]
     sys0 = system_cpu()
     own0 = os.times()
-    c_prev, t_prev = B.cpu_ticks([pid]), t0
+    c_prev, t_prev, sys_prev = B.cpu_ticks([pid]), t0, sys0
     c_first = c_prev
     for v in viewers:
         v.start()
@@ -158,9 +164,9 @@ def soak(a):
     def sample(due):
         """due: when it was meant to run; late_s says how much later this process got to it
         (a stall of the client process or the machine), scrape_ms how long hlsd took."""
-        nonlocal c_prev, t_prev
+        nonlocal c_prev, t_prev, sys_prev
         now = time.monotonic()
-        c = B.cpu_ticks([pid])
+        c, sys_now = B.cpu_ticks([pid]), system_cpu()
         counts = [(v.requests(), v.stats["errors"]) for v in viewers]
         metrics = scrape_metrics(hlsd.base, METRICS)
         scraped = time.monotonic()
@@ -174,7 +180,8 @@ def soak(a):
              "hlsd_viewers": metrics["hlsd_viewers"],
              "requests_waiting": metrics["hlsd_http_requests_waiting"],
              "connections_open": metrics["hlsd_http_connections_open"]}
-        c_prev, t_prev = c, now
+        s["steal_percent"] = steal_percent(sys_prev, sys_now)
+        c_prev, t_prev, sys_prev = c, now, sys_now
         samples.append(s)
         return s
 
@@ -265,6 +272,8 @@ def soak(a):
         "machine": B.host(), "loadavg_start": load_start, "loadavg_end": load_end,
         "client_cpu_percent": round(100.0 * (own1.user + own1.system - own0.user - own0.system)
                                     / (t_own - t0), 1),
+        "machine_cpu_steal_percent": {"mean": steal_percent(sys0, sys1),
+                                      "max_interval": max(x["steal_percent"] for x in samples)},
         "machine_cpu_busy_percent": round(100.0 * (sys1[0] - sys0[0]) / max(1, sys1[1] - sys0[1]),
                                           1),
         "config": {"seconds": a.seconds, "viewers": a.viewers, "stagger_s": a.stagger,
