@@ -71,8 +71,11 @@ test-package:
 
 # hlsd side by side with ffmpeg -f hls + nginx (latency in Chromium, serving, segmenting cost,
 # footprint); writes bench/RESULTS.md. `bench` is the quick subset (~12 min), `bench-full` the
-# whole latency table plus the 10-minute soak. `soak` is the soak alone (50 simulated viewers at
-# real time: zero errors, flat RSS and fds); it rewrites only its section of bench/RESULTS.md.
+# whole latency table plus both 10-minute soaks. `soak` is the soaks alone (50 simulated viewers
+# at real time: zero errors, flat RSS and fds), plain viewers then LL-HLS viewers (blocking
+# reloads + parts; also every blocking reload answered 200), 2 × 10 min; `make soak SOAK=plain`
+# or `SOAK=ll` runs one. It rewrites only the soak section of bench/RESULTS.md.
+SOAK ?= both
 bench: deps-test build
 	bench/run.sh quick
 
@@ -80,7 +83,7 @@ bench-full: deps-test build
 	bench/run.sh full
 
 soak: build
-	bench/run.sh soak
+	bench/run.sh soak $(SOAK)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

@@ -2,16 +2,18 @@
 """Writes bench/RESULTS.md from the JSON bench/bench.py produced. Every figure comes from that
 run; the prose around them is fixed, and the "where hlsd is behind" list is computed.
 
-    python3 bench/report.py build/bench/results.json [--soak build/bench/soak.json] > bench/RESULTS.md
-    python3 bench/report.py --soak build/bench/soak.json --update bench/RESULTS.md
+    python3 bench/report.py build/bench/results.json [--soak build/bench/soak.json] \
+        [--soak-ll build/bench/soak-ll.json] > bench/RESULTS.md
+    python3 bench/report.py [--soak build/bench/soak.json] [--soak-ll build/bench/soak-ll.json] \
+        --update bench/RESULTS.md
 
 The second form (`make soak`) rewrites only the "5. Soak" section of an existing RESULTS.md
-(inserted before "Profile" when it has none) and leaves every other line as it was.
+(inserted before "Profile" when it has none) and leaves every other line as it was: with only
+--soak its plain-viewer part, with only --soak-ll its "LL-HLS viewers" subsection.
 """
 import argparse
 import json
 import re
-import sys
 
 SEED = {(1, 4, 1): "3–5 s", (1, 4, 2): "5 s", (2, 4, 1): "3–4 s", (4, 4, 1): "7–8 s",
         (4, 4, 2): "11 s", (1, 20, 5): "9 s"}
@@ -153,90 +155,89 @@ def ll_section(ll, lat, w, behind):
 
 
 SOAK_HEADING = "## 5. Soak"
+SOAK_LL_HEADING = "### LL-HLS viewers (blocking reload + parts)"
 
 
-def soak_section(s):
-    """The "5. Soak" section (heading included) from bench/soak.py's JSON."""
-    out = [f"{SOAK_HEADING}\n"]
-    w = out.append
-    if "error" in s:
-        w(f"`bench/soak.py` on {s.get('date', '?')} failed: `{s['error']}`\n")
-        return out
-    c, v, m = s["config"], s["viewers"], s["machine"]
-    rss, fds, thr, st = s["rss_kb"], s["fds"], s["threads"], s.get("stack_rss_kb")
-    wu = c["warmup_s"]
-    w(f"From `bench/soak.py` on {s['date']} (`make soak` runs it alone and rewrites only this "
-      "section; `make bench-full` runs it after the sections above), not necessarily the same "
-      f"run as the rest of this file; {m['nproc']} × {m['cpu']}, hlsd `{m['hlsd']}`. hlsd with "
-      f"the test pattern at real time ({c['size']}, libx264 inside, {c['segment_time']} s "
-      f"segments, list size {c['list_size']}, every other setting at its default) on "
-      f"127.0.0.1; {c['viewers']} simulated viewers (`bench/viewers.py`, threads in one "
-      "process: one keep-alive HTTP/1.1 connection each, start 3 segments from the live edge, "
-      "reload the playlist every target duration, fetch every new segment once) for "
-      f"{s['wall_s']:.0f} s, their starts spread over {c['stagger_s']:.0f} s. Every response is "
-      "checked (status 200, Content-Length = bytes read, segments are MPEG-TS, media sequence "
-      "never goes back, the newest segment keeps advancing, no listed segment answers 404); "
-      "a failed request is an error, except one retry on a new connection when a reused "
-      "keep-alive connection was closed under it (a *reconnect*, as browsers do). Every "
-      f"{c['interval_s']:.0f} s: hlsd's VmRSS, open fds, threads, CPU, and a `/metrics` "
-      "scrape on a new connection (as Prometheus' would be: its interval outlives hlsd's 5 s "
-      f"keep-alive). Criteria: zero errors; RSS and fds after the first {wu:.0f} s never "
-      f"{c['growth_limit_pct']:.0f} % or more above their value at {wu:.0f} s; once the "
-      "viewers have closed their connections, hlsd is back to the fds it had before they came.\n")
+def mib(kb):
+    return f"{kb / 1024:.1f}"
+
+
+def pct(x):
+    return "–" if x is None else f"{x:+.1f} %"
+
+
+def soak_ok(s, name):
+    """pass / **FAIL** for the soak check whose name starts with name ("" if none does)."""
+    return next((("pass" if v else "**FAIL**") for k, v in s["checks"].items()
+                 if k.startswith(name)), "")
+
+
+def soak_machine(s):
+    """The paragraph on how busy the machine was during a soak."""
+    m = s["machine"]
     busy = s["machine_cpu_busy_percent"]
     client = s.get("client_cpu_percent")
-    w(f"The machine's {m['nproc']} CPUs were {busy:.0f} % busy over the run (hlsd "
-      f"{s['cpu_percent']['mean'] / m['nproc']:.0f} % of that" +
-      (f", the viewers' Python process {client / m['nproc']:.0f} %" if client is not None else "") +
-      f"; load average {' '.join(s['loadavg_start'])} at the start, "
-      f"{' '.join(s['loadavg_end'])} at the end)" +
-      (": other jobs shared the cores, so hlsd's CPU % and the response times are noisy; "
-       "flatness is what this section measures.\n" if busy > 50 else ".\n"))
+    steal = s.get("machine_cpu_steal_percent")
+    return (f"The machine's {m['nproc']} CPUs were {busy:.0f} % busy over the run (hlsd "
+            f"{s['cpu_percent']['mean'] / m['nproc']:.0f} % of that" +
+            (f", the viewers' Python process {client / m['nproc']:.0f} %" if client is not None
+             else "") +
+            (f", CPU time the hypervisor gave to other guests (steal) {steal['mean']:.0f} %, "
+             f"{steal['max_interval']:.0f} % in the worst {s['config']['interval_s']:.0f} s"
+             if steal else "") +
+            f"; load average {' '.join(s['loadavg_start'])} at the start, "
+            f"{' '.join(s['loadavg_end'])} at the end)" +
+            (": other jobs shared the cores, so hlsd's CPU % and the response times are noisy; "
+             "flatness is what this section measures.\n" if busy > 50 else ".\n"))
 
-    def mib(kb):
-        return f"{kb / 1024:.1f}"
 
-    def pct(x):
-        return "–" if x is None else f"{x:+.1f} %"
+def soak_errors_row(s):
+    kinds = ", ".join(f"{k} {n}" for k, n in s["viewers"]["error_kinds"].items()) or "none"
+    return ["errors", f"{s['errors']} ({kinds})", soak_ok(s, "zero errors")]
 
-    def ok(name):
-        return next((("pass" if v_ else "**FAIL**") for k, v_ in s["checks"].items()
-                     if k.startswith(name)), "")
-    kinds = ", ".join(f"{k} {n}" for k, n in v["error_kinds"].items()) or "none"
-    pm, sm = v["playlist_ms"], v["segment_ms"]
-    w(table(["", "measured", "criterion"], [
-        ["errors", f"{s['errors']} ({kinds})", ok("zero errors")],
+
+def soak_footprint_rows(s):
+    """RSS, thread stacks, fds, idle fds, threads and CPU rows of a soak's table."""
+    rss, fds, thr, st = s["rss_kb"], s["fds"], s["threads"], s.get("stack_rss_kb")
+    wu = s["config"]["warmup_s"]
+    return [
         [f"RSS MiB at {wu:.0f} s → end (max after {wu:.0f} s)",
          f"{mib(rss['at_warmup'])} → {mib(rss['end'])} ({mib(rss['max'])}): "
          f"{pct(rss['growth_end_pct'])} at the end, {pct(rss['growth_max_pct'])} at the max; "
-         f"trend {rss.get('slope_per_min', 0):+.0f} KiB/min", ok("RSS")],
+         f"trend {rss.get('slope_per_min', 0):+.0f} KiB/min", soak_ok(s, "RSS")],
         *([[f"of which thread stacks (the {st['mappings']} anonymous mappings of the "
             f"{st['stack_size_kib'] // 1024} MiB stack size), MiB at {wu:.0f} s → end",
             f"{mib(st['at_warmup'])} → {mib(st['end'])}: {(st['end'] - st['at_warmup']):+,} KiB "
             f"of the RSS's {(rss['end'] - rss['at_warmup']):+,} KiB", ""]] if st else []),
         [f"open fds at {wu:.0f} s → end (max after {wu:.0f} s)",
          f"{fds['at_warmup']} → {fds['end']} ({fds['max']}): {pct(fds['growth_max_pct'])} at "
-         "the max", ok("fd")],
+         "the max", soak_ok(s, "fd")],
         ["open fds idle: before the viewers → after they left",
-         f"{s['idle_before']['fds']} → {s['idle_after']['fds']}", ok("fds back")],
+         f"{s['idle_before']['fds']} → {s['idle_after']['fds']}", soak_ok(s, "fds back")],
         [f"threads at {wu:.0f} s → end (max)", f"{thr['at_warmup']} → {thr['end']} ({thr['max']})",
          ""],
         ["hlsd CPU % of one core (mean; worst interval)",
          f"{s['cpu_percent']['mean']:.1f}; {f(s['cpu_percent']['max_interval'], 0)}", ""],
-        ["requests (playlists + segments), per s",
-         f"{s['requests']:,} ({v['playlists']:,} + {v['segments']:,}), {s['requests_per_s']:.0f}/s; "
-         f"{v['bytes'] / 1e6:,.0f} MB", ""],
-        ["connections opened / reconnects", f"{v['connections']} / {v['reconnects']}", ""],
-        ["segments missed (fell out of the window before fetched) / stalls",
-         f"{v['missed']} / {v['stalls']}", ""],
-        ["response time ms p50 / p99 / max: playlist",
-         f"{f(pm['p50'], 1)} / {f(pm['p99'], 1)} / {f(pm['max'], 1)}", ""],
-        ["response time ms p50 / p99 / max: segment",
-         f"{f(sm['p50'], 1)} / {f(sm['p99'], 1)} / {f(sm['max'], 1)}", ""],
-        ["hlsd exit code after SIGTERM; warnings/errors logged",
-         f"{s['hlsd_exit_code']}; {s['hlsd_log']['warnings_errors']}", ""],
-    ]))
-    w("")
+    ]
+
+
+def soak_ms_row(label, t):
+    """A table row: label, then p50 / p99 / max of a viewers' time (ms)."""
+    return [label, f"{f(t['p50'], 1)} / {f(t['p99'], 1)} / {f(t['max'], 1)}", ""]
+
+
+def soak_exit_row(s):
+    return ["hlsd exit code after SIGTERM; warnings/errors logged",
+            f"{s['hlsd_exit_code']}; {s['hlsd_log']['warnings_errors']}", ""]
+
+
+def soak_tail(s, out, extra_head=(), extra=lambda sample: []):
+    """What follows a soak's table: the thread-stack note, the verdict, the per-minute table
+    (extra columns from extra(sample)) and the hlsd command."""
+    w = out.append
+    c, v = s["config"], s["viewers"]
+    rss, st = s["rss_kb"], s.get("stack_rss_kb")
+    wu = c["warmup_s"]
     grew = rss["end"] - rss["at_warmup"]
     if st and grew > 0.01 * rss["at_warmup"] and st["end"] - st["at_warmup"] >= grew / 2:
         conns = v["connections"] + len(s["samples"])
@@ -261,30 +262,184 @@ def soak_section(s):
         cpu = sum(x["cpu_percent"] for x in span) / len(span) if span else None
         rows.append([f"{cur['t']:.0f}", mib(cur["rss_kb"]), cur["fds"], cur["threads"], f(cpu, 0),
                      f"{cur['requests'] - prev['requests']:,}", cur["errors"],
-                     f(cur["hlsd_viewers"], 0)])
+                     f(cur["hlsd_viewers"], 0), *extra(cur)])
         prev = cur
     w(f"Per minute (the sample nearest each minute; CPU % and requests over the minute; all "
       f"{len(samples)} samples are in the JSON):\n")
     w(table(["t s", "RSS MiB", "fds", "threads", "CPU %", "requests", "errors so far",
-             "hlsd_viewers"], rows))
+             "hlsd_viewers", *extra_head], rows))
     w("")
     w(f"hlsd command: `{normalize(' '.join(c['hlsd']))}`\n")
     return out
 
 
-def update_section(path, section):
-    """Replaces the soak section of an existing RESULTS.md (or inserts it before Profile)."""
+def soak_start(heading, command, s):
+    """A soak (sub)section's first lines: its heading, and why the run failed if it did."""
+    out = [f"{heading}\n"]
+    if "error" in s:
+        out.append(f"`{command}` on {s.get('date', '?')} failed: `{s['error']}`\n")
+    return out
+
+
+def soak_section(s):
+    """The "5. Soak" section (heading included) from bench/soak.py's JSON."""
+    out = soak_start(SOAK_HEADING, "bench/soak.py", s)
+    if "error" in s:
+        return out
+    w = out.append
+    c, v, m = s["config"], s["viewers"], s["machine"]
+    wu = c["warmup_s"]
+    w(f"From `bench/soak.py` on {s['date']} (`make soak` runs it alone and rewrites only this "
+      "section; `make bench-full` runs it after the sections above), not necessarily the same "
+      f"run as the rest of this file; {m['nproc']} × {m['cpu']}, hlsd `{m['hlsd']}`. hlsd with "
+      f"the test pattern at real time ({c['size']}, libx264 inside, {c['segment_time']} s "
+      f"segments, list size {c['list_size']}, every other setting at its default) on "
+      f"127.0.0.1; {c['viewers']} simulated viewers (`bench/viewers.py`, threads in one "
+      "process: one keep-alive HTTP/1.1 connection each, start 3 segments from the live edge, "
+      "reload the playlist every target duration, fetch every new segment once) for "
+      f"{s['wall_s']:.0f} s, their starts spread over {c['stagger_s']:.0f} s. Every response is "
+      "checked (status 200, Content-Length = bytes read, segments are MPEG-TS, media sequence "
+      "never goes back, the newest segment keeps advancing, no listed segment answers 404); "
+      "a failed request is an error, except one retry on a new connection when a reused "
+      "keep-alive connection was closed under it (a *reconnect*, as browsers do). Every "
+      f"{c['interval_s']:.0f} s: hlsd's VmRSS, open fds, threads, CPU, and a `/metrics` "
+      "scrape on a new connection (as Prometheus' would be: its interval outlives hlsd's 5 s "
+      f"keep-alive). Criteria: zero errors; RSS and fds after the first {wu:.0f} s never "
+      f"{c['growth_limit_pct']:.0f} % or more above their value at {wu:.0f} s; once the "
+      "viewers have closed their connections, hlsd is back to the fds it had before they came.\n")
+    w(soak_machine(s))
+    w(table(["", "measured", "criterion"], [
+        soak_errors_row(s),
+        *soak_footprint_rows(s),
+        ["requests (playlists + segments), per s",
+         f"{s['requests']:,} ({v['playlists']:,} + {v['segments']:,}), {s['requests_per_s']:.0f}/s; "
+         f"{v['bytes'] / 1e6:,.0f} MB", ""],
+        ["connections opened / reconnects", f"{v['connections']} / {v['reconnects']}", ""],
+        ["segments missed (fell out of the window before fetched) / stalls",
+         f"{v['missed']} / {v['stalls']}", ""],
+        soak_ms_row("response time ms p50 / p99 / max: playlist", v["playlist_ms"]),
+        soak_ms_row("response time ms p50 / p99 / max: segment", v["segment_ms"]),
+        soak_exit_row(s),
+    ]))
+    w("")
+    return soak_tail(s, out)
+
+
+def soak_ll_section(s):
+    """The LL-HLS subsection of "5. Soak" (its ### heading included) from bench/soak.py --ll."""
+    out = soak_start(SOAK_LL_HEADING, "bench/soak.py --ll", s)
+    if "error" in s:
+        return out
+    w = out.append
+    c, v, m, ll = s["config"], s["viewers"], s["machine"], s["ll"]
+    wu = c["warmup_s"]
+    hinted = ll["hint_viewers"]
+    hl = v["held_lateness"]
+    ia = s["idle_after"]
+    w(f"From `bench/soak.py --ll` on {s['date']} (`make soak` runs it after the plain soak above, "
+      "`make soak SOAK=ll` alone; either rewrites only its own part of this section); "
+      f"{m['nproc']} × {m['cpu']}, hlsd `{m['hlsd']}`. The same hlsd as above (test pattern at "
+      f"real time, {c['size']}, {c['segment_time']} s segments, list size {c['list_size']}) "
+      f"with `--part-duration {ll['part_duration']:g}`; {c['viewers']} simulated LL-HLS "
+      "viewers (`bench/viewers.py` `LlViewer`, threads in one process) for "
+      f"{s['wall_s']:.0f} s, their starts spread over {c['stagger_s']:.0f} s. Each one does "
+      "what hls.js does in lowLatencyMode on one keep-alive connection: a plain playlist GET, "
+      "then in a loop a blocking reload `?_HLS_msn=M&_HLS_part=P&_HLS_skip=YES` for the part "
+      "after the last one listed (the preload hint), then every part listed after the last one "
+      "it fetched, once (starting 3 parts, PART-HOLD-BACK, from the live edge). "
+      f"{hinted} of the {c['viewers']} also GET the hinted part before each reload, as Apple's "
+      "players do; hlsd holds that request until the part is complete." +
+      (f" Every {ll['abandon_every_s']:g} s (the first time at random) each viewer instead "
+       "sends a blocking reload for part 0 of the segment after the next one (held for about "
+       "a segment) and hangs up on it 0.1 s later, as a closing tab or an aborted hls.js request "
+       "does, then starts over on a new connection." if ll.get("abandon_every_s") else "") +
+      " Checked on every "
+      "response: status 200, Content-Length = bytes read, parts are MPEG-TS, the media sequence "
+      "never goes back, part names match where they are listed, the preload hint is the part "
+      "hls.js would ask for next, a blocking reload lists the part asked for (or a later one), "
+      "no part is skipped. Same samples as above, plus `hlsd_http_requests_waiting` (requests "
+      "hlsd holds, without a worker, until their part exists). Criteria: those above (zero "
+      f"errors; RSS and fds flat within {c['growth_limit_pct']:.0f} % after {wu:.0f} s; fds "
+      "back to idle), every blocking reload answered 200 (none timed out into a 503 after "
+      "3 × TARGETDURATION), and no request still held once the viewers have left.\n")
+    w(soak_machine(s))
+    ratio_ = ll["requests_per_s_vs_expected"]
+    behind_pct = 100.0 * v["behind"] / max(1, v["reloads"])
+    wh = ll["requests_waiting"]
+    w(table(["", "measured", "criterion"], [
+        soak_errors_row(s),
+        ["blocking reloads answered 200 / made",
+         f"{v['reloads_ok']:,} / {v['reloads']:,} "
+         f"({v['error_kinds'].get('reload_503', 0)} × 503)",
+         soak_ok(s, "every blocking reload")],
+        *soak_footprint_rows(s),
+        ["requests (playlist GETs + blocking reloads + parts + hinted parts), per s",
+         f"{s['requests']:,} ({v['playlists']:,} + {v['reloads']:,} + {v['parts']:,} + "
+         f"{v['hints']:,}), {s['requests_per_s']:.0f}/s of {ll['expected_requests_per_s']:.0f}/s "
+         f"for viewers that keep up (2 per part each): {ratio_:.2f}×; "
+         f"{v['bytes'] / 1e6:,.0f} MB", ""],
+        ["reloads that listed more new parts than expected (viewer behind the live edge); "
+         "most new parts in one answer",
+         f"{v['behind']:,} ({behind_pct:.1f} %); {v['max_new_parts']}", ""],
+        ["parts missed (skipped over) / reloads answered by the end of the segment instead of "
+         "the part asked for",
+         f"{v['missed']} / {v['answered_by_segment_end']}", ""],
+        [f"held requests (`hlsd_http_requests_waiting`, {wh['samples']} samples) min / mean / max",
+         f"{f(wh['min'], 0)} / {f(wh['mean'], 1)} / {f(wh['max'], 0)}", ""],
+        ["held requests / open connections after the viewers left (the scrape's own included)",
+         f"{f(ia.get('requests_waiting'), 0)} / {f(ia.get('connections_open'), 0)}",
+         soak_ok(s, "no held request")],
+        soak_ms_row("blocking reload wait (until the next part exists) ms p50 / p99 / max",
+                    v["reload_ms"]),
+        soak_ms_row("blocking reload once the hinted part arrived ms p50 / p99 / max",
+                    v["reload_after_hint_ms"]),
+        [f"held requests ({hl['held']:,}, for {hl['parts']:,} parts): answered after the "
+         "first answer any viewer got for the same part, ms p50 / p99 / max; over 50 ms; "
+         "over 200 ms (seen by the viewers: includes the Python process' scheduling of its "
+         "threads)",
+         f"{soak_ms_row('', hl['lateness_ms'])[1]}; {hl['over_50ms']:,}; {hl['over_200ms']:,}", ""],
+        soak_ms_row("part fetch ms p50 / p99 / max", v["part_ms"]),
+        soak_ms_row("hinted part fetch (held until complete) ms p50 / p99 / max", v["hint_ms"]),
+        soak_ms_row("first (plain) playlist GET ms p50 / p99 / max", v["playlist_ms"]),
+        *([["the sampler (the viewers' process' main thread): most it woke late for a sample, s; "
+            "slowest `/metrics` scrape, ms",
+            f"{max(x['late_s'] for x in s['samples']):.2f}; "
+            f"{max(x['scrape_ms'] for x in s['samples']):.1f}", ""]]
+          if "late_s" in s["samples"][0] else []),
+        ["held reloads hung up on / connections opened / reconnects",
+         f"{v['abandoned']} / {v['connections']} / {v['reconnects']}", ""],
+        soak_exit_row(s),
+    ]))
+    w("")
+    keeping = ratio_ >= 0.95 and behind_pct < 5
+    w(f"The viewers made {ratio_:.2f}× the requests of viewers that keep up with the live edge "
+      f"and {behind_pct:.1f} % of the blocking reloads came back with more than the next part: "
+      + ("the Python viewers kept up.\n" if keeping else
+         "**the viewers fell behind** (the Python process shares the GIL and the 2 cores); the "
+         "figures are for the load they actually made.\n"))
+    return soak_tail(s, out, ["held requests"], lambda x: [f(x.get("requests_waiting"), 0)])
+
+
+def update_section(path, plain=None, ll=None):
+    """Rewrites the soak section of an existing RESULTS.md (inserted before Profile when there
+    is none): its plain part with plain, its LL subsection with ll; a part given as None is
+    kept as it was."""
     with open(path) as fh:
         lines = fh.read().split("\n")
-    new = "\n".join(section).split("\n")
+
+    def split(section):
+        return None if section is None else "\n".join(section).split("\n")
+    plain, ll = split(plain), split(ll)
     if SOAK_HEADING in lines:
         i = lines.index(SOAK_HEADING)
         j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-        lines[i:j] = new
+        old = lines[i:j]
+        k = old.index(SOAK_LL_HEADING) if SOAK_LL_HEADING in old else len(old)
+        lines[i:j] = (plain or old[:k]) + (ll or old[k:])
     else:
         anchors = ["## Profile (callgrind)", "## Where hlsd is behind"]
         i = next((lines.index(a) for a in anchors if a in lines), len(lines))
-        lines[i:i] = new
+        lines[i:i] = (plain or [SOAK_HEADING, ""]) + (ll or [])
     with open(path, "w") as fh:
         fh.write("\n".join(lines))
 
@@ -293,17 +448,20 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results", nargs="?", help="bench/bench.py's JSON: print the whole RESULTS.md")
     ap.add_argument("--soak", help="bench/soak.py's JSON: the soak section")
+    ap.add_argument("--soak-ll", help="bench/soak.py --ll's JSON: the soak section's LL-HLS part")
     ap.add_argument("--update", metavar="RESULTS_MD",
-                    help="with --soak: rewrite only the soak section of this file")
+                    help="with --soak and/or --soak-ll: rewrite only that part of the soak "
+                         "section of this file")
     a = ap.parse_args()
     soak = json.load(open(a.soak)) if a.soak else None
+    soak_ll = json.load(open(a.soak_ll)) if a.soak_ll else None
     if a.update:
-        if not soak:
-            ap.error("--update needs --soak")
-        update_section(a.update, soak_section(soak))
+        if not soak and not soak_ll:
+            ap.error("--update needs --soak or --soak-ll")
+        update_section(a.update, soak and soak_section(soak), soak_ll and soak_ll_section(soak_ll))
         return
     if not a.results:
-        ap.error("give results.json, or --soak with --update")
+        ap.error("give results.json, or --soak / --soak-ll with --update")
     r = json.load(open(a.results))
     m = r["machine"]
     out = []
@@ -728,8 +886,10 @@ def main():
                            f"{ic['nginx']['extra_cpu_percent']:.1f} %", "idle_conns"))
 
     # ------------------------------------------------------------------ soak
-    if soak:
-        out.extend(soak_section(soak))
+    if soak or soak_ll:
+        out.extend(soak_section(soak) if soak else [f"{SOAK_HEADING}\n"])
+        if soak_ll:
+            out.extend(soak_ll_section(soak_ll))
 
     # ------------------------------------------------------------------ profile
     w("## Profile (callgrind)\n")

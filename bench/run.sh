@@ -2,22 +2,39 @@
 # `make bench` (quick), `make bench-full` and `make soak`: installs what the benchmarks need
 # when it is missing (Debian packages; the npm packages and Chromium come from
 # `make deps-test`), runs bench/bench.py, and writes bench/RESULTS.md from what it measured.
-# full also runs the 10-minute soak (bench/soak.py) after the other sections; soak runs only
-# the soak and rewrites only its section of bench/RESULTS.md. Exits 1 when the soak fails its
-# criteria (after writing RESULTS.md).
-# Usage: bench/run.sh [quick|full|soak]
+# full also runs both 10-minute soaks (bench/soak.py with plain viewers, then with LL-HLS
+# viewers: --ll) after the other sections; soak runs only the soaks (soak plain / soak ll: only
+# one; both by default) and rewrites only their part of the soak section of bench/RESULTS.md.
+# Exits 1 when a soak fails its criteria (after writing RESULTS.md).
+# Usage: bench/run.sh [quick|full|soak [both|plain|ll]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-quick}
-case "$mode" in quick|full|soak) ;; *) echo "usage: $0 [quick|full|soak]" >&2; exit 2 ;; esac
+which=${2:-both}
+case "$mode" in quick|full|soak) ;; *) echo "usage: $0 [quick|full|soak [both|plain|ll]]" >&2; exit 2 ;; esac
+case "$which" in both|plain|ll) ;; *) echo "usage: $0 soak [both|plain|ll]" >&2; exit 2 ;; esac
+
+# Runs the soaks `which` names (both: plain, then LL, the second even when the first failed);
+# sets soak=(report.py arguments) and rc=1 when one failed.
+run_soaks() {
+  soak=()
+  if [ "$which" != ll ]; then
+    python3 bench/soak.py --out build/bench/soak.json || rc=$?
+    soak+=(--soak build/bench/soak.json)
+  fi
+  if [ "$which" != plain ]; then
+    python3 bench/soak.py --ll --out build/bench/soak-ll.json || rc=$?
+    soak+=(--soak-ll build/bench/soak-ll.json)
+  fi
+}
 
 if [ "$mode" = soak ]; then  # hlsd and python3 only: nothing to install
   start=$(date +%s)
   mkdir -p build/bench
   rc=0
-  python3 bench/soak.py --out build/bench/soak.json || rc=$?
-  python3 bench/report.py --soak build/bench/soak.json --update bench/RESULTS.md
-  echo "bench/RESULTS.md: soak section written from build/bench/soak.json ($(( $(date +%s) - start )) s)"
+  run_soaks
+  python3 bench/report.py "${soak[@]}" --update bench/RESULTS.md
+  echo "bench/RESULTS.md: soak section written from ${soak[*]} ($(( $(date +%s) - start )) s)"
   exit $rc
 fi
 
@@ -55,8 +72,8 @@ python3 bench/bench.py --mode "$mode" --out build/bench/results.json
 rc=0
 soak=()
 if [ "$mode" = full ]; then
-  python3 bench/soak.py --out build/bench/soak.json || rc=$?
-  soak=(--soak build/bench/soak.json)
+  which=both
+  run_soaks
 fi
 python3 bench/report.py build/bench/results.json "${soak[@]}" > bench/RESULTS.md
 echo "bench/RESULTS.md written from build/bench/results.json ${soak[*]} ($(( $(date +%s) - start )) s, mode $mode)"

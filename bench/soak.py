@@ -13,9 +13,17 @@ and CPU, and scrapes /metrics (as Prometheus would: hlsd_viewers). The criteria 
 reliability issue's): zero errors, and RSS and fd count flat: after the first minute
 (--warmup) neither ever exceeds its value at the end of the first minute by 5 % or more.
 
+--ll: the same with LL-HLS viewers (viewers.LlViewer, like hls.js in lowLatencyMode: blocking
+reloads for the next part, every part; --hint-share of them also GET the preload-hinted part,
+each hangs up on a held reload every --abandon-every s) against hlsd --part-duration; it also
+samples hlsd_http_requests_waiting (requests held until their part exists), and adds two
+criteria: every blocking reload answered 200 (none timed out into a 503), and no request still
+held once the viewers have left. Written to soak-ll.json.
+
 Writes the JSON for bench/report.py (its "Soak" section) and exits 1 when a criterion fails.
-`make soak` runs it alone and updates only that section of bench/RESULTS.md; `make bench-full`
-runs it after the other sections. Every process started here is stopped by its PID.
+`make soak` runs it (plain, then --ll) and updates only that section of bench/RESULTS.md;
+`make bench-full` runs both after the other sections. Every process started here is stopped by
+its PID.
 """
 import argparse
 import atexit
@@ -75,21 +83,32 @@ def stack_rss_kb(pid, size_kib):
 
 
 def system_cpu():
-    """(busy, total) jiffies of the whole machine: how much else was running."""
+    """(busy, total, steal) jiffies of the whole machine: how much else was running; steal is
+    the time a hypervisor ran something else instead of this VM's CPUs (counted as busy)."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + v[4]  # idle + iowait
-    return sum(v) - idle, sum(v)
+    return sum(v) - idle, sum(v), v[7] if len(v) > 7 else 0
 
 
-def scrape_metric(base, name):
+def steal_percent(a, b):
+    """The share of the machine's CPU time stolen between two system_cpu() readings, %."""
+    return round(100.0 * (b[2] - a[2]) / max(1, b[1] - a[1]), 1)
+
+
+def scrape_metrics(base, names):
     """One /metrics scrape on a new connection, as Prometheus' would be (its interval is longer
-    than hlsd's 5 s keep-alive), and the value of one unlabelled metric."""
+    than hlsd's 5 s keep-alive): {name: value} of unlabelled metrics (None when missing)."""
     status, body = B.http_get(base + "metrics", timeout=3)
-    if status != 200:
-        return None
-    m = re.search(rf"^{name} ([0-9.eE+-]+)$", body.decode(errors="replace"), re.M)
-    return float(m.group(1)) if m else None
+    text = body.decode(errors="replace") if status == 200 else ""
+    out = {}
+    for name in names:
+        m = re.search(rf"^{name} ([0-9.eE+-]+)$", text, re.M)
+        out[name] = float(m.group(1)) if m else None
+    return out
+
+
+METRICS = ("hlsd_viewers", "hlsd_http_requests_waiting", "hlsd_http_connections_open")
 
 
 def growth(samples, key, warmup):
@@ -113,15 +132,17 @@ def growth(samples, key, warmup):
 
 
 def soak(a):
-    B.SECTION[0] = "soak"
+    B.SECTION[0] = "soak-ll" if a.ll else "soak"
     w, h = a.size.split("x")
     hlsd = B.start_hlsd("hlsd-soak", ["--source", "test", "--width", w, "--height", h,
                                        "--segment-time", str(a.segment_time),
-                                       "--list-size", str(a.list_size)])
+                                       "--list-size", str(a.list_size)] +
+                        (["--part-duration", str(a.part_duration)] if a.ll else []))
     B.wait_segments(hlsd.playlist, a.list_size, 30)
     pid = hlsd.pid
     stack_size = stack_kib(pid)
-    B.log(f"soak: hlsd pid {pid} at {hlsd.base}, {a.viewers} viewers for {a.seconds:.0f} s "
+    B.log(f"soak: hlsd pid {pid} at {hlsd.base}, {a.viewers} {'LL ' if a.ll else ''}viewers "
+          f"for {a.seconds:.0f} s "
           f"(starts over {a.stagger:.0f} s), samples every {a.interval:.0f} s, criteria after "
           f"{a.warmup:.0f} s")
 
@@ -131,47 +152,57 @@ def soak(a):
     idle_before = {"fds": fd_count(pid), "threads": threads(pid), "rss_kb": B.status_kb(pid, "VmRSS")}
     t0 = time.monotonic()
     deadline = t0 + a.seconds
-    viewers = [V.Viewer(hlsd.playlist, deadline, a.stagger * i / a.viewers)
-               for i in range(a.viewers)]
+    viewers = [V.make_viewer(hlsd.playlist, deadline, a.stagger * i / a.viewers, a.ll, i,
+                             a.hint_share, a.abandon_every) for i in range(a.viewers)]
     sys0 = system_cpu()
     own0 = os.times()
-    c_prev, t_prev = B.cpu_ticks([pid]), t0
+    c_prev, t_prev, sys_prev = B.cpu_ticks([pid]), t0, sys0
     c_first = c_prev
     for v in viewers:
         v.start()
 
-    def sample():
-        nonlocal c_prev, t_prev
+    def sample(due):
+        """due: when it was meant to run; late_s says how much later this process got to it
+        (a stall of the client process or the machine), scrape_ms how long hlsd took."""
+        nonlocal c_prev, t_prev, sys_prev
         now = time.monotonic()
-        c = B.cpu_ticks([pid])
-        counts = [(v.stats["playlists"] + v.stats["segments"], v.stats["errors"])
-                  for v in viewers]
-        s = {"t": round(now - t0, 2), "rss_kb": B.status_kb(pid, "VmRSS"), "fds": fd_count(pid),
+        c, sys_now = B.cpu_ticks([pid]), system_cpu()
+        counts = [(v.requests(), v.stats["errors"]) for v in viewers]
+        metrics = scrape_metrics(hlsd.base, METRICS)
+        scraped = time.monotonic()
+        s = {"t": round(now - t0, 2), "late_s": round(now - due, 3),
+             "scrape_ms": round(1000 * (scraped - now), 1),
+             "rss_kb": B.status_kb(pid, "VmRSS"), "fds": fd_count(pid),
              "threads": threads(pid),
              "stack_rss_kb": stack_rss_kb(pid, stack_size)[0] if stack_size else None,
              "cpu_percent": round(100.0 * (c - c_prev) / B.HZ / max(1e-6, now - t_prev), 2),
              "requests": sum(x for x, _ in counts), "errors": sum(e for _, e in counts),
-             "hlsd_viewers": scrape_metric(hlsd.base, "hlsd_viewers")}
-        c_prev, t_prev = c, now
+             "hlsd_viewers": metrics["hlsd_viewers"],
+             "requests_waiting": metrics["hlsd_http_requests_waiting"],
+             "connections_open": metrics["hlsd_http_connections_open"]}
+        s["steal_percent"] = steal_percent(sys_prev, sys_now)
+        c_prev, t_prev, sys_prev = c, now, sys_now
         samples.append(s)
         return s
 
-    sample()
+    sample(t0)
     # Samples every interval while the viewers run; the last one a second before they stop.
     last_at = deadline - min(1.0, a.interval / 2)
     next_at, next_log = t0 + a.interval, t0 + 60
     while next_at < last_at + a.interval:
-        time.sleep(max(0.0, min(next_at, last_at) - time.monotonic()))
+        due = min(next_at, last_at)
+        time.sleep(max(0.0, due - time.monotonic()))
         if not hlsd.alive():
             raise RuntimeError(f"hlsd exited during the soak: {hlsd.log_text()[-2000:]}")
-        s = sample()
+        s = sample(due)
         next_at += a.interval
         if time.monotonic() >= next_log:
             next_log += 60
             B.log(f"  {s['t']:4.0f} s: RSS {s['rss_kb'] / 1024:.1f} MiB, {s['fds']} fds, "
                   f"{s['threads']} threads, CPU {s['cpu_percent']:.0f} %, "
                   f"{s['requests']} requests, {s['errors']} errors, "
-                  f"hlsd_viewers {s['hlsd_viewers']}")
+                  f"hlsd_viewers {s['hlsd_viewers']}" +
+                  (f", held requests {s['requests_waiting']}" if a.ll else ""))
     cpu_total = 100.0 * (B.cpu_ticks([pid]) - c_first) / B.HZ / (time.monotonic() - t0)
     for v in viewers:
         v.join(max(0.0, deadline - time.monotonic()) + 30)
@@ -183,6 +214,10 @@ def soak(a):
     except RuntimeError:
         pass
     idle_after = {"fds": fd_count(pid), "threads": threads(pid), "rss_kb": B.status_kb(pid, "VmRSS")}
+    if a.ll:  # (the scrape's own connection is one of the open ones)
+        m = scrape_metrics(hlsd.base, METRICS)
+        idle_after.update(requests_waiting=m["hlsd_http_requests_waiting"],
+                          connections_open=m["hlsd_http_connections_open"])
     stack_maps = stack_rss_kb(pid, stack_size)[1] if stack_size else None
     sys1 = system_cpu()
     own1, t_own = os.times(), time.monotonic()
@@ -195,7 +230,7 @@ def soak(a):
     if stuck:
         total["errors"] += stuck
         total["error_kinds"]["viewer_stuck"] = stuck
-    requests = total["playlists"] + total["segments"]
+    requests = total["requests"] if a.ll else total["playlists"] + total["segments"]
     warmup = a.warmup
     rss = growth(samples, "rss_kb", warmup)
     fds = growth(samples, "fds", warmup)
@@ -212,18 +247,43 @@ def soak(a):
         f"fd growth after {warmup:.0f} s < {GROWTH_LIMIT_PCT:.0f} %":
             fds is not None and fds["growth_max_pct"] < GROWTH_LIMIT_PCT,
     }
+    ll = None
+    if a.ll:
+        checks["every blocking reload answered 200 (no 503)"] = \
+            total["reloads"] > 0 and total["reloads_ok"] == total["reloads"]
+        checks["no held request left after the viewers left"] = \
+            idle_after["requests_waiting"] == 0
+        # Each viewer makes two requests per part (the blocking reload and the part), so a
+        # viewer that keeps up with the live edge makes 2 / part_duration requests a second
+        # from its (staggered) start to the deadline.
+        expected = sum(max(0.0, wall - v.delay) for v in viewers) * 2 / a.part_duration / wall
+        held = [s["requests_waiting"] for s in samples[1:] if s["requests_waiting"] is not None]
+        ll = {"part_duration": a.part_duration, "hint_viewers": sum(v.hint for v in viewers),
+              "abandon_every_s": a.abandon_every,
+              "expected_requests_per_s": round(expected, 1),
+              "requests_per_s_vs_expected": round(requests / wall / expected, 3),
+              "parts_expected_per_viewer": round(wall / a.part_duration, 1),
+              "requests_waiting": {"samples": len(held),
+                                   "min": min(held) if held else None,
+                                   "mean": round(sum(held) / len(held), 1) if held else None,
+                                   "max": max(held) if held else None}}
     res = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "machine": B.host(), "loadavg_start": load_start, "loadavg_end": load_end,
         "client_cpu_percent": round(100.0 * (own1.user + own1.system - own0.user - own0.system)
                                     / (t_own - t0), 1),
+        "machine_cpu_steal_percent": {"mean": steal_percent(sys0, sys1),
+                                      "max_interval": max(x["steal_percent"] for x in samples)},
         "machine_cpu_busy_percent": round(100.0 * (sys1[0] - sys0[0]) / max(1, sys1[1] - sys0[1]),
                                           1),
         "config": {"seconds": a.seconds, "viewers": a.viewers, "stagger_s": a.stagger,
                    "interval_s": a.interval, "warmup_s": warmup, "size": a.size,
                    "segment_time": a.segment_time, "list_size": a.list_size,
-                   "growth_limit_pct": GROWTH_LIMIT_PCT,
+                   "growth_limit_pct": GROWTH_LIMIT_PCT, "ll": a.ll,
+                   "hint_share": a.hint_share if a.ll else None,
+                   "abandon_every_s": a.abandon_every if a.ll else None,
                    "hlsd": hlsd.cmd},
+        "ll": ll,
         "wall_s": round(wall, 1), "requests": requests, "errors": total["errors"],
         "requests_per_s": round(requests / wall, 1), "viewers": total,
         "rss_kb": rss, "fds": fds, "threads": thr, "stack_rss_kb": stacks,
@@ -250,10 +310,25 @@ def main():
     ap.add_argument("--size", default="640x360", help="test pattern size, WxH")
     ap.add_argument("--segment-time", type=float, default=1)
     ap.add_argument("--list-size", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(B.BUILD, "bench", "soak.json"))
+    ap.add_argument("--ll", action="store_true",
+                    help="LL-HLS viewers (viewers.LlViewer: blocking reloads, every part)")
+    ap.add_argument("--part-duration", type=float, default=0.2,
+                    help="with --ll: hlsd's --part-duration")
+    ap.add_argument("--hint-share", type=float, default=0.2,
+                    help="with --ll: the share of viewers that also GET the preload-hinted part "
+                         "(held until it is complete) before each blocking reload")
+    ap.add_argument("--abandon-every", type=float, default=60,
+                    help="with --ll: each viewer hangs up on a held blocking reload once every "
+                         "this many s (its first at a random time), then starts over on a new "
+                         "connection; 0: never")
+    ap.add_argument("--out", help="default build/bench/soak.json, with --ll soak-ll.json")
     a = ap.parse_args()
-    if not re.fullmatch(r"\d+x\d+", a.size) or a.viewers < 1 or a.seconds <= 0:
-        ap.error("--size WxH, --viewers ≥ 1, --seconds > 0")
+    a.out = a.out or os.path.join(B.BUILD, "bench", "soak-ll.json" if a.ll else "soak.json")
+    a.abandon_every = a.abandon_every or None
+    if not re.fullmatch(r"\d+x\d+", a.size) or a.viewers < 1 or a.seconds <= 0 or \
+            a.part_duration <= 0 or not 0 <= a.hint_share <= 1:
+        ap.error("--size WxH, --viewers ≥ 1, --seconds > 0, --part-duration > 0, "
+                 "0 ≤ --hint-share ≤ 1")
     a.warmup = min(a.warmup, a.seconds / 2)
     a.stagger = min(a.stagger, a.warmup)
     if a.segment_time == int(a.segment_time):
@@ -284,6 +359,16 @@ def main():
           f"{r['end'] / 1024:.1f} MiB (max {r['max'] / 1024:.1f}, {r['growth_max_pct']:+.1f} %), "
           f"fds {fd['at_warmup']} → {fd['end']} (max {fd['max']}), hlsd CPU "
           f"{res['cpu_percent']['mean']:.1f} %: {'PASS' if res['pass'] else 'FAIL'} ({a.out})")
+    if a.ll:
+        v, ll = res["viewers"], res["ll"]
+        B.log(f"soak LL: {v['reloads']} blocking reloads ({v['reloads_ok']} answered 200), "
+              f"wait ms p50/p99/max {v['reload_ms']['p50']}/{v['reload_ms']['p99']}/"
+              f"{v['reload_ms']['max']}, {v['parts']} + {v['hints']} parts (hinted), "
+              f"{v['missed']} missed, {v['behind']} reloads behind the edge, "
+              f"{v['abandoned']} abandoned; "
+              f"{res['requests_per_s']}/s of {ll['expected_requests_per_s']}/s expected; "
+              f"held requests sampled {ll['requests_waiting']}; held answered after their "
+              f"part's first answer: {v['held_lateness']}")
     return 0 if res["pass"] else 1
 
 
