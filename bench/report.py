@@ -61,6 +61,15 @@ LL_GOAL_RATIO = 0.7  # issue: LL median ≤ 0.7 × the anchor's on every row
 LL_GOAL_1S = 1.0     # issue: < 1.0 s median with 1 s segments
 
 
+def latency_cell(row):
+    """A latency row's hlsd and anchor results, its (T, W, L) key, "T/W/L" and its error."""
+    h, a = row.get("hlsd", {}), row.get("anchor", {})
+    key = (row["segment_time"], row["segment_wrap"], row["list_size"])
+    err = row.get("error") or (h.get("error") if not h.get("ok") else None) or \
+        (a.get("error") if not a.get("ok") else None)
+    return h, a, key, "/".join(map(str, key)), err
+
+
 def stalls(page):
     """'N (D)': stalls after the first frame, D of them with less than 0.1 s buffered."""
     if "stalls" not in page:
@@ -97,11 +106,7 @@ def ll_section(ll, lat, w, behind):
                 for row in lat if not row.get("query")}
     rows, missed = [], []
     for row in ll:
-        h, a = row.get("hlsd", {}), row.get("anchor", {})
-        key = (row["segment_time"], row["segment_wrap"], row["list_size"])
-        label = "/".join(map(str, key))
-        err = row.get("error") or (h.get("error") if not h.get("ok") else None) or \
-            (a.get("error") if not a.get("ok") else None)
+        h, a, key, label, err = latency_cell(row)
         hm, am = h.get("latency_median"), a.get("latency_median")
         goal = "–"
         if hm is not None and am:
@@ -542,11 +547,7 @@ def main():
           "`liveSyncDurationCount: 1`. Seed = the seed's Pi measurements (not this machine).\n")
         rows = []
         for row in lat:
-            h, a = row.get("hlsd", {}), row.get("anchor", {})
-            key = (row["segment_time"], row["segment_wrap"], row["list_size"])
-            label = "/".join(map(str, key))
-            err = row.get("error") or (h.get("error") if not h.get("ok") else None) or \
-                (a.get("error") if not a.get("ok") else None)
+            h, a, key, label, err = latency_cell(row)
             rows.append([
                 label, row["query"] or "default", SEED.get(key, "–"),
                 f(h.get("latency_median")), f(h.get("latency_p95")),

@@ -418,15 +418,17 @@ void ParkingServer::releaseReady() {
 void ParkingServer::eventLoop() {
     std::vector<epoll_event> events(256);
     auto lastExpiry = Clock::now();
-    Clock::time_point holdDue = Clock::time_point::max();
     for (;;) {
         // Sweep idle connections every kExpireEveryMs; wake sooner for a held request's deadline.
-        int timeoutMs = kExpireEveryMs;
-        if (holdDue != Clock::time_point::max()) {
-            const auto left = std::chrono::ceil<std::chrono::milliseconds>(holdDue - Clock::now());
-            timeoutMs = static_cast<int>(
-                std::clamp<int64_t>(left.count(), 0, static_cast<int64_t>(kExpireEveryMs)));
+        // (nextHoldDue_ may be early, its request since answered: one extra sweep corrects it.)
+        Clock::time_point holdDue;
+        {
+            std::lock_guard lock(mutex_);
+            holdDue = nextHoldDue_;
         }
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(holdDue - Clock::now());
+        const int timeoutMs = static_cast<int>(
+            std::clamp<int64_t>(left.count(), 0, static_cast<int64_t>(kExpireEveryMs)));
         const int n =
             ::epoll_wait(epollFd_, events.data(), static_cast<int>(events.size()), timeoutMs);
         {
@@ -445,15 +447,9 @@ void ParkingServer::eventLoop() {
             releaseReady();
         }
         const auto now = Clock::now();
-        {
-            std::lock_guard lock(mutex_);
-            holdDue = held_ > 0 ? nextHoldDue_ : Clock::time_point::max();
-        }
         if (now >= holdDue || now - lastExpiry >= std::chrono::milliseconds(kExpireEveryMs)) {
             lastExpiry = now;
             expire();
-            std::lock_guard lock(mutex_);
-            holdDue = held_ > 0 ? nextHoldDue_ : Clock::time_point::max();
         }
     }
 }

@@ -52,6 +52,21 @@ export async function waitHealthy(base) {
   throw new Error('hlsd never became healthy');
 }
 
+// The base URL of a started hlsd (startHlsd), once /healthz answers.
+export async function liveBase(hlsd) {
+  const base = `http://127.0.0.1:${await hlsd.port}/`;
+  await waitHealthy(base);
+  return base;
+}
+
+// A new page, with the uncaught errors of its scripts collected in pageErrors.
+export async function newPage(browser) {
+  const page = await browser.newPage();
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  return { page, pageErrors };
+}
+
 export async function launchChromium() {
   const { chromium } = await import('playwright-core');
   return chromium.launch({

@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromiumMissing, finish, freePort, launchChromium, parseOptions, SKIP, startHlsd, stop,
-         waitHealthy } from './common.mjs';
+         liveBase, newPage } from './common.mjs';
 
 // ffmpeg as a TCP server of live H.264 in MPEG-TS: hlsd connects to it.
 function startSource(url) {
@@ -54,12 +54,9 @@ async function main() {
   let browser;
   const failures = [];
   try {
-    const base = `http://127.0.0.1:${await hlsd.port}/`;
-    await waitHealthy(base);
+    const base = await liveBase(hlsd);
     browser = await launchChromium();
-    const page = await browser.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    const { page, pageErrors } = await newPage(browser);
     await page.goto(base + (o.query ? '?' + o.query : ''));
     await page.waitForFunction(() => window.hlsdStats && window.hlsdStats.playing, null,
                                { timeout: 20000 });

@@ -13,7 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromiumMissing, finish, launchChromium, parseOptions, quantile, SKIP, startHlsd, stop,
-         waitHealthy } from './common.mjs';
+         liveBase, newPage } from './common.mjs';
 
 const EXT = { mpegts: 'ts', fmp4: 'm4s' };
 
@@ -30,13 +30,9 @@ async function main() {
   let browser;
   const failures = [];
   try {
-    const port = await hlsd.port;
-    const base = `http://127.0.0.1:${port}/`;
-    await waitHealthy(base);
+    const base = await liveBase(hlsd);
     browser = await launchChromium();
-    const page = await browser.newPage();
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    const { page, pageErrors } = await newPage(browser);
 
     // Every request the page makes, with its answer's status and how long it took.
     const t0 = Date.now();

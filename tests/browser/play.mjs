@@ -7,7 +7,7 @@
 // Exit 0: passed; 1: failed; 77: skipped because Chromium is not installed (said plainly).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromiumMissing, finish, launchChromium, parseOptions, quantile, SKIP, startHlsd, stop,
-         waitHealthy } from './common.mjs';
+         liveBase, newPage } from './common.mjs';
 
 async function main() {
   const o = parseOptions({ hlsd: 'build/hlsd', seconds: 8, query: '', segmentTime: '1',
@@ -19,13 +19,9 @@ async function main() {
   let browser;
   const failures = [];
   try {
-    const port = await hlsd.port;
-    const base = `http://127.0.0.1:${port}/`;
-    await waitHealthy(base);
+    const base = await liveBase(hlsd);
     browser = await launchChromium();
-    const page = await browser.newPage();
-    const consoleErrors = [];
-    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    const { page, pageErrors } = await newPage(browser);
     const opened = Date.now();
     await page.goto(base + (o.query ? '?' + o.query : ''));
     await page.waitForFunction(() => window.hlsdStats && window.hlsdStats.playing, null,
@@ -56,7 +52,7 @@ async function main() {
     if (stats.fatalCount !== 0) failures.push('hls.js fatal error: ' + stats.fatal);
     if (!Number.isFinite(stats.latency)) failures.push('overlay latency is not a number: ' + stats.latency);
     if (!/latency\s+\d+\.\d+ s/.test(overlay)) failures.push('overlay does not show the latency');
-    if (consoleErrors.length) failures.push('page errors: ' + consoleErrors.join('; '));
+    if (pageErrors.length) failures.push('page errors: ' + pageErrors.join('; '));
   } catch (e) {
     failures.push(String(e && e.stack || e));
   } finally {
