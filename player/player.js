@@ -50,14 +50,20 @@
     stats.playing = true;
   });
   // A stall: playback waits after it started. `waiting` during a seek (hls.js's or the
-  // catch-up's, to a buffered position) is the decoder restarting there: counted apart. A stall
+  // catch-up's, to a buffered position) is the decoder restarting there: counted apart, and so
+  // is one handled within SEEK_SETTLE_MS after `seeked` (a CI run logged two `waiting` events
+  // 10 ms after the catch-up seek's, with seeking already false and a full buffer). A stall
   // with less than 0.1 s buffered ahead ran out of media (stallsDry: the origin or the network
   // was late); with more, the decoder fell behind (a busy CPU).
+  const SEEK_SETTLE_MS = 250;
+  let seekedAt = -Infinity;
+  video.addEventListener('seeked', () => { seekedAt = Date.now(); });
   video.addEventListener('waiting', () => {
     if (!playbackStarted) return;
     const b = video.buffered;
     const ahead = b.length ? b.end(b.length - 1) - video.currentTime : 0;
-    if (video.seeking) {
+    const inSeek = video.seeking || Date.now() - seekedAt < SEEK_SETTLE_MS;
+    if (inSeek) {
       stats.seekWaits++;
     } else {
       stats.stalls++;
@@ -71,7 +77,7 @@
       }
       stats.waitLog.push({ at: +((Date.now() - playbackStarted) / 1000).toFixed(2),
                           position: +video.currentTime.toFixed(3), buffer: +ahead.toFixed(3),
-                          seeking: video.seeking, ranges, readyState: video.readyState });
+                          seeking: video.seeking, inSeek, ranges, readyState: video.readyState });
     }
   });
 

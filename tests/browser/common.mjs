@@ -1,6 +1,6 @@
 // What the browser tests share: options, hlsd on a free loopback port, Debian's Chromium.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -99,6 +99,20 @@ export async function freePort() {
 export function quantile(values, q) {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   return v.length ? v[Math.min(v.length - 1, Math.floor(q * v.length))] : NaN;
+}
+
+// The machine's CPU time counters (the `cpu` line of /proc/stat). Between two snapshots,
+// cpuShare() gives the percentage of CPU time that went to other guests of the hypervisor
+// (steal) and that was idle: a timing result taken while the VM was starved says little.
+export function cpuTimes() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1)
+    .map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), idle: f[3] + f[4], steal: f[7] || 0 };
+}
+export function cpuShare(a, b) {
+  const total = b.total - a.total;
+  const pct = (x) => (total > 0 ? +((100 * x) / total).toFixed(1) : NaN);
+  return { steal_pct: pct(b.steal - a.steal), idle_pct: pct(b.idle - a.idle) };
 }
 
 export function finish(failures) {
