@@ -14,8 +14,11 @@ deps:
 deps-test:
 	@scripts/install-deps.sh test
 
+# -O2 with line tables only (-g1): the same code as -g, backtraces with file:line, and a build
+# about 40 % quicker (285 s of CPU instead of 454 s on 2 cores); full -g is what the .deb has.
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHLSD_WERROR=ON
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		"-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" -DHLSD_WERROR=ON
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -38,7 +41,9 @@ fuzz:
 # The tests with sanitizers, in their own build trees (Debug, line tables only, precompiled
 # headers: the quickest to build, exact stacks). Every test and the hlsd binary they run are
 # instrumented; any report fails the run (README, "Development"). test-asan: the whole suite
-# under AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer. test-tsan:
+# but the browser tests under AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer
+# (the browser tests' requests are the integration tests' on raw sockets, and their time is
+# Chromium's: ~50 s of CI; `ctest --test-dir build-asan -R browser` runs them). test-tsan:
 # ThreadSanitizer on the tests with threads: the store and its disk mirror, the source runner
 # and what interrupts sources, the camera frame queue, and every test of the real binary except
 # the input and window matrices (Inputs/, SeedTable/: the same threads as Live.*, ASan runs
@@ -55,7 +60,7 @@ build-tsan/CMakeCache.txt:
 
 test-asan: deps-test build-asan/CMakeCache.txt
 	cmake --build build-asan -j $(JOBS)
-	ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 300
+	ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 300 -E '^browser\.'
 
 test-tsan: deps-test build-tsan/CMakeCache.txt
 	cmake --build build-tsan -j $(JOBS)
