@@ -2,11 +2,12 @@
 // over TCP on 127.0.0.1, as a network camera would); the source dies, stays away `--outage`
 // seconds and comes back. hlsd marks the first segment after it #EXT-X-DISCONTINUITY; the
 // hls.js page, never reloaded, must play through: currentTime advancing again within
-// 2 × TARGETDURATION + 2 s of the source's return, then keep advancing, on the new segments.
+// 2 × TARGETDURATION + 2 s + hlsd's longest reconnect gap (2 s) of the source's return, then
+// keep advancing, on the new segments.
 //
 //   node tests/browser/fault.mjs --hlsd build/hlsd [--outage 3] [--before 6] [--after 12]
 //        [--segment-time 1] [--list-size 3] [--segment-wrap 6] [--query sync=1]
-//        [--resume-bound S]   (default 2 × TARGETDURATION + 2; the sanitizer trees loosen it)
+//        [--resume-bound S]   (default 2 × TARGETDURATION + 4; the sanitizer trees loosen it)
 //
 // Exit 0: passed; 1: failed; 77: skipped because Chromium is not installed (said plainly).
 import { spawn } from 'node:child_process';
@@ -97,8 +98,12 @@ async function main() {
     const td = before.length ? before[before.length - 1].td : NaN;
     const ccBefore = before.length ? before[before.length - 1].cc : -1;
     const runs = stuckRuns(samples.filter((s) => s.t >= killedAt));
-    // Playback stopped (or not) for the outage; it has resumed at the end of the last stall.
-    const resumedAt = runs.length ? runs[runs.length - 1].to : killedAt;
+    // Playback stopped (or not) for the outage: the last stall that began before the source
+    // came back. It resumed at that stall's end. A stall after that (a busy machine; this VM
+    // loses 20-60 % of its CPU to other guests at times) is not the outage's: it is counted,
+    // and the playback after resuming must still advance (below).
+    const outageRuns = runs.filter((r) => r.from < backAt);
+    const resumedAt = outageRuns.length ? outageRuns[outageRuns.length - 1].to : killedAt;
     const resumeDelay = Math.max(0, (resumedAt - backAt) / 1000);
     const stalled = runs.reduce((sum, r) => sum + (r.to - r.from), 0) / 1000;
     const newTimeline = after.find((s) => s.cc > ccBefore);
@@ -108,13 +113,18 @@ async function main() {
     const result = {
       outage: o.outage, target_duration: td, resume_delay: +resumeDelay.toFixed(2),
       stalled_seconds: +stalled.toFixed(2), stalls: runs.length,
+      stalls_from_back: runs.map((r) => [r.from, r.to].map((t) => +((t - backAt) / 1000).toFixed(2))),
       new_segments_on_screen_after: newTimeline ? +((newTimeline.t - backAt) / 1000).toFixed(2) : null,
       played_after_resume: +playedAfter.toFixed(2), discontinuity_in_playlist: tagged,
       fatal: end.fatal, latency_before: before.length ? +before[before.length - 1].latency.toFixed(2) : null,
       latency_end: +end.latency.toFixed(2),
     };
     console.log('RESULT ' + JSON.stringify(result));
-    const bound = o.resumeBound ? Number(o.resumeBound) : 2 * td + 2;
+    // hlsd reconnects on its backoff schedule (README: 0.5 s doubling to 2 s): an attempt just
+    // before the restarted ffmpeg listens costs one whole gap (CI has seen ffmpeg take longer
+    // than the 0.5 s between its restart and hlsd's 3.5 s attempt).
+    const MAX_BACKOFF = 2;
+    const bound = o.resumeBound ? Number(o.resumeBound) : 2 * td + 2 + MAX_BACKOFF;
     if (!Number.isFinite(td)) failures.push('no TARGETDURATION seen by the player');
     if (!(resumeDelay <= bound)) failures.push(`playback resumed ${resumeDelay.toFixed(2)} s after the source came back (bound ${bound} s)`);
     if (!tagged) failures.push('the playlist never carried #EXT-X-DISCONTINUITY');
