@@ -42,6 +42,20 @@ struct Playlist {
     std::string render() const;
 };
 
+// LL-HLS part window (RFC 8216bis §6.2.2: "EXT-X-PART tags SHOULD be removed from the
+// Playlist after they are greater than three Target Durations from the end of the Playlist").
+// The end of the playlist is the end of its last media: the complete entries plus the parts
+// of the one being written. Of `entries` (an incomplete last one is the segment being
+// written), gives the index of the first whose parts are listed: the one being written
+// always, then complete ones, newest first, while they start within kPartSpan target
+// durations of the end, and at most kPartSegments entries in all, counting the trailing one a
+// parser sees: the segment being written, or, with `hinted` (an EXT-X-PRELOAD-HINT follows),
+// the hint alone right after a segment completed. Strict parsers (hls-parser) read "three
+// target durations" as the last three segments of that list.
+inline constexpr double kPartSpan = 3.0;
+inline constexpr size_t kPartSegments = 3;
+size_t firstWithParts(const std::vector<PlaylistEntry>& entries, int targetDuration, bool hinted);
+
 // "2026-11-21T20:05:01.123Z"
 std::string formatProgramDateTime(WallClock::time_point t);
 

@@ -22,6 +22,27 @@ std::string formatProgramDateTime(WallClock::time_point t) {
     return buf;
 }
 
+size_t firstWithParts(const std::vector<PlaylistEntry>& entries, int targetDuration, bool hinted) {
+    size_t first = entries.size();
+    size_t listed = 0;  // entries with parts, the trailing one a parser sees included
+    if (first > 0 && !entries.back().complete) {
+        --first;  // the segment being written: listed only through its parts
+        ++listed;
+    } else if (hinted) {
+        ++listed;  // the hint alone: a parser's trailing segment, with one (hinted) part
+    }
+    double fromEnd = 0;  // the start of entries[first], seconds before the end
+    for (size_t i = first; i < entries.size(); ++i) fromEnd += entries[i].duration;
+    while (first > 0 && listed < kPartSegments) {
+        const double start = fromEnd + entries[first - 1].duration;  // its start, from the end
+        if (start > kPartSpan * targetDuration + 1e-6) break;
+        fromEnd = start;
+        --first;
+        ++listed;
+    }
+    return first;
+}
+
 std::string Playlist::render() const {
     std::string out;
     out.reserve(256 + entries.size() * (96 + 64 * (partTarget > 0 ? 6 : 0)));

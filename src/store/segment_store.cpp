@@ -8,9 +8,6 @@
 namespace hlsd {
 namespace {
 
-// Parts are listed for the segments of the last kPartSpan target durations (RFC 8216bis
-// §6.2.2: older Partial Segments are removed from the playlist).
-constexpr double kPartSpan = 3.0;
 // CAN-SKIP-UNTIL, in target durations (the RFC's minimum: six).
 constexpr double kSkipSpan = 6.0;
 
@@ -127,7 +124,7 @@ void SegmentStore::publish(std::shared_ptr<const Segment> segment) {
             warnedOverrunRun_ = segment->discontinuitySequence;
             log->warn(
                 "segment {} lasts {:.3f} s, over TARGETDURATION {}: the source's keyframe "
-                "interval (GOP) is {:.3f} s; set the source's GOP to segment_time × fps",
+                "interval (GOP) is {:.3f} s; make segment_time a multiple of it",
                 segment->name, segment->duration, targetDuration_, segment->keyframeInterval);
         }
     }
@@ -169,21 +166,14 @@ Playlist SegmentStore::playlistOf(size_t first, bool lowLatency, bool endList) c
     playlist.partTarget = partTarget_;
     playlist.canSkipUntil = kSkipSpan * targetDuration_;
     if (open_ && !endList) playlist.entries.push_back(entryOf(*open_));
-    double total = 0;
-    for (const auto& e : playlist.entries) total += e.duration;
-    // Parts of the segments that start within the last kPartSpan target durations, and of
-    // the one being written.
-    double start = 0;
-    for (size_t i = 0; i < playlist.entries.size(); ++i) {
+    // Parts of the segment being written and of the latest complete ones, within three target
+    // durations of the end and three segments counting the trailing one (firstWithParts).
+    for (size_t i = firstWithParts(playlist.entries, targetDuration_, !endList);
+         i < playlist.entries.size(); ++i) {
         PlaylistEntry& e = playlist.entries[i];
         const Segment& s = i + first < window_.size() ? *window_[i + first] : *open_;
-        if (!s.complete || start >= total - kPartSpan * targetDuration_ - 1e-6) {
-            for (size_t k = 0; k < s.parts.size(); ++k) {
-                e.parts.push_back(
-                    {partName(s.name, k), s.parts[k]->duration, s.parts[k]->independent});
-            }
-        }
-        start += e.duration;
+        for (size_t k = 0; k < s.parts.size(); ++k)
+            e.parts.push_back({partName(s.name, k), s.parts[k]->duration, s.parts[k]->independent});
     }
     if (!endList) {
         playlist.preloadHint =

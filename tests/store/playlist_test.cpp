@@ -123,6 +123,35 @@ TEST(Playlist, RendersSkipAndMap) {
               "r-6.m4s\n");
 }
 
+// The LL-HLS part window (RFC 8216bis §6.2.2): parts of the segment being written always, then
+// of complete segments starting at most 3 target durations before the end, and at most three
+// segments with parts counting the trailing one (being written, or the preload hint alone).
+TEST(Playlist, PartWindow) {
+    auto entries = [](std::vector<double> durations, bool writing) {
+        std::vector<PlaylistEntry> out;
+        for (double d : durations) out.push_back(entry("s", d, at(0), false));
+        if (writing) out.back().complete = false;
+        return out;
+    };
+    // Being written (0.4 s): 3 s of segments before it; r-1 starts 3.4 s from the end.
+    EXPECT_EQ(firstWithParts(entries({1, 1, 1, 1, 0.4}, true), 1, true), 2u);
+    // Just completed, the hint alone follows: it is the third segment a parser counts, so the
+    // segment 3.0 s from the end (not more than 3 TD) loses its parts too.
+    EXPECT_EQ(firstWithParts(entries({1, 1, 1, 1, 1}, false), 1, true), 3u);
+    // Ended (no hint): three complete segments keep theirs.
+    EXPECT_EQ(firstWithParts(entries({1, 1, 1, 1, 1}, false), 1, false), 2u);
+    // Longer segments: the 3-TD bound decides before the count does.
+    EXPECT_EQ(firstWithParts(entries({1.4, 1.4, 1.4, 0.4}, true), 1, true), 2u);
+    EXPECT_EQ(firstWithParts(entries({1.4, 1.4, 1.4, 0.1}, true), 1, true), 1u);
+    // TARGETDURATION 2: 3 × TD is 6 s.
+    EXPECT_EQ(firstWithParts(entries({2, 2, 2, 1.5}, true), 2, true), 1u);
+    // Short playlists, and a segment being written longer than 3 TD still lists its parts.
+    EXPECT_EQ(firstWithParts(entries({1, 0.2}, true), 1, true), 0u);
+    EXPECT_EQ(firstWithParts(entries({1}, false), 1, true), 0u);
+    EXPECT_EQ(firstWithParts(entries({1, 3.5}, true), 1, true), 1u);
+    EXPECT_EQ(firstWithParts({}, 1, true), 0u);
+}
+
 TEST(Playlist, EndListClosesIt) {
     Playlist p;
     p.endList = true;

@@ -192,12 +192,15 @@ TEST(SegmentStore, LowLatencyPlaylistListsRecentPartsAndHintsTheNext) {
     EXPECT_FALSE(snap->findPart("r-5.5.ts"));
     EXPECT_FALSE(snap->findPart("x-5.1.ts"));
 
-    // Complete: the hint moves to the next segment's first part.
+    // Complete: the hint moves to the next segment's first part. The hint alone is the third
+    // segment with parts a parser counts, so r-4 (3 s from the end) lost its parts.
     store.publish(partedSegment(6, 5));
     p = test::parseM3u8(store.snapshot()->playlist);
     ASSERT_TRUE(p);
     EXPECT_TRUE(p->open.parts.empty());
     EXPECT_EQ(p->preloadHint, "r-7.0.ts");
+    for (size_t i = 0; i < 5; ++i) EXPECT_EQ(p->segments[i].parts.size(), i >= 3 ? 5u : 0u) << i;
+    EXPECT_EQ(p->segments[3].uri, "r-5.ts");
     // The disk mirror's playlist has no LL-HLS tags (parts are not on disk).
     auto plain = test::parseM3u8(store.snapshot()->plainPlaylist);
     ASSERT_TRUE(plain);
@@ -249,6 +252,79 @@ TEST(SegmentStore, DeltaUpdateSkipsSegmentsOlderThanCanSkipUntil) {
     ASSERT_NE(at, std::string::npos);
     EXPECT_EQ(snap->playlistSkip.substr(snap->playlistSkip.find("#EXT-X-PROGRAM-DATE-TIME")),
               snap->playlist.substr(at));
+}
+
+// At every moment of the segment cycle (after each part and each completed segment), for
+// every list size: parts on at most three segments counting the trailing one a parser sees
+// (the segment being written, or the preload hint alone), none starting more than three target
+// durations before the end of the playlist (RFC 8216bis §6.2.2), and the newest ones kept:
+// the segment being written, the last complete one, and the one before it, which is 2 s or
+// less from the end. The old window, by start time alone, listed the parts of three complete
+// segments next to the hint right after a segment completed, which hls-parser rejects.
+TEST(SegmentStore, PartsStayOnTheLastThreeSegmentsAtEveryMoment) {
+    for (size_t list = 2; list <= 6; ++list) {
+        SegmentStore store(lowLatency(list + 2, list));
+        for (uint64_t msn = 0; msn < 10; ++msn) {
+            for (size_t k = 1; k <= 5; ++k) {
+                store.publish(partedSegment(msn, k, k == 5));
+                if (msn == 0 && k < 5) continue;  // no playlist before the first segment
+                auto p = test::parseM3u8(store.snapshot()->playlist);
+                ASSERT_TRUE(p);
+                const std::string at = "list " + std::to_string(list) + ", r-" +
+                                       std::to_string(msn) + " part " + std::to_string(k);
+                std::vector<double> starts;  // of the segments with parts, from the end
+                double fromEnd = 0;
+                for (const auto& part : p->open.parts) fromEnd += part.duration;
+                size_t parted = 1;  // the trailing one: the open segment or the hint alone
+                EXPECT_EQ(p->open.parts.size(), k < 5 ? k : 0u) << at;
+                for (size_t i = p->segments.size(); i-- > 0;) {
+                    fromEnd += p->segments[i].duration;
+                    if (p->segments[i].parts.empty()) continue;
+                    ++parted;
+                    EXPECT_LE(fromEnd, 3.0 + 1e-9) << at;
+                    EXPECT_EQ(p->segments[i].parts.size(), 5u) << at;
+                }
+                EXPECT_LE(parted, 3u) << at;
+                // The newest complete segments keep theirs: both of the last two, if that one
+                // starts at most 2 s before the end.
+                const size_t n = p->segments.size();
+                for (size_t i = 0; i < n; ++i)
+                    EXPECT_EQ(p->segments[i].parts.empty(), i + 2 < n) << at << ", " << i;
+            }
+        }
+        // Ended: no hint, no segment being written, so three complete segments keep theirs.
+        store.finish();
+        auto p = test::parseM3u8(store.snapshot()->playlist);
+        ASSERT_TRUE(p);
+        const size_t n = p->segments.size();
+        for (size_t i = 0; i < n; ++i)
+            EXPECT_EQ(p->segments[i].parts.empty(), i + 3 < n) << "list " << list << ", " << i;
+    }
+}
+
+// Segments longer than the target duration: the 3-TD bound, not the segment count, decides.
+TEST(SegmentStore, PartsEndThreeTargetDurationsFromTheEnd) {
+    SegmentStore store(lowLatency(6, 4));
+    auto longSegment = [](uint64_t msn, size_t parts, bool complete) {
+        auto s = std::make_shared<Segment>();
+        s->msn = msn;
+        s->name = "r-" + std::to_string(msn) + ".ts";
+        s->keyframeInterval = 1.0;
+        for (size_t i = 0; i < parts; ++i)
+            s->addPart(std::make_shared<Part>(Part{std::vector<uint8_t>(188), 0.28, i == 0}));
+        s->duration = 0.28 * static_cast<double>(parts);  // 1.4 s complete: TD stays 1
+        s->complete = complete;
+        return s;
+    };
+    for (uint64_t i = 0; i < 4; ++i) store.publish(longSegment(i, 5, true));
+    ASSERT_EQ(store.snapshot()->targetDuration, 1);
+    store.publish(longSegment(4, 2, false));  // 0.56 s of r-4: r-2 starts 3.36 s from the end
+    auto p = test::parseM3u8(store.snapshot()->playlist);
+    ASSERT_TRUE(p);
+    ASSERT_EQ(p->segments.size(), 4u);
+    EXPECT_TRUE(p->segments[2].parts.empty());  // r-2
+    EXPECT_FALSE(p->segments[3].parts.empty());
+    EXPECT_EQ(p->open.parts.size(), 2u);
 }
 
 // PART-TARGET bounds every part: frames longer than part_duration make it a frame.
