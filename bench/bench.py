@@ -227,8 +227,10 @@ def playlist_entries(url):
 
 
 def start_hlsd(name, args, port=0):
+    # MPEG-TS unless asked: the anchor (ffmpeg -f hls) writes MPEG-TS.
+    container = [] if "--container" in args else ["--container", "mpegts"]
     cmd = [HLSD, "--listen", f"127.0.0.1:{port}", "--player-dir", PLAYER, "--log-level", "info",
-           *args]
+           *container, *args]
     proc = Proc(name, cmd)
     m = wait_for(lambda: re.search(r"serving on http://[^\s:]+:(\d+)/", proc.log_text())
                  or (not proc.alive() and RuntimeError(proc.log_text())), 20, "hlsd to listen")
@@ -617,7 +619,8 @@ def segmenting(media, reps):
             out = scratch_dir(f"seg-{name}-")
             if name == "hlsd":
                 cmd = [HLSD, "--source", f"file:{path}", "--no-realtime", "--exit-on-eof",
-                       "--segment-time", "1", "--list-size", "2", "--output-dir", out,
+                       "--segment-time", "1", "--list-size", "2", "--container", "mpegts",
+                       "--output-dir", out,
                        "--listen", "127.0.0.1:0", "--player-dir", PLAYER, "--log-level", "warn"]
             else:
                 cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", path,
@@ -833,7 +836,7 @@ def callgrind_session(name, media_path, src_args, load, ready):
     cmd = ["valgrind", "--tool=callgrind", "--max-threads=1024", "--instr-atstart=no",
            f"--callgrind-out-file={out}",
            HLSD, "--listen", "127.0.0.1:0", "--player-dir", PLAYER, "--log-level", "info",
-           "--source", f"file:{media_path}", *src_args]
+           "--container", "mpegts", "--source", f"file:{media_path}", *src_args]
     p = Proc(f"hlsd-callgrind-{name}", cmd)
     res = {"command": " ".join(cmd)}
     try:

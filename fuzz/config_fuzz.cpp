@@ -49,6 +49,12 @@ void checkValid(const hlsd::Config& c) {
     FUZZ_CHECK(c.listSize >= 1 && c.listSize <= c.segmentWrap && c.segmentWrap <= 10000, got);
     FUZZ_CHECK(c.partDuration == 0 || (c.partDuration >= 0.05 && c.partDuration <= c.segmentTime),
                "part_duration " + std::to_string(c.partDuration) + ", " + got);
+    FUZZ_CHECK(c.keyframeInterval == 0 ||
+                   (c.keyframeInterval >= 0.02 && c.keyframeInterval <= c.segmentTime),
+               "keyframe_interval " + std::to_string(c.keyframeInterval) + ", " + got);
+    const double keyframes = hlsd::effectiveKeyframeInterval(c);
+    FUZZ_CHECK(std::isfinite(keyframes) && keyframes > 0 && keyframes <= c.segmentTime,
+               "effective keyframe interval " + std::to_string(keyframes) + ", " + got);
     FUZZ_CHECK(c.container == "mpegts" || c.container == "fmp4", c.container);
     FUZZ_CHECK(c.width >= 16 && c.width <= 8192 && c.width % 2 == 0, std::to_string(c.width));
     FUZZ_CHECK(c.height >= 16 && c.height <= 8192 && c.height % 2 == 0, std::to_string(c.height));

@@ -204,10 +204,10 @@ else
   check "GET /live/index.m3u8: Content-Type application/vnd.apple.mpegurl" \
     grep -qi '^content-type: application/vnd.apple.mpegurl' "$work/headers"
   check "GET /live/index.m3u8: a playlist with a segment" \
-    bash -c 'head -n 1 "$1" | grep -q "^#EXTM3U" && grep -q "\.ts$" "$1"' _ "$work/index.m3u8"
-  segment=$(grep -m 1 '\.ts$' "$work/index.m3u8")
-  check "GET /live/$segment: 200 video/mp2t" \
-    bash -c 'curl -sf -o /dev/null -w "%{content_type}" "$1" | grep -q video/mp2t' _ "${url}live/$segment"
+    bash -c 'head -n 1 "$1" | grep -q "^#EXTM3U" && grep -qE "\.(ts|m4s)$" "$1"' _ "$work/index.m3u8"
+  segment=$(grep -m 1 -E '\.(ts|m4s)$' "$work/index.m3u8")
+  check "GET /live/$segment: 200 video/mp4 (fMP4, the default) or video/mp2t" \
+    bash -c 'curl -sf -o /dev/null -w "%{content_type}" "$1" | grep -qE "video/(mp4|mp2t)"' _ "${url}live/$segment"
   check "GET /: the player page with hls.min.js" \
     bash -c 'curl -sf "$1" | grep -q "<script src=\"hls.min.js\">"' _ "$url"
   check "GET /hls.min.js: the installed hls.js" \
@@ -242,7 +242,7 @@ if [ -n "$url" ] && [ -n "$hlsd_pid" ]; then
     sleep 0.2
   done
   curl -s -o /dev/null "$url"; curl -s -o /dev/null "${url}healthz"; curl -s -o /dev/null "${url}metrics"
-  curl -s -o /dev/null -r 0-99 "${url}live/$(grep -m 1 '\.ts$' "$work/index.m3u8")"
+  curl -s -o /dev/null -r 0-99 "${url}live/$(grep -m 1 -E '\.(ts|m4s)$' "$work/index.m3u8")"
   sleep 1.5
   kill -TERM "$hlsd_pid"
   for _ in $(seq 1 50); do kill -0 "$hlsd_pid" 2>/dev/null || break; sleep 0.1; done

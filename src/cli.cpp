@@ -26,6 +26,8 @@ const FlagSpec kValueFlags[] = {
     {"segment_wrap", "--segment-wrap", "segments kept in memory and on disk (≥ list-size)"},
     {"list_size", "--list-size", "segments listed in the live playlist"},
     {"part_duration", "--part-duration", "LL-HLS part length, seconds (0: no parts)"},
+    {"keyframe_interval", "--keyframe-interval",
+     "seconds between keyframes of the camera/test encoder (0: one per part, or per segment)"},
     {"container", "--container", "segment container: mpegts or fmp4"},
     {"output_dir", "--output-dir", "also mirror segments and index.m3u8 here ('' = memory)"},
     {"width", "--width", "test pattern width"},

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
     sourceOptions.height = config.height;
     sourceOptions.fps = toRational(config.fps);
     sourceOptions.bitrate = config.bitrate;
-    sourceOptions.segmentTime = config.segmentTime;
+    sourceOptions.keyframeInterval = effectiveKeyframeInterval(config);
     sourceOptions.camera.encoder = config.encoder;
     sourceOptions.camera.encoderDevice = config.encoderDevice;
     sourceOptions.camera.profile = config.profile;

@@ -25,7 +25,8 @@ struct Config {
     int segmentWrap = 5;
     int listSize = 2;
     double partDuration = 0.2;         // LL-HLS parts, seconds; 0 = off
-    std::string container = "mpegts";  // mpegts | fmp4
+    double keyframeInterval = 0.0;     // seconds between keyframes we encode; 0 = auto
+    std::string container = "fmp4";    // fmp4 | mpegts
     std::string outputDir;
     int width = 1280;
     int height = 720;
@@ -56,6 +57,10 @@ struct Config {
 
 // Every key the file may hold, in the order conf/hlsd.yml documents them.
 const std::vector<std::string>& configKeys();
+
+// The keyframe interval hlsd's own encoder uses: keyframe_interval, or with 0 (auto) one
+// keyframe per LL-HLS part (every part independent) and one per segment without parts.
+double effectiveKeyframeInterval(const Config& config);
 
 // Reads a YAML file over the defaults in `config`. Throws ConfigError.
 void loadConfigFile(const std::string& path, Config& config);

@@ -20,7 +20,7 @@ struct EncoderOptions {
     int height = 720;
     Rational fps{30, 1};
     int64_t bitrate = 2'000'000;
-    int gop = 30;                     // frames between IDRs: segment_time × fps
+    int gop = 30;                     // frames between IDRs: keyframe_interval × fps
     std::string codec = "libx264";    // a libavcodec encoder name: libx264, h264_v4l2m2m
     std::string preset = "veryfast";  // libx264 only
     std::string profile = "high";     // baseline | main | high

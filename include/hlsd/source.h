@@ -66,7 +66,7 @@ struct SourceOptions {
     int height = 720;
     Rational fps{30, 1};  // test pattern rate; timestamps of raw streams that carry none
     int64_t bitrate = 2'000'000;
-    double segmentTime = 1.0;  // the test pattern's GOP follows it
+    double keyframeInterval = 1.0;  // seconds between IDRs of the camera and test encoders
     CameraOptions camera;
 };
 

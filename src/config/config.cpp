@@ -69,14 +69,39 @@ std::string formatNumber(double v) {
 }  // namespace
 
 const std::vector<std::string>& configKeys() {
-    static const std::vector<std::string> keys = {
-        "source",         "loop",          "realtime",      "exit_on_eof",  "segment_time",
-        "segment_wrap",   "list_size",     "part_duration", "container",    "output_dir",
-        "width",          "height",        "fps",           "bitrate",      "encoder",
-        "encoder_device", "profile",       "rotation",      "hflip",        "vflip",
-        "exposure_mode",  "awb",           "brightness",    "log_level",    "listen",
-        "allow_origin",   "player_dir",    "max_clients",   "http_threads", "max_request_size",
-        "http_timeout",   "header_timeout"};
+    static const std::vector<std::string> keys = {"source",
+                                                  "loop",
+                                                  "realtime",
+                                                  "exit_on_eof",
+                                                  "segment_time",
+                                                  "segment_wrap",
+                                                  "list_size",
+                                                  "part_duration",
+                                                  "keyframe_interval",
+                                                  "container",
+                                                  "output_dir",
+                                                  "width",
+                                                  "height",
+                                                  "fps",
+                                                  "bitrate",
+                                                  "encoder",
+                                                  "encoder_device",
+                                                  "profile",
+                                                  "rotation",
+                                                  "hflip",
+                                                  "vflip",
+                                                  "exposure_mode",
+                                                  "awb",
+                                                  "brightness",
+                                                  "log_level",
+                                                  "listen",
+                                                  "allow_origin",
+                                                  "player_dir",
+                                                  "max_clients",
+                                                  "http_threads",
+                                                  "max_request_size",
+                                                  "http_timeout",
+                                                  "header_timeout"};
     return keys;
 }
 
@@ -99,6 +124,8 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.listSize = toInt(key, value, origin);
     } else if (key == "part_duration") {
         c.partDuration = toDouble(key, value, origin);
+    } else if (key == "keyframe_interval") {
+        c.keyframeInterval = toDouble(key, value, origin);
     } else if (key == "container") {
         if (value != "mpegts" && value != "fmp4")
             fail(origin, key, "expected mpegts or fmp4, got \"" + value + "\"");
@@ -247,6 +274,11 @@ void validateConfig(const Config& c) {
           "part_duration",
           "must be 0 (no LL-HLS parts) or 0.05..segment_time (" + formatNumber(c.segmentTime) +
               ") seconds, got " + formatNumber(c.partDuration));
+    check(c.keyframeInterval == 0 ||
+              (c.keyframeInterval >= 0.02 && c.keyframeInterval <= c.segmentTime),
+          "keyframe_interval",
+          "must be 0 (auto) or 0.02..segment_time (" + formatNumber(c.segmentTime) +
+              ") seconds, got " + formatNumber(c.keyframeInterval));
     check(c.segmentWrap <= 10000, "segment_wrap",
           "must be ≤ 10000, got " + std::to_string(c.segmentWrap));
     check(c.width >= 16 && c.width <= 8192 && c.width % 2 == 0, "width",
@@ -270,8 +302,19 @@ void validateConfig(const Config& c) {
           "cannot be combined with loop: a looping source never ends");
 }
 
+double effectiveKeyframeInterval(const Config& c) {
+    if (c.keyframeInterval > 0) return c.keyframeInterval;
+    return c.partDuration > 0 ? c.partDuration : c.segmentTime;
+}
+
 std::vector<std::string> configWarnings(const Config& c) {
     std::vector<std::string> out;
+    if (c.partDuration > 0 && effectiveKeyframeInterval(c) > c.partDuration * 1.001) {
+        out.push_back("keyframe_interval " + formatNumber(c.keyframeInterval) +
+                      " is longer than part_duration " + formatNumber(c.partDuration) +
+                      ": parts without a keyframe are dropped by Video.js (MPEG-TS) and by "
+                      "Shaka Player 5.2, and hls.js starts further behind (README, LL-HLS)");
+    }
     if (c.listSize < 3) {
         out.push_back("list_size " + std::to_string(c.listSize) +
                       ": the playlist is shorter than 3 target durations, outside RFC 8216 "

@@ -21,7 +21,7 @@ namespace {
 // (A moof larger than the buffer comes out with a size of 0.)
 constexpr int kMaxFragmentSamples = 2048;
 
-// frag_custom: a fragment ends only when asked (take(), startSegment()). empty_moov: the
+// frag_custom: a fragment ends only when asked (take(), startPart()). empty_moov: the
 // header writes the moov, announcing no samples. default_base_moof: trun offsets count from
 // the moof, so a fragment stands apart from the bytes before it. cmaf: CMAF brands, no edit
 // list, and signed composition offsets relative to the first sample's (presentation time =
@@ -55,7 +55,7 @@ Fmp4Muxer::Fmp4Muxer(const StreamInfo& info) : output_("mp4", checkedInfo(info))
     init_ = output_.take();
 }
 
-void Fmp4Muxer::startSegment() {
+void Fmp4Muxer::startPart() {
     if (fragmentSamples_ > 0) flushFragment();
 }
 

@@ -12,7 +12,7 @@ namespace hlsd {
 
 // Thread-bound. Timestamps continue across fragments (each fragment's tfdt is the dts of its
 // first sample); a fragment is one moof + mdat, so a part or segment that starts with a
-// keyframe decodes alone after init(). A fragment ends at take(), at startSegment(), and after
+// keyframe decodes alone after init(). A fragment ends at take(), at startPart(), and after
 // 2048 samples (the moof must fit in the I/O buffer; one take() then holds several).
 // The sample entry is avc1 with the SPS/PPS of StreamInfo::extradata; parameter sets sent
 // in-band stay in the samples (payloads are not rewritten beyond start codes -> lengths).
@@ -22,7 +22,7 @@ public:
     explicit Fmp4Muxer(const StreamInfo& info);
 
     // Ends the current fragment, if it has samples: the next packet starts a new one.
-    void startSegment() override;
+    void startPart() override;
     void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, int64_t duration,
                bool keyframe) override;  // throws std::runtime_error
     // Ends the current fragment and returns the fragments muxed since the last take(); empty if

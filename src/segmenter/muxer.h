@@ -19,8 +19,8 @@ class Muxer {
 public:
     virtual ~Muxer() = default;
 
-    // The next packet written starts a segment (MPEG-TS: PAT/PMT first; fMP4: a new fragment).
-    virtual void startSegment() = 0;
+    // The next packet written starts a part (MPEG-TS: PAT/PMT first; fMP4: a new fragment).
+    virtual void startPart() = 0;
     // One access unit, Annex B. `duration` > 0 (ticks of kTimeBase). Throws std::runtime_error.
     virtual void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, int64_t duration,
                        bool keyframe) = 0;

@@ -112,20 +112,17 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
         duration = info_.frameRate.valid() ? secondsToTicks(1.0 / info_.frameRate.toDouble())
                                            : kTimeBase / 30;
     }
+    // The tolerance absorbs timestamp rounding (30 fps in milliseconds), never a whole frame.
+    const int64_t tolerance = std::max<int64_t>(kTimeBase / 1000, policy_.frameDuration() / 4);
     if (!d.openSegment && current_ && partTicks_ > 0 && partFrames_ > 0) {
-        // The open part ends before this frame if the frame would take it past the part
-        // target; the tolerance absorbs timestamp rounding (30 fps in milliseconds), never a
-        // whole frame.
+        // The open part ends before this frame if the frame would take it past the part target
+        // (a frame longer than the one before it; usually the part was closed after that one).
         const int64_t position = dts + dtsToPts_;
-        const int64_t tolerance = std::max<int64_t>(kTimeBase / 1000, policy_.frameDuration() / 4);
         if (position + duration - partStart_ > partTicks_ + tolerance) closePart(position, true);
     }
-    if (d.openSegment) {
-        if (!muxer_ || d.discontinuity) openMuxer();
-        muxer_->startSegment();
-    } else if (current_ && partFrames_ == 0 && packet.keyframe) {
-        muxer_->startSegment();  // a part that starts on a keyframe decodes alone: tables first
-    }
+    if (d.openSegment && (!muxer_ || d.discontinuity)) openMuxer();
+    const bool partStarts = d.openSegment || (current_ && partFrames_ == 0);
+    if (partStarts) muxer_->startPart();
 
     // Every muxer starts its timeline at dts 0; dts never repeats.
     if (!runOffsetSet_) {
@@ -137,12 +134,15 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     const int64_t muxPts = std::max(pts - runOffset_, muxDts);
     lastMuxedDts_ = muxDts;
 
-    if (d.openSegment && !h264::contains(types, h264::kSps) && !parameterSets_.empty()) {
-        // The segment must decode alone: SPS/PPS ahead of its IDR.
-        std::vector<uint8_t> withHeaders = parameterSets_;
-        withHeaders.insert(withHeaders.end(), packet.data.begin(), packet.data.end());
-        muxer_->write(withHeaders.data(), withHeaders.size(), muxPts, muxDts, duration,
-                      packet.keyframe);
+    // A segment must decode alone: SPS/PPS ahead of its IDR. An MPEG-TS part gets them too,
+    // with PAT/PMT (startPart()): Shaka's TS transmuxer makes an init segment of every part it
+    // fetches, from that part alone, and fails (error 3018) on one without them; the cost is
+    // ~0.4 KiB a part.
+    const bool needsSets = d.openSegment || (partStarts && options_.container == Container::MpegTs);
+    if (needsSets && !h264::contains(types, h264::kSps) && !parameterSets_.empty()) {
+        const auto withSets =
+            h264::withParameterSets(packet.data.data(), packet.data.size(), parameterSets_);
+        muxer_->write(withSets.data(), withSets.size(), muxPts, muxDts, duration, packet.keyframe);
     } else {
         muxer_->write(packet.data.data(), packet.data.size(), muxPts, muxDts, duration,
                       packet.keyframe);
@@ -159,6 +159,15 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     if (partFrames_++ == 0) partIndependent_ = packet.keyframe;
     ++current_->frames;
     maxEndPts_ = std::max(maxEndPts_, pts + duration);
+    // A part is complete once another frame as long as this one would take it past the target:
+    // published now, not when that frame arrives, which puts every LL-HLS player one frame
+    // closer to the camera. Not the part that takes the segment to segment_time: the segment
+    // ends at the next keyframe, and until that arrives the preload hint could only name a
+    // part of this segment that may never exist.
+    const int64_t end = dts + dtsToPts_ + duration;
+    if (partTicks_ > 0 && end + duration - partStart_ > partTicks_ + tolerance &&
+        end - currentStartPts_ + tolerance < secondsToTicks(options_.segmentTime))
+        closePart(end, true);
 }
 
 void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discontinuity) {

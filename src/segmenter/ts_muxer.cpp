@@ -11,7 +11,7 @@ TsMuxer::TsMuxer(const StreamInfo& info) : output_("mpegts", info) {
     output_.writeHeader(nullptr);
 }
 
-void TsMuxer::startSegment() {
+void TsMuxer::startPart() {
     av_opt_set(output_.context()->priv_data, "mpegts_flags", "+resend_headers", 0);
 }
 

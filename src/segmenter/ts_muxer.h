@@ -16,8 +16,8 @@ class TsMuxer final : public Muxer {
 public:
     explicit TsMuxer(const StreamInfo& info);  // throws std::runtime_error
 
-    // The next packet written starts a segment: PAT/PMT first, PCR on the keyframe.
-    void startSegment() override;
+    // The next packet written starts a part: PAT/PMT first.
+    void startPart() override;
     void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, int64_t duration,
                bool keyframe) override {  // throws std::runtime_error
         output_.write(data, size, pts, dts, duration, keyframe);

@@ -142,7 +142,8 @@ EncoderOptions encoderOptionsFor(const SourceOptions& source) {
     o.fps = source.fps;
     o.bitrate = source.bitrate;
     o.profile = source.camera.profile;
-    o.gop = std::max(1, static_cast<int>(std::lround(source.segmentTime * source.fps.toDouble())));
+    o.gop =
+        std::max(1, static_cast<int>(std::lround(source.keyframeInterval * source.fps.toDouble())));
     return o;
 }
 

@@ -67,4 +67,16 @@ std::vector<uint8_t> parameterSets(const uint8_t* data, size_t size) {
     return out;
 }
 
+std::vector<uint8_t> withParameterSets(const uint8_t* data, size_t size,
+                                       const std::vector<uint8_t>& sets) {
+    const auto nals = split(data, size);
+    const size_t at = !nals.empty() && (data[nals[0].begin] & 0x1f) == kAud ? nals[0].end : 0;
+    std::vector<uint8_t> out;
+    out.reserve(size + sets.size());
+    out.insert(out.end(), data, data + at);
+    out.insert(out.end(), sets.begin(), sets.end());
+    out.insert(out.end(), data + at, data + size);
+    return out;
+}
+
 }  // namespace hlsd::h264

@@ -19,5 +19,9 @@ bool contains(const std::vector<int>& types, int type);
 bool isAnnexB(const uint8_t* data, size_t size);
 // The SPS and PPS NAL units of a buffer, each with a 4-byte start code; empty if none.
 std::vector<uint8_t> parameterSets(const uint8_t* data, size_t size);
+// The access unit with `sets` (parameterSets()) inserted ahead of its first NAL unit, or right
+// after its access unit delimiter, which must stay first (H.264 7.4.1.2.3).
+std::vector<uint8_t> withParameterSets(const uint8_t* data, size_t size,
+                                       const std::vector<uint8_t>& sets);
 
 }  // namespace hlsd::h264

@@ -70,6 +70,9 @@ TEST(Config, ShippedDefaultsEqualBuiltInDefaults) {
     EXPECT_EQ(fromFile.source, builtIn.source);
     EXPECT_EQ(fromFile.segmentWrap, builtIn.segmentWrap);
     EXPECT_EQ(fromFile.listSize, builtIn.listSize);
+    EXPECT_DOUBLE_EQ(fromFile.partDuration, builtIn.partDuration);
+    EXPECT_DOUBLE_EQ(fromFile.keyframeInterval, builtIn.keyframeInterval);
+    EXPECT_EQ(fromFile.container, builtIn.container);
     EXPECT_EQ(fromFile.width, builtIn.width);
     EXPECT_EQ(fromFile.logLevel, builtIn.logLevel);
     EXPECT_EQ(fromFile.maxClients, builtIn.maxClients);
@@ -107,6 +110,101 @@ TEST(Config, LowLatencyKeys) {
                 ":2: part_duration: must be 0 (no LL-HLS parts) or 0.05..segment_time (0.5) "
                 "seconds, got 0.6");
     expectError("container: mp4\n", ":1: container: expected mpegts or fmp4, got \"mp4\"");
+}
+
+// keyframe_interval: 0 (auto) or 0.02..segment_time, like part_duration's bounds.
+TEST(Config, KeyframeIntervalBounds) {
+    Loaded ok = load("keyframe_interval: 0.5\n");
+    EXPECT_EQ(ok.error, "");
+    EXPECT_DOUBLE_EQ(ok.config.keyframeInterval, 0.5);
+    EXPECT_EQ(load("keyframe_interval: 0\n").error, "");     // auto
+    EXPECT_EQ(load("keyframe_interval: 0.02\n").error, "");  // the bounds themselves
+    EXPECT_EQ(load("keyframe_interval: 1\n").error, "");
+    EXPECT_EQ(load("segment_time: 2\nkeyframe_interval: 2\n").error, "");
+    expectError("keyframe_interval: 0.01\n",
+                ":1: keyframe_interval: must be 0 (auto) or 0.02..segment_time (1) seconds, got "
+                "0.01");
+    expectError("keyframe_interval: -0.2\n",
+                ":1: keyframe_interval: must be 0 (auto) or 0.02..segment_time (1) seconds, got "
+                "-0.2");
+    expectError("segment_time: 0.5\nkeyframe_interval: 0.6\n",
+                ":2: keyframe_interval: must be 0 (auto) or 0.02..segment_time (0.5) seconds, "
+                "got 0.6");
+    expectError("keyframe_interval: 1.5\n",
+                ":1: keyframe_interval: must be 0 (auto) or 0.02..segment_time (1) seconds, got "
+                "1.5");
+    expectError("keyframe_interval: often\n",
+                ":1: keyframe_interval: expected a number, got \"often\"");
+    Config c;
+    setConfigValue(c, "keyframe_interval", "3", "command line --keyframe-interval");
+    try {
+        validateConfig(c);
+        FAIL() << "no error";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "command line --keyframe-interval: keyframe_interval: must be 0 (auto) or "
+                  "0.02..segment_time (1) seconds, got 3");
+    }
+}
+
+// The interval hlsd's own encoder uses: keyframe_interval if set, else one keyframe per part,
+// else one per segment.
+TEST(Config, EffectiveKeyframeInterval) {
+    Config c;
+    EXPECT_DOUBLE_EQ(c.keyframeInterval, 0.0);            // auto by default...
+    EXPECT_DOUBLE_EQ(effectiveKeyframeInterval(c), 0.2);  // ...one per default part
+    c.partDuration = 0.25;
+    EXPECT_DOUBLE_EQ(effectiveKeyframeInterval(c), 0.25);
+    c.partDuration = 0;  // no parts: one per segment
+    c.segmentTime = 2;
+    EXPECT_DOUBLE_EQ(effectiveKeyframeInterval(c), 2.0);
+    c.keyframeInterval = 0.5;  // set: wins either way
+    EXPECT_DOUBLE_EQ(effectiveKeyframeInterval(c), 0.5);
+    c.partDuration = 0.2;
+    EXPECT_DOUBLE_EQ(effectiveKeyframeInterval(c), 0.5);
+    EXPECT_DOUBLE_EQ(effectiveKeyframeInterval(load("keyframe_interval: 1\n").config), 1.0);
+    EXPECT_DOUBLE_EQ(effectiveKeyframeInterval(load("segment_time: 2\npart_duration: 0\n").config),
+                     2.0);
+    Config shipped;
+    loadConfigFile(kShipped, shipped);
+    EXPECT_DOUBLE_EQ(shipped.keyframeInterval, 0.0);
+    EXPECT_DOUBLE_EQ(effectiveKeyframeInterval(shipped), shipped.partDuration);
+}
+
+// A keyframe interval longer than the parts, with LL-HLS on: parts without a keyframe.
+TEST(Config, KeyframeIntervalLongerThanAPartIsWarned) {
+    auto keyframeWarnings = [](const Config& c) {
+        std::vector<std::string> out;
+        for (const auto& w : configWarnings(c))
+            if (w.find("keyframe_interval") != std::string::npos) out.push_back(w);
+        return out;
+    };
+    Config c;
+    EXPECT_TRUE(keyframeWarnings(c).empty());  // auto: one per part
+    c.keyframeInterval = 0.2;                  // equal to part_duration
+    EXPECT_TRUE(keyframeWarnings(c).empty());
+    c.keyframeInterval = 0.1;  // shorter
+    EXPECT_TRUE(keyframeWarnings(c).empty());
+    c.keyframeInterval = 0.5;
+    auto w = keyframeWarnings(c);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_EQ(w[0].rfind("keyframe_interval 0.5 is longer than part_duration 0.2: ", 0), 0u)
+        << w[0];
+    c.partDuration = 0;  // no LL-HLS: nothing to warn about
+    EXPECT_TRUE(keyframeWarnings(c).empty());
+    c.partDuration = 0.5;
+    EXPECT_TRUE(keyframeWarnings(c).empty());
+    // The defaults otherwise warn only about list_size (see WarningsFollowRfc8216Section6_2_2).
+    EXPECT_EQ(configWarnings(Config{}).size(), 1u);
+}
+
+TEST(Config, DefaultContainerIsFmp4) {
+    EXPECT_EQ(Config{}.container, "fmp4");
+    EXPECT_EQ(load("").config.container, "fmp4");
+    Config shipped;
+    loadConfigFile(kShipped, shipped);
+    EXPECT_EQ(shipped.container, "fmp4");
+    EXPECT_EQ(load("container: mpegts\n").config.container, "mpegts");
 }
 
 TEST(Config, WrapBelowListSizeNamesFileLineAndKey) {

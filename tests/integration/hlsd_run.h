@@ -15,12 +15,18 @@ inline const std::string kMedia = HLSD_TEST_MEDIA;
 inline const std::string kSourceDir = HLSD_SOURCE_DIR;
 
 // The binary with `extra`; on a free loopback port unless `extra` says where to listen, so
-// tests running side by side never collide on the default :8080.
+// tests running side by side never collide on the default :8080; MPEG-TS unless `extra` names
+// a container (these tests read .ts segments; the fMP4 ones say so).
 inline std::vector<std::string> hlsdArgs(std::vector<std::string> extra) {
     std::vector<std::string> args{kBinary};
     bool listens = false;
-    for (const auto& a : extra) listens = listens || a == "--listen";
+    bool container = false;
+    for (const auto& a : extra) {
+        listens = listens || a == "--listen";
+        container = container || a == "--container";
+    }
     if (!listens) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+    if (!container) args.insert(args.end(), {"--container", "mpegts"});
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "support/http_client.h"
 #include "support/m3u8.h"
 #include "support/process.h"
+#include "support/ts_check.h"
 
 namespace hlsd::test {
 namespace {
@@ -91,10 +93,15 @@ TEST(LowLatency, EveryListedPartIsServedAndSegmentsAreTheirParts) {
         for (size_t i = 0; i < seg.parts.size(); ++i) {
             const M3u8Part& part = seg.parts[i];
             EXPECT_LE(part.duration, p->partTarget) << part.uri;
-            EXPECT_EQ(part.independent, i == 0) << part.uri;
+            // keyframe_interval 0 (auto): the test pattern has a keyframe every part.
+            EXPECT_TRUE(part.independent) << part.uri;
             const auto r = httpGet(s.port, "/live/" + part.uri);
             EXPECT_EQ(r.status, 200) << part.uri;
             EXPECT_EQ(r.header("content-type"), "video/mp2t");
+            // Every MPEG-TS part starts with PAT/PMT: a player can join at any part.
+            EXPECT_TRUE(
+                isSelfContainedTs(reinterpret_cast<const uint8_t*>(r.body.data()), r.body.size()))
+                << part.uri;
             EXPECT_EQ(r.header("cache-control"), "public, max-age=86400, immutable");
             joined += r.body;
             total += part.duration;
@@ -124,6 +131,88 @@ TEST(LowLatency, EveryListedPartIsServedAndSegmentsAreTheirParts) {
     EXPECT_EQ(httpGet(s.port, "/live/x-1.0.ts").status, 404);
     auto r = s.stop();
     EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
+// --keyframe-interval sets the test pattern's GOP, so which parts are INDEPENDENT: 1 s, one
+// keyframe a segment (only part 0); 0.4 s, every other part, and segments of 1.2 s (a segment
+// ends at the first keyframe at or after segment_time). Every MPEG-TS part, independent or
+// not, starts with PAT/PMT.
+TEST(LowLatency, KeyframeIntervalDecidesWhichPartsAreIndependent) {
+    struct Case {
+        std::string interval;
+        size_t every;     // parts from one keyframe to the next
+        double duration;  // of a segment
+    };
+    for (const Case& c : {Case{"1", 5, 1.0}, Case{"0.4", 2, 1.2}}) {
+        SCOPED_TRACE("--keyframe-interval " + c.interval);
+        Server s({"--keyframe-interval", c.interval});
+        ASSERT_NE(s.port, 0);
+        auto p = waitForPartedSegments(s.port, 2, 10);
+        ASSERT_TRUE(p);
+        size_t checked = 0;
+        for (const auto& seg : p->segments) {
+            if (seg.parts.empty()) continue;
+            SCOPED_TRACE(seg.uri);
+            EXPECT_NEAR(seg.duration, c.duration, 0.001);
+            EXPECT_EQ(seg.parts.size(), static_cast<size_t>(std::lround(c.duration / 0.2)));
+            for (size_t i = 0; i < seg.parts.size(); ++i) {
+                EXPECT_EQ(seg.parts[i].independent, i % c.every == 0) << seg.parts[i].uri;
+                const auto r = httpGet(s.port, "/live/" + seg.parts[i].uri);
+                EXPECT_TRUE(isSelfContainedTs(reinterpret_cast<const uint8_t*>(r.body.data()),
+                                              r.body.size()))
+                    << seg.parts[i].uri;
+            }
+            ++checked;
+        }
+        EXPECT_GE(checked, 2u);
+        auto r = s.stop();
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+    }
+}
+
+// The shipped configuration (conf/hlsd.yml: the test pattern here, 1280x720 30 fps, LL-HLS
+// parts of 0.2 s, a keyframe every part, fMP4) played by FFmpeg's HLS demuxer for 20 s, with
+// fMP4 and with MPEG-TS (every part starting with PAT/PMT and SPS/PPS): not one demux or decode
+// error (at -v error FFmpeg prints nothing else), and 20 s of frames decoded.
+TEST(LowLatency, FfmpegDecodesTheShippedConfigWithoutAnError) {
+    for (const std::string container : {"fmp4", "mpegts"}) {
+        SCOPED_TRACE(container);
+        Process hlsd(
+            hlsdArgs({"--config", kSourceDir + "/conf/hlsd.yml", "--container", container}));
+        const int port = waitForPort(hlsd, 30);
+        ASSERT_NE(port, 0) << hlsd.errSoFar();
+        // Playable once /healthz says the first segment exists.
+        const auto deadline = steady_clock::now() + seconds(30);
+        bool ready = false;
+        while (!ready && steady_clock::now() < deadline) {
+            ready = httpGet(port, "/healthz").status == 200;
+            if (!ready) std::this_thread::sleep_for(milliseconds(20));
+        }
+        ASSERT_TRUE(ready) << hlsd.errSoFar();
+        const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/live/index.m3u8";
+        // 20 s of a live stream take about 20 s; a stalled read gives up after 5 s.
+        const auto t0 = steady_clock::now();
+        const auto ff =
+            run({"ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-progress", "pipe:1",
+                 "-rw_timeout", "5000000", "-i", url, "-t", "20", "-f", "null", "-"},
+                60);
+        const double took = duration<double>(steady_clock::now() - t0).count();
+        long long frames = -1;
+        static const std::regex kFrame("(^|\n)frame=([0-9]+)");
+        for (auto it = std::sregex_iterator(ff.out.begin(), ff.out.end(), kFrame);
+             it != std::sregex_iterator(); ++it)
+            frames = std::stoll((*it)[2]);  // the last report: the total
+        std::cout << container << ": ffmpeg decoded " << frames << " frames in " << took
+                  << " s, exit " << ff.exitCode << "\n";
+        EXPECT_FALSE(ff.timedOut);
+        EXPECT_EQ(ff.exitCode, 0) << ff.err;
+        EXPECT_EQ(ff.err, "") << "ffmpeg reported errors";
+        EXPECT_GE(frames, 570) << "30 fps × 20 s, less the start";
+        EXPECT_LE(frames, 601);
+        hlsd.signal(SIGTERM);
+        const auto r = hlsd.wait(5);
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+    }
 }
 
 // container fmp4: an EXT-X-MAP init section, .m4s segments and parts (CMAF fragments), all

@@ -374,7 +374,7 @@ TEST(Fmp4Muxer, EachTakeIsWholeFragmentsOfLengthPrefixedSamples) {
         size_t expectedFragments = 1;
         for (size_t i = next; i < end; ++i) {
             if (packets[i].keyframe) {
-                muxer.startSegment();
+                muxer.startPart();
                 if (i != next) ++expectedFragments;
             }
             write(muxer, packets[i]);
@@ -402,13 +402,13 @@ TEST(Fmp4Muxer, TakeWithNothingWrittenIsEmpty) {
     const auto packets = encode(2, 30);
     Fmp4Muxer muxer(infoFor(packets));
     EXPECT_TRUE(muxer.take().empty());
-    muxer.startSegment();
+    muxer.startPart();
     EXPECT_TRUE(muxer.take().empty());
     write(muxer, packets[0]);
     EXPECT_EQ(fragments(muxer.take()).size(), 1u);
     EXPECT_TRUE(muxer.take().empty());
-    muxer.startSegment();
-    muxer.startSegment();
+    muxer.startPart();
+    muxer.startPart();
     EXPECT_TRUE(muxer.take().empty());
     write(muxer, packets[1]);
     const auto frags = fragments(muxer.take());
@@ -480,7 +480,7 @@ TEST(Fmp4Muxer, ASegmentStartingAtAKeyframeDecodesAloneAfterInit) {
     const auto packets = encode(3 * gop, gop);
     Fmp4Muxer muxer(infoFor(packets));
     for (int segment = 0; segment < 3; ++segment) {
-        muxer.startSegment();
+        muxer.startPart();
         std::vector<uint8_t> bytes;
         for (int i = 0; i < gop; ++i) {
             write(muxer, packets[segment * gop + i]);
@@ -524,7 +524,7 @@ TEST_P(Fmp4MuxerStream, InitAndAllFragmentsDecodeEveryFrameInOrder) {
     std::vector<uint8_t> all = muxer.init();
     size_t taken = 0;  // packets in the takes so far
     for (size_t i = 0; i < packets.size(); ++i) {
-        if (packets[i].keyframe) muxer.startSegment();
+        if (packets[i].keyframe) muxer.startPart();
         write(muxer, packets[i]);
         if (i % 3 != 2 && i + 1 != packets.size()) continue;
         const auto part = muxer.take();
@@ -634,7 +634,7 @@ TEST(MakeMuxer, MakesTheContainerAsked) {
 
     auto ts = makeMuxer(Container::MpegTs, info);
     EXPECT_TRUE(ts->init().empty());
-    ts->startSegment();
+    ts->startPart();
     write(*ts, packets[0]);
     const auto bytes = ts->take();
     ASSERT_FALSE(bytes.empty());

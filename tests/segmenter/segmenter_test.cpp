@@ -271,6 +271,29 @@ TEST(Segmenter, AFrameTheMuxerRefusesLeavesNoEmptySegment) {
 
 // LL-HLS: 1 s segments of 30 fps cut into parts of 0.2 s: six frames each, the first one
 // starting with PAT/PMT and the IDR, the segment exactly its parts one after another.
+// A part is published with its last frame, not when the frame after it arrives (one frame
+// sooner for every LL-HLS player), except the part that completes the segment: that waits for
+// the keyframe that ends the segment, so the preload hint never names a part that never comes.
+TEST(Segmenter, PartIsPublishedWithItsLastFrame) {
+    Collector c;
+    SegmenterOptions options{1.0, "run"};
+    options.partDuration = 0.2;
+    Segmenter seg(options, c.sink());
+    seg.beginRun(info320());
+    const auto stream = makeStream(40, 30);
+    for (size_t i = 0; i < stream.size(); ++i) {
+        seg.push(stream[i]);
+        // Frame i (0-based) ends part i / 6; parts 0..3 of segment 0 are out at once.
+        const size_t parts = (i + 1) / 6;
+        if (i < 30) {
+            EXPECT_EQ(c.partial.size(), std::min<size_t>(parts, 4)) << "after frame " << i;
+        }
+    }
+    ASSERT_EQ(c.segments.size(), 1u);  // segment 0 completed when frame 30 (a keyframe) came
+    EXPECT_EQ(c.segments[0]->parts.size(), 5u);
+    seg.endRun();
+}
+
 TEST(Segmenter, PartsCutOnFramesAndMakeUpTheSegment) {
     Collector c;
     SegmenterOptions options{1.0, "run"};
@@ -338,6 +361,257 @@ TEST(Segmenter, PartsStayWithinTheTarget) {
             EXPECT_LE(s->parts.back()->duration, std::max(target, frame) + 1e-4);
             EXPECT_EQ(decodeAlone(s->bytes()), 30);
         }
+    }
+}
+
+// --- Parts that stand alone ------------------------------------------------------------------
+
+// The PIDs of a TS buffer's packets, in order.
+std::vector<int> tsPids(const std::vector<uint8_t>& ts) {
+    std::vector<int> out;
+    for (size_t off = 0; off + 188 <= ts.size(); off += 188)
+        out.push_back(((ts[off + 1] & 0x1f) << 8) | ts[off + 2]);
+    return out;
+}
+
+// What a fresh demuxer and decoder make of `bytes` and nothing else.
+struct AloneReadback {
+    int demuxedWidth = 0, demuxedHeight = 0;  // the stream's, after avformat_find_stream_info
+    int decodedWidth = 0, decodedHeight = 0;  // a decoder's opened with nothing but the packets
+    std::vector<std::vector<uint8_t>> packets;
+};
+
+// `decode`: also feed the packets to a decoder opened with nothing else (Annex B packets only).
+AloneReadback readAlone(const std::vector<uint8_t>& bytes, bool decode) {
+    AloneReadback r;
+    const int logLevel = av_log_get_level();
+    av_log_set_level(AV_LOG_FATAL);  // a P-frame without its references is an error here
+    const std::string path = test::makeTempDir("part-alone") + "/media";
+    test::writeFile(path, std::string(bytes.begin(), bytes.end()));
+    AVFormatContext* fmt = nullptr;
+    if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0) {
+        av_log_set_level(logLevel);
+        return r;
+    }
+    if (avformat_find_stream_info(fmt, nullptr) >= 0 && fmt->nb_streams == 1) {
+        r.demuxedWidth = fmt->streams[0]->codecpar->width;
+        r.demuxedHeight = fmt->streams[0]->codecpar->height;
+    }
+    const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_H264);
+    AVCodecContext* dec = avcodec_alloc_context3(codec);  // no size, no extradata
+    avcodec_open2(dec, codec, nullptr);
+    AVPacket* pkt = av_packet_alloc();
+    AVFrame* frame = av_frame_alloc();
+    while (av_read_frame(fmt, pkt) >= 0) {
+        r.packets.emplace_back(pkt->data, pkt->data + pkt->size);
+        if (decode) avcodec_send_packet(dec, pkt);
+        while (avcodec_receive_frame(dec, frame) == 0) {
+        }
+        av_packet_unref(pkt);
+        if (dec->width > 0 && r.decodedWidth == 0) {
+            r.decodedWidth = dec->width;
+            r.decodedHeight = dec->height;
+        }
+    }
+    avcodec_send_packet(dec, nullptr);
+    while (avcodec_receive_frame(dec, frame) == 0) {
+    }
+    if (r.decodedWidth == 0) {
+        r.decodedWidth = dec->width;
+        r.decodedHeight = dec->height;
+    }
+    av_frame_free(&frame);
+    av_packet_free(&pkt);
+    avcodec_free_context(&dec);
+    avformat_close_input(&fmt);
+    av_log_set_level(logLevel);
+    return r;
+}
+
+std::vector<std::shared_ptr<const Segment>> partedRun(const std::vector<EncodedPacket>& stream,
+                                                      const StreamInfo& info, Container container) {
+    Collector c;
+    SegmenterOptions options{1.0, "run"};
+    options.partDuration = 0.2;
+    options.container = container;
+    Segmenter seg(options, c.sink());
+    seg.beginRun(info);
+    for (const auto& p : stream) seg.push(p);
+    seg.endRun();
+    return c.segments;
+}
+
+// Two streams whose parts (six frames of 30 fps) mostly start without SPS/PPS: (a) an IDR, with
+// its SPS/PPS, once a segment: parts 1-4 start on a P-frame; (b) an IDR every part, SPS/PPS
+// only on the stream's first frame (as some cameras and RTSP servers send them) and none in
+// StreamInfo, so that only the segmenter can put them back (FFmpeg's MPEG-TS muxer adds
+// StreamInfo's extradata to a keyframe that lacks them).
+struct PartStream {
+    std::string name;
+    std::vector<EncodedPacket> packets;
+    std::vector<uint8_t> sets;  // the stream's SPS/PPS
+    size_t nonKeyParts = 0;     // of the 10
+};
+
+std::vector<PartStream> partStreams() {
+    std::vector<PartStream> out;
+    PartStream gop30{"IDR once a second, SPS/PPS in-band", makeStream(60, 30), {}, 8};
+    PartStream gop6{"IDR every part, SPS/PPS only once", makeStream(60, 6), {}, 0};
+    for (auto* s : {&gop30, &gop6})
+        s->sets = h264::parameterSets(s->packets[0].data.data(), s->packets[0].data.size());
+    for (size_t i = 1; i < gop6.packets.size(); ++i)
+        gop6.packets[i].data = withoutParameterSets(gop6.packets[i].data);
+    out.push_back(std::move(gop30));
+    out.push_back(std::move(gop6));
+    return out;
+}
+
+// NAL unit payloads of an Annex B buffer (start codes and trailing zero bytes dropped).
+std::vector<std::vector<uint8_t>> annexBNals(const std::vector<uint8_t>& d) {
+    std::vector<std::vector<uint8_t>> out;
+    auto add = [&](size_t b, size_t e) {
+        while (e > b && d[e - 1] == 0) --e;
+        if (e > b) out.emplace_back(d.begin() + b, d.begin() + e);
+    };
+    size_t start = 0;
+    bool open = false;
+    for (size_t i = 0; i + 3 <= d.size(); ++i) {
+        if (d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1) {
+            if (open) add(start, i);
+            start = i + 3;
+            open = true;
+            i += 2;
+        }
+    }
+    if (open) add(start, d.size());
+    return out;
+}
+
+// ...and of an fMP4 sample (4-byte lengths); empty if the lengths do not tile it.
+std::vector<std::vector<uint8_t>> lengthPrefixedNals(const std::vector<uint8_t>& d) {
+    std::vector<std::vector<uint8_t>> out;
+    for (size_t at = 0; at < d.size();) {
+        if (d.size() - at < 4) return {};
+        const size_t n = size_t(d[at]) << 24 | size_t(d[at + 1]) << 16 | size_t(d[at + 2]) << 8 |
+                         size_t(d[at + 3]);
+        if (n > d.size() - at - 4) return {};
+        size_t e = at + 4 + n;
+        while (e > at + 4 && d[e - 1] == 0) --e;
+        out.emplace_back(d.begin() + at + 4, d.begin() + e);
+        at += 4 + n;
+    }
+    return out;
+}
+
+// MPEG-TS LL-HLS: a player may fetch any part alone and build its decoder from it (Shaka's TS
+// transmuxer does, error 3018 otherwise): each part starts with PAT then PMT, and its first
+// frame carries SPS/PPS (inserted after the AUD when the frame has none), keyframe or not.
+// The segment is still exactly its parts.
+TEST(Segmenter, EveryMpegTsPartStartsWithTablesAndParameterSets) {
+    for (const auto& stream : partStreams()) {
+        SCOPED_TRACE(stream.name);
+        const auto segments = partedRun(stream.packets, info320(), Container::MpegTs);
+        ASSERT_EQ(segments.size(), 2u);
+        size_t nonKey = 0;
+        size_t frame = 0;  // of the stream, at the start of the part
+        for (const auto& s : segments) {
+            SCOPED_TRACE(s->name);
+            ASSERT_EQ(s->parts.size(), 5u);
+            std::vector<uint8_t> joined;
+            for (size_t i = 0; i < s->parts.size(); ++i) {
+                SCOPED_TRACE("part " + std::to_string(i));
+                const auto& data = s->parts[i]->data;
+                joined.insert(joined.end(), data.begin(), data.end());
+                if (!s->parts[i]->independent) ++nonKey;
+                ASSERT_EQ(data.size() % 188, 0u);
+                const auto pids = tsPids(data);
+                // SDT (0x11) may lead the stream's first part; then PAT (0), then PMT.
+                const size_t first = !pids.empty() && pids[0] == 0x11 ? 1 : 0;
+                ASSERT_GE(pids.size(), first + 3);
+                EXPECT_EQ(pids[first], 0) << "PAT first";
+                EXPECT_EQ(pids[first + 1], 0x1000) << "PMT right after it";
+                EXPECT_TRUE(startsWithTables(data));
+                const AloneReadback alone = readAlone(data, true);
+                EXPECT_EQ(alone.demuxedWidth, 320);
+                EXPECT_EQ(alone.demuxedHeight, 240);
+                EXPECT_EQ(alone.decodedWidth, 320);
+                EXPECT_EQ(alone.decodedHeight, 240);
+                ASSERT_EQ(alone.packets.size(), 6u);
+                const auto types = h264::nalTypes(alone.packets[0]);
+                ASSERT_GE(types.size(), 4u);
+                EXPECT_EQ(types[0], h264::kAud);
+                EXPECT_EQ(types[1], h264::kSps);
+                EXPECT_EQ(types[2], h264::kPps);
+                EXPECT_EQ(std::count(types.begin(), types.end(), h264::kSps), 1);
+                // The stream's own sets, after the AUD, then the frame's NAL units as they came.
+                const auto sets = annexBNals(stream.sets);
+                ASSERT_EQ(sets.size(), 2u);
+                const auto& in = stream.packets[frame].data;
+                auto expected = annexBNals(in);
+                const bool inAud = h264::nalTypes(in).front() == h264::kAud;
+                if (!h264::contains(h264::nalTypes(in), h264::kSps))
+                    expected.insert(expected.begin() + (inAud ? 1 : 0), sets.begin(), sets.end());
+                auto nals = annexBNals(alone.packets[0]);
+                ASSERT_GE(nals.size(), 3u);
+                EXPECT_EQ(nals[1], sets[0]);
+                EXPECT_EQ(nals[2], sets[1]);
+                if (!inAud) nals.erase(nals.begin());  // the AUD the muxer adds
+                EXPECT_EQ(nals, expected) << "frame " << frame;
+                // The other frames of the part as they came: nothing added.
+                for (size_t k = 1; k < alone.packets.size(); ++k) {
+                    const auto& original = stream.packets[frame + k].data;
+                    auto rest = annexBNals(alone.packets[k]);
+                    ASSERT_FALSE(rest.empty());
+                    EXPECT_EQ((rest[0][0] & 0x1f), h264::kAud);
+                    if (h264::nalTypes(original).front() != h264::kAud) rest.erase(rest.begin());
+                    EXPECT_EQ(rest, annexBNals(original)) << "frame " << k;
+                }
+                frame += alone.packets.size();
+            }
+            EXPECT_TRUE(joined == s->bytes());
+            EXPECT_EQ(decodeAlone(s->bytes()), 30);
+        }
+        EXPECT_EQ(nonKey, stream.nonKeyParts) << "parts starting on a P-frame";
+        EXPECT_EQ(frame, stream.packets.size());
+    }
+}
+
+// fMP4 parts need none of that (the init section has the SPS/PPS): every sample of every part
+// is the frame that came in, bytes unchanged but start codes made lengths, except that a
+// segment's first frame gets the stream's SPS/PPS if it lacks them.
+TEST(Segmenter, Fmp4PartsCarryTheFramesUnchanged) {
+    for (const auto& stream : partStreams()) {
+        SCOPED_TRACE(stream.name);
+        const auto segments = partedRun(stream.packets, info320(), Container::Fmp4);
+        ASSERT_EQ(segments.size(), 2u);
+        size_t frame = 0;
+        for (const auto& s : segments) {
+            SCOPED_TRACE(s->name);
+            ASSERT_TRUE(s->init);
+            ASSERT_EQ(s->parts.size(), 5u);
+            std::vector<uint8_t> joined;
+            for (size_t i = 0; i < s->parts.size(); ++i) {
+                SCOPED_TRACE("part " + std::to_string(i));
+                const auto& data = s->parts[i]->data;
+                joined.insert(joined.end(), data.begin(), data.end());
+                std::vector<uint8_t> alone = s->init->data;
+                alone.insert(alone.end(), data.begin(), data.end());
+                const AloneReadback r = readAlone(alone, false);
+                ASSERT_EQ(r.packets.size(), 6u);
+                for (size_t k = 0; k < r.packets.size(); ++k, ++frame) {
+                    const auto& in = stream.packets[frame].data;
+                    auto expected = annexBNals(in);
+                    if (i == 0 && k == 0 && !h264::contains(h264::nalTypes(in), h264::kSps)) {
+                        // A segment decodes alone: its IDR gets the sets.
+                        const auto sets = annexBNals(stream.sets);
+                        expected.insert(expected.begin(), sets.begin(), sets.end());
+                    }
+                    EXPECT_EQ(lengthPrefixedNals(r.packets[k]), expected) << "frame " << frame;
+                }
+            }
+            EXPECT_TRUE(joined == s->bytes());
+        }
+        EXPECT_EQ(frame, stream.packets.size());
     }
 }
 

@@ -13,13 +13,7 @@ extern "C" {
 namespace hlsd {
 namespace {
 
-std::vector<EncodedPacket> encodeFrames(int count, int gop) {
-    EncoderOptions o;
-    o.width = 320;
-    o.height = 240;
-    o.fps = {30, 1};
-    o.gop = gop;
-    o.bitrate = 500'000;
+std::vector<EncodedPacket> encodeFrames(int count, const EncoderOptions& o) {
     Encoder encoder(o);
     AVFrame* frame = av_frame_alloc();
     frame->format = AV_PIX_FMT_YUV420P;
@@ -47,6 +41,16 @@ std::vector<EncodedPacket> encodeFrames(int count, int gop) {
     while (auto p = encoder.receive()) out.push_back(std::move(*p));
     av_frame_free(&frame);
     return out;
+}
+
+std::vector<EncodedPacket> encodeFrames(int count, int gop) {
+    EncoderOptions o;
+    o.width = 320;
+    o.height = 240;
+    o.fps = {30, 1};
+    o.gop = gop;
+    o.bitrate = 500'000;
+    return encodeFrames(count, o);
 }
 
 TEST(Encoder, KeyframesExactlyEveryGopWithParameterSets) {
@@ -86,6 +90,43 @@ TEST(Encoder, AGopDecodesAlone) {
     av_frame_free(&frame);
     av_packet_free(&pkt);
     avcodec_free_context(&ctx);
+}
+
+// The camera's and test pattern's GOP: keyframe_interval (effectiveKeyframeInterval) × fps,
+// not segment_time.
+TEST(Encoder, GopIsTheKeyframeIntervalTimesTheFrameRate) {
+    SourceOptions s;
+    s.fps = {30, 1};
+    s.keyframeInterval = 0.2;
+    EXPECT_EQ(encoderOptionsFor(s).gop, 6);
+    s.keyframeInterval = 1.0;
+    EXPECT_EQ(encoderOptionsFor(s).gop, 30);
+    s.keyframeInterval = 0.5;
+    s.fps = {30000, 1001};
+    EXPECT_EQ(encoderOptionsFor(s).gop, 15);  // 14.985 rounded
+    s.keyframeInterval = 0.02;
+    s.fps = {30, 1};
+    EXPECT_EQ(encoderOptionsFor(s).gop, 1);  // 0.6 frames: every frame, never 0
+}
+
+// What libx264 makes of those options: an IDR (with SPS/PPS) every 6 frames for 0.2 s.
+TEST(Encoder, KeyframesComeEveryKeyframeInterval) {
+    SourceOptions s;
+    s.width = 320;
+    s.height = 240;
+    s.fps = {30, 1};
+    s.bitrate = 500'000;
+    s.keyframeInterval = 0.2;
+    const EncoderOptions o = encoderOptionsFor(s);
+    ASSERT_EQ(o.gop, 6);
+    const auto packets = encodeFrames(25, o);  // the options as the sources use them
+    ASSERT_EQ(packets.size(), 25u);
+    for (size_t i = 0; i < packets.size(); ++i) {
+        const auto types = h264::nalTypes(packets[i].data);
+        EXPECT_EQ(packets[i].keyframe, i % 6 == 0) << "frame " << i;
+        EXPECT_EQ(h264::contains(types, h264::kIdr), i % 6 == 0) << "frame " << i;
+        EXPECT_EQ(h264::contains(types, h264::kSps), i % 6 == 0) << "frame " << i;
+    }
 }
 
 TEST(Encoder, UnknownCodecIsAPermanentError) {
