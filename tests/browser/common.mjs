@@ -26,10 +26,25 @@ export function chromiumMissing() {
   return true;
 }
 
+// Every process a test starts is ended when the test's process exits, however it exits: a
+// signal (ctest's timeout, Ctrl-C) or an uncaught error. (Playwright ends its Chromium itself.)
+const started = new Set();
+process.on('exit', () => {
+  for (const child of started) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => process.exit(1));
+export function track(child) {
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+
 // hlsd with `args` on 127.0.0.1:<free port>; `port` resolves from its log line.
 export function startHlsd(binary, args) {
-  const child = spawn(binary, ['--listen', '127.0.0.1:0', ...args],
-                      { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = track(spawn(binary, ['--listen', '127.0.0.1:0', ...args],
+                            { stdio: ['ignore', 'ignore', 'pipe'] }));
   let log = '';
   const port = new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {

@@ -13,15 +13,15 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromiumMissing, finish, freePort, launchChromium, parseOptions, SKIP, startHlsd, stop,
-         liveBase, newPage } from './common.mjs';
+         liveBase, newPage, track } from './common.mjs';
 
 // ffmpeg as a TCP server of live H.264 in MPEG-TS: hlsd connects to it.
 function startSource(url) {
-  const child = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi',
+  const child = track(spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi',
                                  '-i', 'testsrc2=size=640x360:rate=30', '-c:v', 'libx264',
                                  '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30',
                                  '-pix_fmt', 'yuv420p', '-f', 'mpegts', url + '?listen=1'],
-                      { stdio: ['ignore', 'ignore', 'inherit'] });
+                      { stdio: ['ignore', 'ignore', 'inherit'] }));
   child.on('error', (e) => console.log('ffmpeg: ' + e));
   return child;
 }

@@ -1,0 +1,233 @@
+// The players people already use, each alone in a page of its own, loaded as its README shows,
+// against hlsd started with the shipped conf/hlsd.yml: Shaka Player, Video.js (VHS), hls.js
+// (defaults, and the settings Mainsail and Fluidd use) and hlsd's own page. Each plays for
+// --seconds in Debian's Chromium; what a viewer sees is measured: playback advancing, fatal
+// errors, waiting events, and the median latency (now − EXT-X-PROGRAM-DATE-TIME of the frame
+// on screen, as the player maps it).
+//
+// Two sets of bounds. The goals (the issue's): playing >= 95 % of the time, at most one
+// `waiting`, median latency <= 1.5 s in low-latency modes, <= 1.0 s for hls.js with its defaults
+// and hlsd's page, <= 3 x TARGETDURATION + 0.5 s with low-latency mode off; each result says
+// whether it met them (goal_misses), bench/RESULTS.md tables them. The test fails on the
+// limits: no fatal error, a low-latency mode that fetches parts with blocking reloads,
+// playing >= 90 %, at most 3 `waiting`, and a median latency that standard HLS cannot reach
+// (< 2.5 s in low-latency modes, 1.5 s for hlsd's page, which catches up; 3 x TARGETDURATION
+// + 1.5 s otherwise): what a working player shows on a machine whose CPU is shared (20-60 %
+// steal measured here), where a player that never catches up keeps whatever its start-up
+// cost it, and hls.js adds 1 s of hold-back for good after any stall.
+//
+//   node tests/browser/players.mjs --hlsd build/hlsd [--players shaka-ll,hlsjs,...]
+//        [--container mpegts|fmp4] [--seconds 60] [--hog 0] [--json out.json]
+//        [--hlsd-args "--part-duration 0.1"] [--warmup 15]
+//
+// --hog S keeps both cores busy for the first S seconds of each player's run, from before the
+// page loads: a low-latency player must still end up within its bound (judged on the samples
+// from 10 s after the hog ended; waiting events are not counted).
+//
+// Exit 0: passed; 1: failed; 77: skipped because Chromium is not installed (said plainly).
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, extname, join, normalize } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { chromiumMissing, cpuShare, cpuTimes, finish, launchChromium, liveBase, newPage,
+         parseOptions, quantile, SKIP, startHlsd, stop, track } from './common.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..', '..');
+
+// bound: the goal for the median latency (s), from the issue: low-latency modes 1.5 s, hls.js
+// with its defaults and hlsd's page 1.0 s, standard HLS 3 × TARGETDURATION + 0.5 s; limit:
+// where the test fails (2.5 s unless given).
+const STANDARD = 'standard';
+export const PLAYERS = {
+  'shaka-ll': { page: 'shaka.html', config: { streaming: { lowLatencyMode: true } }, bound: 1.5 },
+  'shaka': { page: 'shaka.html', config: { streaming: { lowLatencyMode: false } },
+             bound: STANDARD },
+  'videojs-ll': { page: 'videojs.html', config: { llhls: true }, bound: 1.5 },
+  'videojs': { page: 'videojs.html', config: { llhls: false }, bound: STANDARD },
+  'hlsjs': { page: 'hlsjs.html', config: {}, bound: 1.0 },
+  'hlsjs-mainsail': { page: 'hlsjs.html', bound: 1.5,
+                      config: { lowLatencyMode: true, liveSyncDuration: 0.5,
+                                liveMaxLatencyDuration: 2, maxLiveSyncPlaybackRate: 2 } },
+  'hlsd-page': { page: null, config: {}, bound: 1.0, limit: 1.5 },
+};
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css',
+                '.map': 'application/json' };
+
+// The pages and the players' npm files, on a loopback origin of their own (a dashboard's
+// origin is not hlsd's either: every request to hlsd is cross-origin, as in real use).
+function servePages() {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    const file = path.startsWith('/node_modules/') ? normalize(join(HERE, path))
+                                                   : normalize(join(HERE, 'pages', path));
+    if (!file.startsWith(HERE) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream' });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// Both cores busy for `seconds` (two spinning processes, stopped by PID).
+function hog(seconds) {
+  const kids = [0, 1].map(() => track(spawn(process.execPath, ['-e', 'for(;;){}'],
+                                            { stdio: 'ignore' })));
+  const done = sleep(seconds * 1000).then(() => Promise.all(kids.map((k) => stop(k, 'SIGKILL'))));
+  return { kids, done };
+}
+
+async function playOne(browser, name, spec, o, hlsdBase, pagesBase) {
+  const { page, pageErrors } = await newPage(browser);
+  const src = hlsdBase + 'live/index.m3u8';
+  const url = spec.page
+    ? `${pagesBase}${spec.page}?src=${encodeURIComponent(src)}&config=` +
+        encodeURIComponent(JSON.stringify(spec.config))
+    : hlsdBase;
+  if (!spec.page) {
+    // hlsd's page reports its own latency; the probe watches its <video> like the others'.
+    await page.addInitScript({ path: join(HERE, 'pages', 'probe.js') });
+    await page.addInitScript(() => document.addEventListener('DOMContentLoaded', () => {
+      window.probe.watch(document.querySelector('video'));
+      window.probe.programDate = () => {
+        const l = window.hlsdStats && window.hlsdStats.latency;
+        return Number.isFinite(l) ? new Date(Date.now() - l * 1000) : null;
+      };
+    }));
+  }
+  // What the player asks hlsd for: parts and blocking playlist reloads (LL-HLS) or neither.
+  const asked = { parts: 0, blocking: 0, segments: 0 };
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(hlsdBase + 'live/')) return;
+    if (/_HLS_msn=/.test(u)) ++asked.blocking;
+    else if (/-\d+\.\d+\.(ts|m4s)$/.test(u)) ++asked.parts;
+    else if (/-\d+\.(ts|m4s)$/.test(u)) ++asked.segments;
+  });
+  const hogging = o.hog > 0 ? hog(o.hog) : null;
+  const t0 = Date.now();
+  const cpu0 = cpuTimes();
+  await page.goto(url);
+  const samples = [];
+  while (Date.now() - t0 < (o.seconds + 30) * 1000) {
+    const s = await page.evaluate(() => window.probe.sample()).catch(() => null);
+    if (s) samples.push(s);
+    const started = samples.find((x) => x.playing);
+    if (started && Date.now() - started.at >= o.seconds * 1000) break;
+    await sleep(250);
+  }
+  if (hogging) await hogging.done;
+  const cpu = cpuShare(cpu0, cpuTimes());
+  const probe = await page.evaluate(() => ({ waits: window.probe.waits, errors: window.probe.errors,
+                                             fatal: window.probe.fatal,
+                                             firstPlaying: window.probe.firstPlaying }));
+  await page.close();
+
+  const r = { player: name, container: o.container, hog: o.hog, ...cpu, ...asked,
+              errors: probe.errors, pageErrors, fatal: probe.fatal };
+  if (!probe.firstPlaying) {
+    r.failed = 'never played';
+    return r;
+  }
+  r.first_frame_s = +((probe.firstPlaying - t0) / 1000).toFixed(2);
+  const after = samples.filter((s) => s.at >= probe.firstPlaying);
+  let advancing = 0;
+  for (let i = 1; i < after.length; ++i) {
+    if (after[i].position > after[i - 1].position) ++advancing;
+  }
+  r.playing_share = after.length > 1 ? +(advancing / (after.length - 1)).toFixed(3) : 0;
+  r.waits = probe.waits.length;
+  r.waits_seeking = probe.waits.filter((w) => w.seeking).length;
+  r.wait_log = probe.waits.slice(0, 10).map((w) => ({
+    at: +((w.at - probe.firstPlaying) / 1000).toFixed(2), ahead: +w.ahead.toFixed(3),
+    seeking: w.seeking, position: +w.position.toFixed(2), ranges: w.ranges }));
+  r.last = samples.length ? { position: samples[samples.length - 1].position,
+                              ranges: samples[samples.length - 1].ranges } : null;
+  const judged = o.hog > 0 ? after.filter((s) => s.at >= t0 + (o.hog + 10) * 1000) : after;
+  const lat = judged.map((s) => s.latency);
+  r.latency_median = +quantile(lat, 0.5).toFixed(3);
+  r.latency_p90 = +quantile(lat, 0.9).toFixed(3);
+  r.latency_first = +quantile(after.slice(0, 8).map((s) => s.latency), 0.5).toFixed(3);
+  r.latency_samples = lat.filter(Number.isFinite).length;
+  return r;
+}
+
+// What `r` misses of the bounds: goals (slack 0) or limits (slack 1).
+function misses(r, { bound, limit = 2.5 }, targetDuration, slack) {
+  const f = [];
+  if (r.playing_share < 0.95 - 0.05 * slack)
+    f.push(`playback advanced ${r.playing_share} of the time`);
+  if (!r.hog && r.waits > 1 + 2 * slack)
+    f.push(`${r.waits} waiting events ${JSON.stringify(r.wait_log)}`);
+  const max = bound === STANDARD ? 3 * targetDuration + 0.5 + slack : slack ? limit : bound;
+  if (!(r.latency_median <= max)) f.push(`median latency ${r.latency_median} s > ${max} s`);
+  return f;
+}
+
+function judge(r, spec, targetDuration) {
+  const tag = `${r.player} (${r.container}${r.hog ? ', hog ' + r.hog + ' s' : ''})`;
+  if (r.failed) return [`${tag}: ${r.failed}; errors ${JSON.stringify(r.errors)}`];
+  const f = misses(r, spec, targetDuration, 1);
+  if (r.fatal) f.push(`fatal error ${r.fatal}`);
+  if (r.pageErrors.length) f.push(`page errors ${r.pageErrors.join('; ')}`);
+  // A low-latency mode that fetched no part or never blocked is not LL-HLS playback.
+  if (spec.bound !== STANDARD && (r.parts === 0 || r.blocking === 0))
+    f.push(`low-latency mode fetched ${r.parts} parts, ${r.blocking} blocking reloads`);
+  return f.map((x) => `${tag}: ${x}`);
+}
+
+async function main() {
+  const o = parseOptions({ hlsd: 'build/hlsd', players: Object.keys(PLAYERS).join(','),
+                           container: '', seconds: 60, hog: 0, json: '', hlsdArgs: '',
+                           warmup: 15,
+                           config: join(ROOT, 'conf', 'hlsd.yml') });
+  const names = o.players.split(',');
+  for (const n of names) if (!(n in PLAYERS)) throw new Error('unknown player ' + n);
+  if (chromiumMissing()) return SKIP;
+  const args = ['--config', o.config];
+  if (o.container) args.push('--container', o.container);
+  if (o.hlsdArgs) args.push(...o.hlsdArgs.split(' ').filter(Boolean));
+  o.container = o.container || 'fmp4 (default)';
+  const hlsd = startHlsd(o.hlsd, args);
+  let browser;
+  let pages;
+  const failures = [];
+  const results = [];
+  try {
+    const hlsdBase = await liveBase(hlsd);
+    pages = await servePages();
+    const pagesBase = `http://127.0.0.1:${pages.address().port}/`;
+    // A camera has been up for a while when someone opens it: its media timeline is far from 0
+    // (Shaka Player places parts differently then; see README, LL-HLS).
+    await sleep(o.warmup * 1000);
+    const playlist = await (await fetch(hlsdBase + 'live/index.m3u8')).text();
+    const targetDuration = Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(playlist)[1]);
+    browser = await launchChromium();
+    for (const name of names) {
+      const r = await playOne(browser, name, PLAYERS[name], o, hlsdBase, pagesBase);
+      results.push(r);
+      r.goal_misses = r.failed ? [r.failed] : misses(r, PLAYERS[name], targetDuration, 0);
+      const fails = judge(r, PLAYERS[name], targetDuration);
+      failures.push(...fails);
+      const { errors, wait_log, pageErrors, goal_misses, ...brief } = r;
+      brief.goal = goal_misses.length ? goal_misses.map((m) => m.slice(0, 60)) : 'met';
+      console.log(JSON.stringify({ ...brief, errors: errors.length,
+                                   first_errors: errors.slice(0, 3).map((e) => e.text) }));
+    }
+  } catch (e) {
+    failures.push(String(e && e.stack ? e.stack : e));
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (pages) pages.close();
+    await stop(hlsd.child);
+  }
+  if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 1));
+  return finish(failures);
+}
+
+main().then((code) => process.exit(code), (e) => { console.error(e); process.exit(1); });
