@@ -129,6 +129,7 @@ private:
     TimelineGuard guard_;
     std::optional<EncodedPacket> held_;  // what the guard holds, timestamps as it left them
     uint64_t outliers_ = 0;              // held packets dropped in this run
+    bool warnedDependentPart_ = false;   // logged a part that starts without a keyframe
     uint64_t reportedRestamped_ = 0;
     StreamInfo info_;
     std::unique_ptr<Muxer> muxer_;

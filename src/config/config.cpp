@@ -313,7 +313,7 @@ std::vector<std::string> configWarnings(const Config& c) {
         out.push_back("keyframe_interval " + formatNumber(c.keyframeInterval) +
                       " is longer than part_duration " + formatNumber(c.partDuration) +
                       ": parts without a keyframe are dropped by Video.js (MPEG-TS) and by "
-                      "Shaka Player 5.2, and hls.js starts further behind (README, LL-HLS)");
+                      "Shaka Player 5.2, and hls.js starts further behind (README, Players)");
     }
     if (c.listSize < 3) {
         out.push_back("list_size " + std::to_string(c.listSize) +

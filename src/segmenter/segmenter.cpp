@@ -123,6 +123,16 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     if (d.openSegment && (!muxer_ || d.discontinuity)) openMuxer();
     const bool partStarts = d.openSegment || (current_ && partFrames_ == 0);
     if (partStarts) muxer_->startPart();
+    if (partStarts && !packet.keyframe && !warnedDependentPart_) {
+        warnedDependentPart_ = true;
+        logger("segmenter")
+            ->warn(
+                "LL-HLS parts start without a keyframe (the source's keyframes are further "
+                "apart than part_duration {:.3f} s): Shaka Player's low-latency mode and "
+                "Video.js with MPEG-TS drop such parts; give the source a keyframe every part "
+                "(README, Players)",
+                options_.partDuration);
+    }
 
     // Every muxer starts its timeline at dts 0; dts never repeats.
     if (!runOffsetSet_) {
