@@ -18,7 +18,7 @@
 //
 //   node tests/browser/players.mjs --hlsd build/hlsd [--players shaka-ll,hlsjs,...]
 //        [--container mpegts|fmp4] [--seconds 60] [--hog 0] [--json out.json]
-//        [--hlsd-args "--part-duration 0.1"] [--warmup 15]
+//        [--hlsd-args "--part-duration 0.1"] [--warmup 15] [--log-requests 1]
 //
 // --hog S keeps both cores busy for the first S seconds of each player's run, from before the
 // page loads: a low-latency player must still end up within its bound (judged on the samples
@@ -87,7 +87,7 @@ async function playOne(browser, name, spec, o, hlsdBase, pagesBase) {
   const src = hlsdBase + 'live/index.m3u8';
   const url = spec.page
     ? `${pagesBase}${spec.page}?src=${encodeURIComponent(src)}&config=` +
-        encodeURIComponent(JSON.stringify(spec.config))
+        encodeURIComponent(JSON.stringify({ ...spec.config, ...JSON.parse(o.playerConfig) }))
     : hlsdBase;
   if (!spec.page) {
     // hlsd's page reports its own latency; the probe watches its <video> like the others'.
@@ -102,12 +102,29 @@ async function playOne(browser, name, spec, o, hlsdBase, pagesBase) {
   }
   // What the player asks hlsd for: parts and blocking playlist reloads (LL-HLS) or neither.
   const asked = { parts: 0, blocking: 0, segments: 0 };
+  const requests = [];  // --log-requests: the first 200, with when they started and ended
+  const started = new Map();
   page.on('request', (r) => {
     const u = r.url();
     if (!u.startsWith(hlsdBase + 'live/')) return;
+    if (o.logRequests && requests.length < 200) {
+      const e = { at: Date.now(), url: u.slice(hlsdBase.length + 5), ms: null };
+      started.set(r, e);
+      requests.push(e);
+    }
     if (/_HLS_msn=/.test(u)) ++asked.blocking;
     else if (/-\d+\.\d+\.(ts|m4s)$/.test(u)) ++asked.parts;
     else if (/-\d+\.(ts|m4s)$/.test(u)) ++asked.segments;
+  });
+  const consoleLines = [];
+  if (o.logRequests) {
+    page.on('console', (m) => {
+      if (consoleLines.length < 2000) consoleLines.push(`${Date.now()} ${m.text().slice(0, 300)}`);
+    });
+  }
+  page.on('requestfinished', (r) => {
+    const e = started.get(r);
+    if (e) e.ms = Date.now() - e.at;
   });
   const hogging = o.hog > 0 ? hog(o.hog) : null;
   const t0 = Date.now();
@@ -135,6 +152,11 @@ async function playOne(browser, name, spec, o, hlsdBase, pagesBase) {
     return r;
   }
   r.first_frame_s = +((probe.firstPlaying - t0) / 1000).toFixed(2);
+  if (o.logRequests) {
+    const since = (t) => +((t - probe.firstPlaying) / 1000).toFixed(3);
+    r.requests = requests.map((e) => ({ ...e, at: since(e.at) }));
+    r.console = consoleLines.map((l) => since(Number(l.split(' ')[0])) + ' ' + l.replace(/^\d+ /, ''));
+  }
   const after = samples.filter((s) => s.at >= probe.firstPlaying);
   let advancing = 0;
   for (let i = 1; i < after.length; ++i) {
@@ -184,7 +206,7 @@ function judge(r, spec, targetDuration) {
 async function main() {
   const o = parseOptions({ hlsd: 'build/hlsd', players: Object.keys(PLAYERS).join(','),
                            container: '', seconds: 60, hog: 0, json: '', hlsdArgs: '',
-                           warmup: 15,
+                           warmup: 15, logRequests: 0, playerConfig: '{}',
                            config: join(ROOT, 'conf', 'hlsd.yml') });
   const names = o.players.split(',');
   for (const n of names) if (!(n in PLAYERS)) throw new Error('unknown player ' + n);
