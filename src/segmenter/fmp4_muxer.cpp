@@ -28,6 +28,16 @@ constexpr int kMaxFragmentSamples = 2048;
 // pts - the first packet's pts - dts; without B-frames, the pts). skip_trailer: no mfra at
 // the end; without it the muxer also keeps a tfra entry per fragment for the muxer's life
 // (measured: 40 bytes a fragment).
+// Microseconds: browsers keep media time in whole microseconds and round each sample's time
+// and duration down; in 90 kHz ticks a 30 fps part that ends at 3.0 s ended at 2.999999 in
+// Chromium's buffer, 1 µs before the next part, and hls.js, looking the next fragment up at
+// the buffer's end without tolerance, stalled on the part it had (README, Players). With
+// sample times in whole microseconds, every sample ends exactly where the next begins.
+constexpr int64_t kTrackTimescale = 1'000'000;
+int64_t toTrack(int64_t ticks) {
+    return av_rescale(ticks, kTrackTimescale, kTimeBase);
+}
+
 constexpr const char* kMovFlags = "frag_custom+empty_moov+default_base_moof+cmaf+skip_trailer";
 
 // Without SPS and PPS the moov's avcC would be empty (the muxer writes it regardless).
@@ -43,12 +53,12 @@ const StreamInfo& checkedInfo(const StreamInfo& info) {
 Fmp4Muxer::Fmp4Muxer(const StreamInfo& info) : output_("mp4", checkedInfo(info)) {
     AVDictionary* opts = nullptr;
     av_dict_set(&opts, "movflags", kMovFlags, 0);
-    av_dict_set(&opts, "video_track_timescale", std::to_string(kTimeBase).c_str(), 0);
+    av_dict_set(&opts, "video_track_timescale", std::to_string(kTrackTimescale).c_str(), 0);
     // tfdt = dts as given.
     if (output_.writeHeader(opts) > 0)
         throw std::runtime_error("mp4 muxer ignored an option (" + std::string(kMovFlags) + ")");
     const AVStream* st = output_.stream();
-    if (st->time_base.num != 1 || st->time_base.den != kTimeBase)
+    if (st->time_base.num != 1 || st->time_base.den != kTrackTimescale)
         throw std::runtime_error("mp4 muxer changed the time base to " +
                                  std::to_string(st->time_base.num) + "/" +
                                  std::to_string(st->time_base.den));
@@ -63,7 +73,8 @@ void Fmp4Muxer::write(const uint8_t* data, size_t size, int64_t pts, int64_t dts
                       bool keyframe) {
     if (fragmentSamples_ >= kMaxFragmentSamples) flushFragment();
     // (The muxer rewrites the payload length-prefixed into its mdat buffer.)
-    output_.write(data, size, pts, dts, duration, keyframe);
+    const int64_t start = toTrack(dts);
+    output_.write(data, size, toTrack(pts), start, toTrack(dts + duration) - start, keyframe);
     ++fragmentSamples_;
 }
 

@@ -22,6 +22,11 @@ namespace hlsd {
 namespace {
 
 constexpr int kWidth = 160;
+// The track's timescale: whole microseconds (fmp4_muxer.cpp says why); packets come in ticks.
+constexpr int64_t kTrackTimescale = 1'000'000;
+int64_t us(int64_t ticks) {
+    return av_rescale(ticks, kTrackTimescale, kTimeBase);
+}
 constexpr int kHeight = 120;
 
 // Packets of a small 30 fps stream made with libx264 (SPS/PPS in-band before every IDR, like
@@ -441,16 +446,18 @@ TEST(Fmp4Muxer, FragmentTimingIsThePacketsTiming) {
         const auto bytes = muxer.take();
         const auto frags = fragments(bytes);
         ASSERT_EQ(frags.size(), 1u);
-        EXPECT_EQ(frags[0].baseDts, static_cast<uint64_t>(packets[next].dts));
+        EXPECT_EQ(frags[0].baseDts, static_cast<uint64_t>(us(packets[next].dts)));
         ASSERT_EQ(frags[0].samples.size(), n);
         int64_t fragmentSum = 0;
         for (size_t s = 0; s < n; ++s) {
-            EXPECT_EQ(frags[0].samples[s].duration, packets[next + s].duration)
+            // Each sample ends exactly where the next one starts, in whole microseconds.
+            const auto& p = packets[next + s];
+            EXPECT_EQ(frags[0].samples[s].duration, us(p.dts + p.duration) - us(p.dts))
                 << "packet " << next + s;
             EXPECT_EQ(frags[0].samples[s].ctsOffset, 0);
             fragmentSum += frags[0].samples[s].duration;
         }
-        EXPECT_EQ(fragmentSum, sum);
+        EXPECT_EQ(fragmentSum, us(packets[next].dts + sum) - us(packets[next].dts));
         all.insert(all.end(), bytes.begin(), bytes.end());
         next = end;
     }
@@ -462,16 +469,17 @@ TEST(Fmp4Muxer, FragmentTimingIsThePacketsTiming) {
     const Readback r = readBack(all);
     ASSERT_TRUE(r.opened);
     EXPECT_EQ(r.timeBase.num, 1);
-    EXPECT_EQ(r.timeBase.den, kTimeBase);
+    EXPECT_EQ(r.timeBase.den, kTrackTimescale);
     ASSERT_EQ(r.dts.size(), packets.size());
     for (size_t i = 0; i < packets.size(); ++i) {
-        EXPECT_EQ(r.dts[i], packets[i].dts) << "packet " << i;
-        EXPECT_EQ(r.pts[i], packets[i].pts) << "packet " << i;
+        EXPECT_EQ(r.dts[i], us(packets[i].dts)) << "packet " << i;
+        EXPECT_EQ(r.pts[i], us(packets[i].pts)) << "packet " << i;
         if (i + 1 < packets.size()) {
-            EXPECT_EQ(r.dts[i + 1] - r.dts[i], packets[i].duration) << "packet " << i;
+            EXPECT_EQ(r.dts[i + 1] - r.dts[i], us(packets[i + 1].dts) - us(packets[i].dts))
+                << "packet " << i;
         }
     }
-    EXPECT_EQ(r.duration, packets.back().dts + packets.back().duration);
+    EXPECT_EQ(r.duration, us(packets.back().dts + packets.back().duration));
     EXPECT_EQ(r.frames, static_cast<int>(packets.size()));
 }
 
@@ -491,7 +499,7 @@ TEST(Fmp4Muxer, ASegmentStartingAtAKeyframeDecodesAloneAfterInit) {
         }
         const auto frags = fragments(bytes);
         ASSERT_EQ(frags.size(), 3u);
-        EXPECT_EQ(frags[0].baseDts, static_cast<uint64_t>(packets[segment * gop].dts));
+        EXPECT_EQ(frags[0].baseDts, static_cast<uint64_t>(us(packets[segment * gop].dts)));
         EXPECT_TRUE(frags[0].samples.at(0).sync());
 
         const Readback r = readBack(concat(muxer.init(), bytes));
@@ -500,7 +508,7 @@ TEST(Fmp4Muxer, ASegmentStartingAtAKeyframeDecodesAloneAfterInit) {
         EXPECT_TRUE(r.firstFrameIntra) << "segment " << segment;
         EXPECT_FALSE(r.decodeErrors) << "segment " << segment;
         ASSERT_EQ(r.dts.size(), static_cast<size_t>(gop));
-        EXPECT_EQ(r.dts.front(), packets[segment * gop].dts);
+        EXPECT_EQ(r.dts.front(), us(packets[segment * gop].dts));
     }
 }
 
@@ -529,11 +537,11 @@ TEST_P(Fmp4MuxerStream, InitAndAllFragmentsDecodeEveryFrameInOrder) {
         if (i % 3 != 2 && i + 1 != packets.size()) continue;
         const auto part = muxer.take();
         for (const auto& f : fragments(part)) {
-            EXPECT_EQ(f.baseDts, static_cast<uint64_t>(packets[taken].dts));
+            EXPECT_EQ(f.baseDts, static_cast<uint64_t>(us(packets[taken].dts)));
             for (const auto& sample : f.samples) {
                 ASSERT_LE(taken, i);
                 const auto& p = packets[taken++];
-                EXPECT_EQ(p.dts + sample.ctsOffset, p.pts - shift);
+                EXPECT_EQ(us(p.dts) + sample.ctsOffset, us(p.pts) - us(shift));
             }
         }
         EXPECT_EQ(taken, i + 1);
@@ -544,9 +552,9 @@ TEST_P(Fmp4MuxerStream, InitAndAllFragmentsDecodeEveryFrameInOrder) {
     ASSERT_TRUE(r.opened);
     ASSERT_EQ(r.dts.size(), packets.size());
     for (size_t i = 0; i < packets.size(); ++i) {
-        EXPECT_EQ(r.dts[i], packets[i].dts) << "packet " << i;
+        EXPECT_EQ(r.dts[i], us(packets[i].dts)) << "packet " << i;
         // (libavformat adds the largest negative offset back to its pts, so the difference.)
-        EXPECT_EQ(r.pts[i] - r.pts[0], packets[i].pts - packets[0].pts) << "packet " << i;
+        EXPECT_EQ(r.pts[i] - r.pts[0], us(packets[i].pts) - us(packets[0].pts)) << "packet " << i;
         if (i > 0) {
             EXPECT_GT(r.dts[i], r.dts[i - 1]);
         }
@@ -554,7 +562,7 @@ TEST_P(Fmp4MuxerStream, InitAndAllFragmentsDecodeEveryFrameInOrder) {
     EXPECT_EQ(r.frames, static_cast<int>(packets.size()));
     EXPECT_FALSE(r.decodeErrors);
     std::vector<int64_t> expectedPts;
-    for (const auto& p : packets) expectedPts.push_back(p.pts - packets[0].pts + r.pts[0]);
+    for (const auto& p : packets) expectedPts.push_back(us(p.pts) - us(packets[0].pts) + r.pts[0]);
     std::sort(expectedPts.begin(), expectedPts.end());
     EXPECT_EQ(r.framePts, expectedPts) << "frames come out in presentation order";
 }
@@ -586,13 +594,14 @@ TEST(Fmp4Muxer, AVeryLongFragmentIsSplitIntoWholeFragments) {
     size_t samples = 0;
     for (const auto& f : frags) {
         ASSERT_LT(samples, dts.size());
-        EXPECT_EQ(f.baseDts, static_cast<uint64_t>(dts[samples]));
+        EXPECT_EQ(f.baseDts, static_cast<uint64_t>(us(dts[samples])));
         for (size_t s = 0; s < f.payloads.size(); ++s, ++samples) {
             const auto nals = lengthPrefixedNals(f.payloads[s]);
             ASSERT_EQ(nals.size(), 1u);
             ASSERT_EQ(nals[0].size(), 4u + samples % 7) << "sample " << samples;
             EXPECT_EQ(nals[0][1] << 8 | nals[0][2], static_cast<int>(samples));
-            EXPECT_EQ(f.samples[s].duration, 3000 + samples % 3);
+            EXPECT_EQ(f.samples[s].duration,
+                      us(dts[samples] + 3000 + samples % 3) - us(dts[samples]));
         }
     }
     EXPECT_EQ(samples, static_cast<size_t>(count));
