@@ -24,9 +24,9 @@ struct Config {
     double segmentTime = 1.0;
     int segmentWrap = 5;
     int listSize = 2;
-    double partDuration = 0.2;         // LL-HLS parts, seconds; 0 = off
-    double keyframeInterval = 0.0;     // seconds between keyframes we encode; 0 = auto
-    std::string container = "fmp4";    // fmp4 | mpegts
+    double partDuration = 0.2;       // LL-HLS parts, seconds; 0 = off
+    double keyframeInterval = 0.0;   // seconds between keyframes we encode; 0 = auto
+    std::string container = "fmp4";  // fmp4 | mpegts
     std::string outputDir;
     int width = 1280;
     int height = 720;
