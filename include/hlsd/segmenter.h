@@ -31,6 +31,10 @@ public:
     int64_t frameDuration() const { return frameDuration_; }
     // The longest interval between keyframes seen in this run (ticks), 0 before the second.
     int64_t keyframeInterval() const { return keyframeInterval_; }
+    // How far timestamps may be off (rounding, e.g. 30 fps in milliseconds), never a frame.
+    int64_t tolerance() const;
+    // Whether a keyframe at `pts` would end the open segment: it has reached segment_time.
+    bool endsSegmentAt(int64_t pts) const { return pts - startPts_ + tolerance() >= segmentTicks_; }
 
 private:
     bool isJump(int64_t dts) const;

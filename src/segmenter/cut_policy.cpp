@@ -26,6 +26,10 @@ bool CutPolicy::isJump(int64_t dts) const {
     return dts - lastDts_ > std::max(kMinJump, kJumpFrames * frameDuration_);
 }
 
+int64_t CutPolicy::tolerance() const {
+    return std::max(kMinTolerance, frameDuration_ / 4);
+}
+
 CutDecision CutPolicy::next(int64_t pts, int64_t dts, bool keyframe) {
     CutDecision d;
     if (open_ && isJump(dts)) {
@@ -58,10 +62,8 @@ CutDecision CutPolicy::next(int64_t pts, int64_t dts, bool keyframe) {
         keyframeInterval_ = std::max(keyframeInterval_, pts - lastKeyPts_);
     }
     lastKeyPts_ = pts;
-    // The first keyframe at or after segment_time; the tolerance absorbs timestamp rounding
-    // (e.g. 30 fps in milliseconds), never a whole frame.
-    const int64_t tolerance = std::max(kMinTolerance, frameDuration_ / 4);
-    if (pts - startPts_ + tolerance >= segmentTicks_) {
+    // The first keyframe at or after segment_time.
+    if (endsSegmentAt(pts)) {
         d.closeSegment = true;
         d.openSegment = true;
         startPts_ = pts;

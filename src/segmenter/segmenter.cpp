@@ -112,8 +112,7 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
         duration = info_.frameRate.valid() ? secondsToTicks(1.0 / info_.frameRate.toDouble())
                                            : kTimeBase / 30;
     }
-    // The tolerance absorbs timestamp rounding (30 fps in milliseconds), never a whole frame.
-    const int64_t tolerance = std::max<int64_t>(kTimeBase / 1000, policy_.frameDuration() / 4);
+    const int64_t tolerance = policy_.tolerance();
     if (!d.openSegment && current_ && partTicks_ > 0 && partFrames_ > 0) {
         // The open part ends before this frame if the frame would take it past the part target
         // (a frame longer than the one before it; usually the part was closed after that one).
@@ -176,7 +175,7 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     // part of this segment that may never exist.
     const int64_t end = dts + dtsToPts_ + duration;
     if (partTicks_ > 0 && end + duration - partStart_ > partTicks_ + tolerance &&
-        end - currentStartPts_ + tolerance < secondsToTicks(options_.segmentTime))
+        !policy_.endsSegmentAt(end))
         closePart(end, true);
 }
 

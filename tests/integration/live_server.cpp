@@ -21,16 +21,20 @@ Server::Server(std::vector<std::string> extra, const std::string& listen) {
                                      "--segment-wrap", "4",    "--list-size", "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(hlsdArgs(args));
-    // Up to 30 s: start-up is slower under a sanitizer or on a busy machine.
-    const auto deadline = steady_clock::now() + seconds(30);
-    port = waitForPort(*process, 30);
     host = listen.rfind("[::1]", 0) == 0 ? "::1" : "127.0.0.1";
-    bool ready = false;
-    while (port && !ready && steady_clock::now() < deadline) {
-        ready = httpGet(port, "/healthz", "", "GET", host).status == 200;
-        if (!ready) std::this_thread::sleep_for(milliseconds(10));
+    // Up to 30 s: start-up is slower under a sanitizer or on a busy machine.
+    port = waitUntilServing(*process, host, 30);
+    if (!port) ADD_FAILURE() << "hlsd was not serving a segment in 30 s: " << process->errSoFar();
+}
+
+int waitUntilServing(Process& hlsd, const std::string& host, double limit) {
+    const auto deadline = steady_clock::now() + duration<double>(limit);
+    const int port = waitForPort(hlsd, limit);
+    while (port && steady_clock::now() < deadline) {
+        if (httpGet(port, "/healthz", "", "GET", host).status == 200) return port;
+        std::this_thread::sleep_for(milliseconds(10));
     }
-    if (!ready) ADD_FAILURE() << "hlsd was not serving a segment in 30 s: " << process->errSoFar();
+    return 0;
 }
 
 ProcessResult Server::stop() {

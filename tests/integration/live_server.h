@@ -26,6 +26,10 @@ public:
     std::string host;
 };
 
+// The port `hlsd` listens on, once its /healthz answers 200 (the first segment exists) on
+// `host`; 0 if that did not happen within `seconds`.
+int waitUntilServing(Process& hlsd, const std::string& host = "127.0.0.1", double seconds = 30);
+
 // The last segment the playlist lists ("" if none).
 std::string newestSegment(int port);
 

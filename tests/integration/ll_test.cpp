@@ -179,16 +179,9 @@ TEST(LowLatency, FfmpegDecodesTheShippedConfigWithoutAnError) {
         SCOPED_TRACE(container);
         Process hlsd(
             hlsdArgs({"--config", kSourceDir + "/conf/hlsd.yml", "--container", container}));
-        const int port = waitForPort(hlsd, 30);
-        ASSERT_NE(port, 0) << hlsd.errSoFar();
         // Playable once /healthz says the first segment exists.
-        const auto deadline = steady_clock::now() + seconds(30);
-        bool ready = false;
-        while (!ready && steady_clock::now() < deadline) {
-            ready = httpGet(port, "/healthz").status == 200;
-            if (!ready) std::this_thread::sleep_for(milliseconds(20));
-        }
-        ASSERT_TRUE(ready) << hlsd.errSoFar();
+        const int port = waitUntilServing(hlsd);
+        ASSERT_NE(port, 0) << hlsd.errSoFar();
         const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/live/index.m3u8";
         // 20 s of a live stream take about 20 s; a stalled read gives up after 5 s.
         const auto t0 = steady_clock::now();
