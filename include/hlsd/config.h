@@ -22,8 +22,8 @@ struct Config {
     bool realtime = true;
     bool exitOnEof = false;
     double segmentTime = 1.0;
-    int segmentWrap = 5;
-    int listSize = 2;
+    int segmentWrap = 7;
+    int listSize = 3;
     double partDuration = 0.2;       // LL-HLS parts, seconds; 0 = off
     double keyframeInterval = 0.0;   // seconds between keyframes we encode; 0 = auto
     std::string container = "fmp4";  // fmp4 | mpegts

@@ -60,7 +60,7 @@ const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/cs
 
 // The pages and the players' npm files, on a loopback origin of their own (a dashboard's
 // origin is not hlsd's either: every request to hlsd is cross-origin, as in real use).
-function servePages() {
+export function servePages() {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const file = path.startsWith('/node_modules/') ? normalize(join(HERE, path))
@@ -259,4 +259,6 @@ async function main() {
   return finish(failures);
 }
 
-main().then((code) => process.exit(code), (e) => { console.error(e); process.exit(1); });
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().then((code) => process.exit(code), (e) => { console.error(e); process.exit(1); });
+}

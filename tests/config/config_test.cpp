@@ -59,8 +59,8 @@ TEST(Config, ShippedFileLoadsAndValidates) {
     ASSERT_NO_THROW(validateConfig(c));
     EXPECT_EQ(c.source, "auto");
     EXPECT_DOUBLE_EQ(c.segmentTime, 1.0);
-    EXPECT_EQ(c.segmentWrap, 5);
-    EXPECT_EQ(c.listSize, 2);
+    EXPECT_EQ(c.segmentWrap, 7);
+    EXPECT_EQ(c.listSize, 3);
     EXPECT_EQ(c.bitrate, 2'000'000);
 }
 
@@ -199,8 +199,8 @@ TEST(Config, KeyframeIntervalLongerThanAPartIsWarned) {
     EXPECT_TRUE(keyframeWarnings(c).empty());
     c.partDuration = 0.5;
     EXPECT_TRUE(keyframeWarnings(c).empty());
-    // The defaults otherwise warn only about list_size (see WarningsFollowRfc8216Section6_2_2).
-    EXPECT_EQ(configWarnings(Config{}).size(), 1u);
+    // The defaults otherwise follow RFC 8216 §6.2.2 (see WarningsFollowRfc8216Section6_2_2).
+    EXPECT_TRUE(configWarnings(Config{}).empty());
 }
 
 TEST(Config, DefaultContainerIsFmp4) {
@@ -281,9 +281,9 @@ TEST(Config, EmptyFileMeansDefaults) {
 
 TEST(Config, CommandLineOriginIsNamed) {
     Config c;
-    setConfigValue(c, "list_size", "6", "command line --list-size");
+    setConfigValue(c, "list_size", "8", "command line --list-size");
     EXPECT_EQ(validationError(c),
-              "command line --list-size: list_size: must be ≤ segment_wrap (5), got 6: the "
+              "command line --list-size: list_size: must be ≤ segment_wrap (7), got 8: the "
               "playlist cannot list segments not kept");
     setConfigValue(c, "segment_wrap", "4", "command line --segment-wrap");
     EXPECT_EQ(validationError(c).rfind("command line --segment-wrap: segment_wrap:", 0), 0u);
@@ -321,7 +321,10 @@ TEST(Config, LoopIsForFiles) {
 }
 
 TEST(Config, WarningsFollowRfc8216Section6_2_2) {
-    Config c;  // defaults: list_size 2 → short playlist warning; wrap 5 = 2 × 2 + 1 → none
+    Config c;  // defaults: list_size 3, wrap 7 = 2 × 3 + 1 → nothing to warn about
+    EXPECT_TRUE(configWarnings(c).empty());
+    c.listSize = 2;
+    c.segmentWrap = 5;
     auto w = configWarnings(c);
     ASSERT_EQ(w.size(), 1u);
     EXPECT_NE(w[0].find("list_size 2"), std::string::npos);
