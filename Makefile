@@ -50,7 +50,7 @@ fuzz:
 # them) and the browser (Chromium's time, not hlsd's).
 SANITIZE_CONFIGURE = -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DHLSD_PCH=ON -DHLSD_WERROR=ON \
 	-DHLSD_SANITIZE
-TSAN_TESTS = ^(SegmentStore|DiskMirror|SourceRunner|DemuxSource|Pacer|FrameQueue|CameraFramePath|Http|HttpAbuse|Live|LowLatency|Cli)\.
+TSAN_TESTS = ^(SegmentStore|ConnectionLoop|DiskMirror|SourceRunner|DemuxSource|Pacer|FrameQueue|CameraFramePath|Http|HttpAbuse|Live|LowLatency|Cli)\.
 
 build-asan/CMakeCache.txt:
 	cmake -S . -B build-asan $(SANITIZE_CONFIGURE)=address,undefined

@@ -122,7 +122,6 @@ int main(int argc, char** argv) {
     httpOptions.headerTimeout = config.headerTimeout;
     httpOptions.playerDir = config.playerDir.empty() ? HLSD_PLAYER_DIR : config.playerDir;
     httpOptions.segmentTime = config.segmentTime;
-    httpOptions.segmentWrap = storeOptions.segmentWrap;
 
     RunnerOptions runnerOptions;
     runnerOptions.loop = config.loop;
@@ -144,6 +143,15 @@ int main(int argc, char** argv) {
             store.publish(std::move(s));
         });
         SourceRunner runner(makeSource(sourceOptions), segmenter, runnerOptions);
+        httpOptions.health = [&runner, &segmenter, &mirror] {
+            PipelineHealth h;
+            h.droppedFrames = runner.droppedFrames();
+            h.droppedPackets = segmenter.droppedPackets();
+            if (mirror)
+                h.mirror = mirror->healthy() ? PipelineHealth::Mirror::Ok
+                                             : PipelineHealth::Mirror::Failing;
+            return h;
+        };
         HttpServer http(httpOptions, store);
         store.addObserver([&http](const auto&) { http.wake(); });
         try {

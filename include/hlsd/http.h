@@ -2,12 +2,20 @@
 // from the SegmentStore only (never from disk).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "hlsd/store.h"
 
 namespace hlsd {
+
+struct PipelineHealth {
+    uint64_t droppedFrames = 0;   // camera frames the source had no room for
+    uint64_t droppedPackets = 0;  // packets the segmenter refused (timestamps out of line)
+    enum class Mirror { Off, Ok, Failing } mirror = Mirror::Off;  // output_dir
+};
 
 struct HttpOptions {
     std::string host = "0.0.0.0";   // "::" for IPv6 (dual stack)
@@ -20,7 +28,8 @@ struct HttpOptions {
     int headerTimeout = 10;         // seconds from a request's first byte to its end; then 408
     std::string playerDir;          // index.html, player.js, hls.min.js; loaded at start
     double segmentTime = 1.0;
-    size_t segmentWrap = 5;
+    // What the rest of the pipeline counts, for /metrics and /healthz; any thread, quick.
+    std::function<PipelineHealth()> health;
 };
 
 // Thread-safe. Owns the listener thread and the worker pool.

@@ -1,6 +1,7 @@
 // Stage 2: cut the packet stream into MPEG-TS segments, in memory, with one libavformat muxer.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,8 +27,6 @@ public:
     void reset();  // a new run: wait for a keyframe
     CutDecision next(int64_t pts, int64_t dts, bool keyframe);
 
-    bool segmentOpen() const { return open_; }
-    int64_t segmentStartPts() const { return startPts_; }
     int64_t frameDuration() const { return frameDuration_; }
     // The longest interval between keyframes seen in this run (ticks), 0 before the second.
     int64_t keyframeInterval() const { return keyframeInterval_; }
@@ -114,7 +113,8 @@ public:
     void push(const EncodedPacket& packet) override;
     void endRun() override;
 
-    uint64_t droppedPackets() const { return dropped_; }
+    // Any thread (/metrics).
+    uint64_t droppedPackets() const { return dropped_.load(std::memory_order_relaxed); }
 
 private:
     // One packet that passed the timeline guard, with its (possibly restamped) timestamps.
@@ -154,7 +154,7 @@ private:
     uint64_t nextMsn_ = 0;
     uint64_t discontinuitySequence_ = 0;
     uint64_t runs_ = 0;
-    uint64_t dropped_ = 0;
+    std::atomic<uint64_t> dropped_{0};
 };
 
 }  // namespace hlsd

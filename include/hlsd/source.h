@@ -43,6 +43,8 @@ public:
     // FIFO waits for its next producer: an end of stream is then reopened at once, no backoff.
     virtual bool waitsInOpen() const { return false; }
     virtual std::string name() const = 0;
+    // Frames the capture delivered that the source had no room for (camera); any thread.
+    virtual uint64_t droppedFrames() const { return 0; }
 };
 
 // The camera and the encoder raw frames go through (camera and test pattern).
@@ -109,6 +111,7 @@ public:
     void start();
     void stop();  // interrupts the source and joins; idempotent
     Outcome outcome() const { return outcome_.load(); }
+    uint64_t droppedFrames() const { return source_->droppedFrames(); }  // any thread
     std::string failure() const;
 
 private:

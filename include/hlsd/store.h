@@ -117,7 +117,6 @@ public:
     ~DiskMirror();
     void update(std::shared_ptr<const StoreSnapshot> snapshot);
     void stop();  // writes the last snapshot, then joins
-    const std::filesystem::path& dir() const { return dir_; }
     // False from the first failed write until kRecoveredSyncs complete updates in a row.
     bool healthy() const { return healthy_.load(); }
 

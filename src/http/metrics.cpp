@@ -1,5 +1,6 @@
 #include "http/metrics.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace hlsd {
@@ -117,6 +118,47 @@ std::string HttpMetrics::render(const StoreSnapshot& snap, Clock::time_point now
                   static_cast<unsigned long long>(discontinuities));
     out += line;
     return out;
+}
+
+std::string renderPipelineMetrics(const PipelineHealth& health) {
+    std::string out;
+    char line[128];
+    appendMetricHeader(out, "hlsd_source_dropped_frames_total", "counter",
+                       "Camera frames dropped because the encoder had not taken the ones before.");
+    std::snprintf(line, sizeof line, "hlsd_source_dropped_frames_total %llu\n",
+                  static_cast<unsigned long long>(health.droppedFrames));
+    out += line;
+    appendMetricHeader(
+        out, "hlsd_segmenter_dropped_packets_total", "counter",
+        "Packets dropped by the segmenter (a timestamp out of line with the stream).");
+    std::snprintf(line, sizeof line, "hlsd_segmenter_dropped_packets_total %llu\n",
+                  static_cast<unsigned long long>(health.droppedPackets));
+    out += line;
+    if (health.mirror != PipelineHealth::Mirror::Off) {
+        appendMetricHeader(
+            out, "hlsd_disk_mirror_healthy", "gauge",
+            "1 while output_dir is written, 0 from a failed write until it recovers.");
+        out += health.mirror == PipelineHealth::Mirror::Ok ? "hlsd_disk_mirror_healthy 1\n"
+                                                           : "hlsd_disk_mirror_healthy 0\n";
+    }
+    return out;
+}
+
+HealthVerdict healthVerdict(const StoreSnapshot& snap, const PipelineHealth& health,
+                            std::chrono::steady_clock::time_point now) {
+    if (snap.window.empty()) return {503, "starting: no segment yet"};
+    const double age = std::chrono::duration<double>(now - snap.lastPublished).count();
+    const double limit = std::max(5.0, 3.0 * snap.targetDuration);
+    if (age > limit) {
+        char text[96];
+        std::snprintf(text, sizeof text, "stale: last segment %.1f s ago", age);
+        return {503, text};
+    }
+    // Served from memory all the same, but whatever reads output_dir (nginx, a file player)
+    // is behind: a monitor should see it.
+    if (health.mirror == PipelineHealth::Mirror::Failing)
+        return {503, "output_dir failing: the disk mirror cannot write (see the log)"};
+    return {};
 }
 
 }  // namespace hlsd

@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "hlsd/http.h"
 #include "hlsd/store.h"
 #include "http/router.h"
 
@@ -16,6 +17,18 @@ namespace hlsd {
 
 // Prometheus text format: the "# HELP" and "# TYPE" lines of one metric.
 void appendMetricHeader(std::string& out, const char* name, const char* type, const char* help);
+
+// The pipeline's own counters (dropped frames and packets, the disk mirror), for /metrics.
+std::string renderPipelineMetrics(const PipelineHealth& health);
+
+// What /healthz answers: 200 "ok", or 503 naming the first thing wrong (no segment yet, the
+// newest segment too old, output_dir failing). Pure: a function of what it is given.
+struct HealthVerdict {
+    int status = 200;
+    std::string text = "ok";
+};
+HealthVerdict healthVerdict(const StoreSnapshot& snapshot, const PipelineHealth& health,
+                            std::chrono::steady_clock::time_point now);
 
 // Thread-safe: every worker counts, /metrics renders.
 class HttpMetrics {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -45,7 +46,7 @@ public:
     std::optional<CapturedFrame> pop(std::chrono::milliseconds timeout);
     void close();
     void clear();  // releases every queued frame
-    uint64_t dropped() const { return dropped_; }
+    uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
 private:
     size_t capacity_;
@@ -53,7 +54,7 @@ private:
     std::condition_variable ready_;
     std::deque<CapturedFrame> frames_;
     bool closed_ = false;
-    uint64_t dropped_ = 0;
+    std::atomic<uint64_t> dropped_{0};  // read by /metrics
 };
 
 struct FramePathOptions {

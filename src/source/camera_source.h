@@ -42,6 +42,7 @@ public:
     void interrupt() override;
     bool isLive() const override { return true; }
     std::string name() const override;
+    uint64_t droppedFrames() const override { return queue_.dropped(); }
 
     // A camera that delivers nothing for this long is restarted (a new run: discontinuity).
     static constexpr std::chrono::milliseconds kStallTimeout{2000};

@@ -19,7 +19,9 @@ public:
     bool isLive() const override { return active_->isLive(); }
     bool waitsInOpen() const override { return active_->waitsInOpen(); }
     std::string name() const override { return active_->name(); }
-    bool fellBack() const { return active_ == fallback_.get(); }
+    uint64_t droppedFrames() const override {
+        return primary_->droppedFrames() + fallback_->droppedFrames();
+    }
 
 private:
     std::unique_ptr<Source> primary_;

@@ -130,12 +130,21 @@ TEST(DiskFaults, OutputDirReplacedByAFileThenGone) {
     ASSERT_TRUE(m.failedButServing(1)) << m.hlsd.log();
     EXPECT_EQ(m.counts().failures, 1u) << m.hlsd.log();
     EXPECT_EQ(m.counts().recoveries, 0u);
+    // Monitors see it: /healthz fails naming output_dir, /metrics has the mirror at 0.
+    auto health = httpGet(m.hlsd.port(), "/healthz");
+    EXPECT_EQ(health.status, 503);
+    EXPECT_EQ(health.body.rfind("output_dir failing", 0), 0u) << health.body;
+    EXPECT_NE(httpGet(m.hlsd.port(), "/metrics").body.find("hlsd_disk_mirror_healthy 0\n"),
+              std::string::npos);
 
     // The file goes away: the mirror makes the directory again and fills it.
     const auto back = Clock::now();
     fs::remove(dir);
     const double recovered = m.recoveredSince(1, back);
     ASSERT_GE(recovered, 0) << m.hlsd.log();
+    EXPECT_EQ(httpGet(m.hlsd.port(), "/healthz").status, 200);
+    EXPECT_NE(httpGet(m.hlsd.port(), "/metrics").body.find("hlsd_disk_mirror_healthy 1\n"),
+              std::string::npos);
     EXPECT_LE(segmentFiles(dir).size(), 6u);
     m.finish();
     EXPECT_EQ(m.counts().failures, 1u);

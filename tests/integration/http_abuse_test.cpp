@@ -177,7 +177,7 @@ TEST(HttpAbuse, OversizedRequestsAreRefusedAndClosed) {
          }(),
          431},
         {"2 MiB without a line break", std::string(2 << 20, 'G'), 431},
-        // Under max_request_size, over httplib's own URI limit (8192): its 414.
+        // Under max_request_size, over the request target limit (8192 bytes): 414.
         {"10 KiB URL", "GET /" + std::string(10 * 1024, 'b') + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
     };
     for (const auto& c : cases) {

@@ -1,0 +1,516 @@
+#include "http/connection_loop.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+
+#include "http/transport.h"
+
+namespace hlsd {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+enum State { New, Reading, Held, Writing, Draining, Closed };
+
+constexpr int kListenBacklog = 4096;
+constexpr int kSweepMs = 200;
+constexpr int kDrainMs = 1000;  // an answered-and-refused client may still send; then closed
+constexpr int kBurst = 16;      // pipelined requests answered before other connections' turn
+constexpr int kMaxIov = 64;
+
+Peer peerOf(const sockaddr_storage& a) {
+    Peer p;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a.ss_family == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&a);
+        inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+        p.port = ntohs(v4->sin_port);
+    } else if (a.ss_family == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a);
+        inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+        p.port = ntohs(v6->sin6_port);
+    }
+    p.ip = text;
+    return p;
+}
+
+Response canned(int status, const std::string& text, const std::string& extraName = {},
+                const std::string& extraValue = {}) {
+    Response r;
+    r.status = status;
+    r.set("Cache-Control", "no-store");
+    if (!extraName.empty()) r.set(extraName, extraValue);
+    r.setText(text + "\n", "text/plain; charset=utf-8");
+    r.close = true;
+    return r;
+}
+
+}  // namespace
+
+struct ConnectionLoop::Connection {
+    std::unique_ptr<Transport> transport;
+    Peer peer;
+    int state = New;
+    std::string in;  // received, not yet parsed: in[begin, size)
+    size_t begin = 0;
+    bool partial = false;  // a request head has begun: the header deadline runs
+    bool eof = false;      // the client half-closed: answer what is buffered, then close
+    bool counted = true;   // counts against maxConnections (a refused one does not)
+    bool closeAfter = false;
+    bool headOnly = false;  // HEAD: the head alone
+    size_t served = 0;
+    Request request;  // the one being answered or held
+    std::optional<Hold> hold;
+    std::string head, text;  // the response being written: head, then text or chunks
+    std::vector<BodyChunk> chunks;
+    size_t headSent = 0, textSent = 0, chunk = 0, chunkSent = 0;
+    Clock::time_point deadline;
+    uint32_t watched = 0;
+    bool registered = false;  // known to epoll
+
+    size_t pending() const { return in.size() - begin; }
+    void compact() {
+        in.erase(0, begin);
+        begin = 0;
+        if (in.empty() && in.capacity() > 4096) in.shrink_to_fit();  // idle viewers keep none
+    }
+};
+
+ConnectionLoop::ConnectionLoop(LoopLimits limits, Responder responder, Accounter accounter)
+    : limits_(limits), responder_(std::move(responder)), accounter_(std::move(accounter)) {
+    epollFd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    const int wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (epollFd_ < 0 || wakeFd < 0) {
+        if (wakeFd >= 0) ::close(wakeFd);
+        if (epollFd_ >= 0) ::close(epollFd_);
+        throw std::runtime_error(std::string("cannot create the HTTP event loop: ") +
+                                 std::strerror(errno));
+    }
+    wakeFd_.store(wakeFd);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wakeFd;
+    ::epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd, &ev);
+}
+
+ConnectionLoop::~ConnectionLoop() {
+    stop();
+    connections_.clear();
+    if (listenFd_ >= 0) ::close(listenFd_);
+    ::close(epollFd_);
+    ::close(wakeFd_.exchange(-1));
+}
+
+int ConnectionLoop::listen(const std::string& host, int port) {
+    const std::string where = host + ":" + std::to_string(port);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* list = nullptr;
+    const std::string service = std::to_string(port);
+    if (int e =
+            ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &list))
+        throw std::runtime_error("cannot listen on " + where + ": " + gai_strerror(e));
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(list, freeaddrinfo);
+    int err = 0;
+    for (addrinfo* a = list; a; a = a->ai_next) {
+        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        // Not SO_REUSEPORT: a second hlsd on the same port must fail, not share it silently.
+        int yes = 1, no = 0;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        if (a->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
+        if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, kListenBacklog) == 0) {
+            listenFd_ = fd;
+            break;
+        }
+        err = errno;
+        ::close(fd);
+    }
+    if (listenFd_ < 0)
+        throw std::runtime_error("cannot listen on " + where + ": " + std::strerror(err));
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&bound), &len);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = listenFd_;
+    ::epoll_ctl(epollFd_, EPOLL_CTL_ADD, listenFd_, &ev);
+    return peerOf(bound).port;
+}
+
+void ConnectionLoop::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void ConnectionLoop::wake() {
+    const int fd = wakeFd_.load(std::memory_order_acquire);
+    uint64_t one = 1;
+    if (fd >= 0 && ::write(fd, &one, sizeof one) < 0) {
+        // Only when the counter is full: the loop is awake then anyway.
+    }
+}
+
+void ConnectionLoop::stop() {
+    if (stopping_.exchange(true)) {
+        if (thread_.joinable()) thread_.join();
+        return;
+    }
+    wake();
+    if (thread_.joinable()) thread_.join();
+}
+
+ConnectionLoop::Stats ConnectionLoop::stats() const {
+    return {open_.load(),     idle_.load(),           held_.load(),
+            rejected_.load(), headerTimeouts_.load(), tooLarge_.load()};
+}
+
+void ConnectionLoop::setState(Connection& c, int state) {
+    if (c.counted && c.state == Reading) --idle_;
+    if (c.state == Held) --held_;
+    c.state = state;
+    if (c.counted && state == Reading) ++idle_;
+    if (state == Held) ++held_;
+}
+
+void ConnectionLoop::watch(Connection& c, uint32_t events) {
+    if (c.registered && c.watched == events) return;
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = c.transport->fd();
+    ::epoll_ctl(epollFd_, c.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, ev.data.fd, &ev);
+    c.registered = true;
+    c.watched = events;
+}
+
+void ConnectionLoop::close(int fd) {
+    auto it = connections_.find(fd);
+    if (it == connections_.end() || it->second->state == Closed) return;
+    Connection& c = *it->second;
+    setState(c, Closed);
+    if (c.counted) --open_;
+    ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
+    c.chunks.clear();  // the store's buffers go back now
+    closing_.push_back(fd);
+}
+
+void ConnectionLoop::run() {
+    std::vector<epoll_event> events(256);
+    auto lastSweep = Clock::now();
+    bool accepting = true;
+    for (;;) {
+        if (stopping_.load() && accepting) {
+            accepting = false;
+            ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, listenFd_, nullptr);
+            ::close(listenFd_);
+            listenFd_ = -1;
+            // Idle and held connections go now; responses being written may finish.
+            stopDeadline_ = Clock::now() + milliseconds(std::min(limits_.ioMs, 2000));
+            for (auto& [fd, c] : connections_) {
+                if (c->state == Writing) {
+                    c->closeAfter = true;
+                } else {
+                    close(fd);
+                }
+            }
+        }
+        if (!accepting &&
+            (connections_.size() == closing_.size() || Clock::now() >= stopDeadline_)) {
+            for (auto& [fd, c] : connections_) close(fd);
+            connections_.clear();
+            closing_.clear();
+            return;
+        }
+        Clock::time_point due = lastSweep + milliseconds(kSweepMs);
+        for (const auto& [fd, c] : connections_) {
+            if (c->state == Held) due = std::min(due, c->deadline);
+        }
+        auto left = std::chrono::ceil<milliseconds>(due - Clock::now()).count();
+        std::vector<int> again;
+        again.swap(again_);
+        if (!again.empty()) left = 0;
+        const int n = ::epoll_wait(epollFd_, events.data(), static_cast<int>(events.size()),
+                                   static_cast<int>(std::clamp<int64_t>(left, 0, kSweepMs)));
+        for (int i = 0; i < n; ++i) {
+            const int fd = events[i].data.fd;
+            if (fd == listenFd_) {
+                accept();
+            } else if (fd == wakeFd_.load(std::memory_order_relaxed)) {
+                uint64_t count;
+                if (::read(fd, &count, sizeof count) < 0) {
+                    // EAGAIN: drained already.
+                }
+                releaseReady();
+            } else if (auto it = connections_.find(fd); it != connections_.end()) {
+                onEvent(*it->second, events[i].events);
+            }
+        }
+        for (int fd : again) {
+            auto it = connections_.find(fd);
+            if (it != connections_.end() && it->second->state == Reading) process(*it->second);
+        }
+        if (Clock::now() >= due) {
+            lastSweep = Clock::now();
+            sweep();
+        }
+        for (int fd : closing_) connections_.erase(fd);
+        closing_.clear();
+    }
+}
+
+void ConnectionLoop::accept() {
+    for (;;) {
+        sockaddr_storage addr{};
+        socklen_t len = sizeof addr;
+        const int fd = ::accept4(listenFd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            return;  // EAGAIN; or out of descriptors: the rest wait in the listen queue
+        }
+        int yes = 1;  // a response's head and body leave at once, never behind a delayed ACK
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+        auto owned = std::make_unique<Connection>();
+        owned->transport = std::make_unique<TcpTransport>(fd);
+        owned->peer = peerOf(addr);
+        Connection& c = *owned;
+        if (open_.load() >= limits_.maxConnections) {
+            ++rejected_;
+            c.counted = false;
+            // Refused connections linger only while there is room: a flood of them is closed.
+            if (connections_.size() >= 2 * static_cast<size_t>(limits_.maxConnections)) continue;
+            connections_[fd] = std::move(owned);
+            respond(c, canned(503, "503 Service Unavailable", "Retry-After", "1"), false);
+            continue;
+        }
+        ++open_;
+        connections_[fd] = std::move(owned);
+        setState(c, Reading);
+        c.deadline = Clock::now() + milliseconds(limits_.idleMs);
+        watch(c, EPOLLIN | EPOLLRDHUP);
+    }
+}
+
+void ConnectionLoop::onEvent(Connection& c, uint32_t events) {
+    if (c.state == Closed) return;
+    if (c.state == Writing) {
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) flush(c);
+        if (c.state == Reading) process(c);  // the next pipelined request, if any
+        return;
+    }
+    readFrom(c);
+}
+
+void ConnectionLoop::readFrom(Connection& c) {
+    char buffer[16384];
+    // Reading: no more than the head may still grow by (+1 to see it is too long). Held: what
+    // a client pipelines behind a held request stays buffered, to twice that.
+    const size_t limit = (c.state == Held ? 2 : 1) * limits_.maxRequestSize + 1;
+    size_t room = sizeof buffer;
+    if (c.state != Draining) room = std::min(room, limit - std::min(c.pending(), limit - 1));
+    const ssize_t n = c.transport->read(buffer, room);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0) return close(c.transport->fd());  // reset
+    if (n == 0) {
+        c.eof = true;
+        watch(c, 0);  // nothing more to read: no level-triggered EOF events (HUP still comes)
+    } else if (c.state != Draining) {
+        c.in.append(buffer, static_cast<size_t>(n));
+    }
+    switch (c.state) {
+        case Draining:
+            if (c.eof) close(c.transport->fd());
+            return;
+        case Held:  // a client that left is dropped now, not at the deadline
+            if (c.eof || c.pending() >= limit) close(c.transport->fd());
+            return;
+        default:
+            process(c);
+    }
+}
+
+void ConnectionLoop::process(Connection& c) {
+    for (int burst = 0; burst < kBurst && c.state == Reading; ++burst) {
+        if (c.pending() == 0) {
+            if (c.eof) return close(c.transport->fd());
+            c.compact();
+            c.partial = false;
+            c.deadline = Clock::now() + milliseconds(limits_.idleMs);
+            return;
+        }
+        const ParseResult parsed = parseRequest(std::string_view(c.in).substr(c.begin), c.request);
+        if (parsed.status == ParseStatus::Incomplete) {
+            if (c.pending() > limits_.maxRequestSize) {
+                ++tooLarge_;
+                return respond(c, canned(431, "431 Request Header Fields Too Large"), false);
+            }
+            if (c.eof) return close(c.transport->fd());
+            if (!c.partial) {
+                c.partial = true;
+                c.deadline = Clock::now() + milliseconds(limits_.headerMs);
+            }
+            return;
+        }
+        if (parsed.status == ParseStatus::Bad)
+            return respond(c,
+                           canned(parsed.httpStatus, std::string(reasonPhrase(parsed.httpStatus)) +
+                                                         ": " + parsed.error),
+                           false);
+        c.begin += parsed.consumed;
+        c.partial = false;
+        c.headOnly = c.request.method == "HEAD";
+        c.closeAfter = !c.request.keepAlive || c.request.hasBody ||
+                       ++c.served >= limits_.maxRequestsPerConnection || stopping_.load();
+        auto answer = responder_(c.request, c.peer, true);
+        if (auto* hold = std::get_if<Hold>(&answer)) {
+            c.hold = std::move(*hold);
+            c.deadline = c.hold->deadline;
+            setState(c, Held);
+            wake();  // what it waits for may have come while the responder looked
+            return;
+        }
+        respond(c, std::move(std::get<Response>(answer)));
+    }
+    // A burst answered and more buffered: the rest next turn, after the other connections.
+    if (c.state == Reading && c.pending() > 0) again_.push_back(c.transport->fd());
+}
+
+void ConnectionLoop::respond(Connection& c, Response r, bool account) {
+    r.close = r.close || c.closeAfter;
+    c.closeAfter = r.close;
+    if (account) accounter_(c.request, r, c.peer);
+    c.head = serializeHead(r);
+    c.text.clear();
+    c.chunks.clear();
+    if (!c.headOnly) {
+        c.text = std::move(r.text);
+        c.chunks = std::move(r.chunks);
+    }
+    c.headSent = c.textSent = c.chunk = c.chunkSent = 0;
+    c.hold.reset();
+    setState(c, Writing);
+    c.deadline = Clock::now() + milliseconds(limits_.ioMs);
+    flush(c);
+}
+
+void ConnectionLoop::flush(Connection& c) {
+    for (;;) {
+        iovec iov[kMaxIov];
+        int count = 0;
+        if (c.headSent < c.head.size())
+            iov[count++] = {c.head.data() + c.headSent, c.head.size() - c.headSent};
+        if (c.textSent < c.text.size())
+            iov[count++] = {c.text.data() + c.textSent, c.text.size() - c.textSent};
+        for (size_t i = c.chunk; i < c.chunks.size() && count < kMaxIov; ++i) {
+            const size_t skip = i == c.chunk ? c.chunkSent : 0;
+            iov[count++] = {const_cast<uint8_t*>(c.chunks[i].data) + skip, c.chunks[i].size - skip};
+        }
+        if (count == 0) return finished(c);
+        const ssize_t n = c.transport->write(iov, count);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            watch(c, EPOLLOUT);
+            return;
+        }
+        if (n <= 0) return close(c.transport->fd());
+        c.deadline = Clock::now() + milliseconds(limits_.ioMs);  // progress
+        auto left = static_cast<size_t>(n);
+        const size_t h = std::min(left, c.head.size() - c.headSent);
+        c.headSent += h;
+        left -= h;
+        const size_t t = std::min(left, c.text.size() - c.textSent);
+        c.textSent += t;
+        left -= t;
+        while (left > 0 && c.chunk < c.chunks.size()) {
+            const size_t step = std::min(left, c.chunks[c.chunk].size - c.chunkSent);
+            c.chunkSent += step;
+            left -= step;
+            if (c.chunkSent == c.chunks[c.chunk].size) {
+                c.chunks[c.chunk].owner.reset();  // sent: that part may go
+                ++c.chunk;
+                c.chunkSent = 0;
+            }
+        }
+    }
+}
+
+void ConnectionLoop::finished(Connection& c) {
+    c.head.clear();
+    c.text.clear();
+    c.chunks.clear();
+    if (c.closeAfter) {
+        if (stopping_.load()) return close(c.transport->fd());
+        // Closing with unread input would reset the connection, and the client might never
+        // see the answer: shut our side, read and discard until it closes too, or kDrainMs.
+        c.transport->shutdownWrite();
+        setState(c, Draining);
+        c.in.clear();
+        c.begin = 0;
+        c.deadline = Clock::now() + milliseconds(kDrainMs);
+        if (c.eof) return close(c.transport->fd());
+        watch(c, EPOLLIN | EPOLLRDHUP);
+        return;
+    }
+    // Back to reading; the caller answers what is already buffered (process()).
+    setState(c, Reading);
+    c.compact();
+    c.deadline = Clock::now() + milliseconds(limits_.idleMs);
+    watch(c, c.eof ? 0 : EPOLLIN | EPOLLRDHUP);
+}
+
+void ConnectionLoop::releaseReady() {
+    for (auto& [fd, c] : connections_) {
+        if (c->state != Held || !c->hold->ready()) continue;
+        auto answer = responder_(c->request, c->peer, false);
+        if (auto* r = std::get_if<Response>(&answer)) {
+            respond(*c, std::move(*r));
+        } else {
+            respond(*c, canned(503, "Service Unavailable", "Retry-After", "1"));
+        }
+        if (c->state == Reading) process(*c);
+    }
+}
+
+void ConnectionLoop::sweep() {
+    const auto now = Clock::now();
+    for (auto& [fd, c] : connections_) {
+        if (c->state == Closed || c->deadline > now) continue;
+        switch (c->state) {
+            case Held: {  // due: answered now, ready or not
+                auto answer = responder_(c->request, c->peer, false);
+                auto* r = std::get_if<Response>(&answer);
+                respond(*c, r ? std::move(*r) : canned(503, "Service Unavailable"));
+                if (c->state == Reading) process(*c);
+                break;
+            }
+            case Reading:
+                if (c->partial) {  // a request begun and never finished: slowloris
+                    ++headerTimeouts_;
+                    const Response r = canned(408, "408 Request Timeout");
+                    const std::string bytes = serializeHead(r) + r.text;
+                    iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+                    c->transport->write(&iov, 1);  // best effort: it is closed either way
+                }
+                close(fd);
+                break;
+            default:  // a write without progress, or a drain that ran out
+                close(fd);
+        }
+    }
+}
+
+}  // namespace hlsd

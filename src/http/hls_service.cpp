@@ -1,0 +1,260 @@
+#include "http/hls_service.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace hlsd {
+namespace {
+
+// Names are never reused, so media may be cached for as long as anyone likes.
+constexpr const char* kMediaCache = "public, max-age=86400, immutable";
+constexpr const char* kAllow = "GET, HEAD, OPTIONS";
+
+Response error(Response res, int status, const std::string& text) {
+    res.status = status;
+    res.set("Cache-Control", "no-store");
+    res.setText(text + "\n", "text/plain; charset=utf-8");
+    return res;
+}
+
+template <typename T>
+std::vector<BodyChunk> chunksOf(const std::shared_ptr<const T>& owner, const uint8_t* data,
+                                size_t size) {
+    return {BodyChunk{owner, data, size}};
+}
+
+}  // namespace
+
+std::map<std::string, std::shared_ptr<const Asset>> loadPlayer(const std::string& dir) {
+    static const std::pair<const char*, const char*> kFiles[] = {
+        {"index.html", "text/html; charset=utf-8"},
+        {"player.js", "text/javascript; charset=utf-8"},
+        {"hls.min.js", "text/javascript; charset=utf-8"},
+    };
+    std::map<std::string, std::shared_ptr<const Asset>> assets;
+    for (const auto& [name, type] : kFiles) {
+        std::ifstream in(dir + "/" + name, std::ios::binary);
+        if (!in) continue;
+        std::ostringstream body;
+        body << in.rdbuf();
+        assets[name] = std::make_shared<const Asset>(Asset{body.str(), type});
+    }
+    return assets;
+}
+
+HlsService::HlsService(const HttpOptions& options, const SegmentStore& store, HttpMetrics& metrics,
+                       std::function<std::string()> connectionMetrics)
+    : options_(options),
+      store_(store),
+      metrics_(metrics),
+      connectionMetrics_(std::move(connectionMetrics)),
+      assets_(loadPlayer(options.playerDir)) {}
+
+std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer& peer,
+                                                 bool mayHold) const {
+    // Policy: what every request must pass before it is held or routed.
+    Response res;
+    if (!options_.allowOrigin.empty()) res.set("Access-Control-Allow-Origin", options_.allowOrigin);
+    if (req.minorVersion == 1 && !req.hasHeader("host"))
+        return error(std::move(res), 400, "Bad Request: HTTP/1.1 needs a Host header");
+    if (req.method == "OPTIONS") {  // CORS preflight
+        res.status = 204;
+        res.set("Allow", kAllow);
+        res.set("Access-Control-Allow-Methods", kAllow);
+        res.set("Access-Control-Allow-Headers", "Range");
+        res.set("Access-Control-Max-Age", "86400");
+        return res;
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+        res.set("Allow", kAllow);
+        return error(std::move(res), 405, "Method Not Allowed");
+    }
+    if (mayHold) {
+        if (auto hold = holdFor(req)) return std::move(*hold);
+    }
+    const Route r = route(req.path);
+    switch (r.kind) {
+        case RouteKind::Playlist:
+            return playlist(req, peer, std::move(res));
+        case RouteKind::Segment:
+            return segment(req, std::move(res), r.name);
+        case RouteKind::Part:
+            return part(req, std::move(res), r.name);
+        case RouteKind::Init:
+            return init(req, std::move(res), r.name);
+        case RouteKind::Player:
+        case RouteKind::Asset:
+            return asset(std::move(res), r.name);
+        case RouteKind::Healthz:
+            return healthz(std::move(res));
+        case RouteKind::Metrics:
+            return metricsText(std::move(res));
+        case RouteKind::NotFound:
+            break;
+    }
+    return error(std::move(res), 404, "Not Found");
+}
+
+// How long a blocking request may wait: three target durations (RFC 8216bis §6.2.5.2).
+std::chrono::milliseconds HlsService::blockLimit(const StoreSnapshot& snap) const {
+    const double td =
+        snap.targetDuration > 0 ? snap.targetDuration : std::ceil(options_.segmentTime);
+    return std::chrono::milliseconds(std::lround(3000 * td));
+}
+
+// A blocking playlist reload or a part request that the store cannot answer yet waits.
+std::optional<Hold> HlsService::holdFor(const Request& req) const {
+    const Route r = route(req.path);
+    if (r.kind != RouteKind::Playlist && r.kind != RouteKind::Part) return std::nullopt;
+    auto snap = store_.snapshot();
+    if (snap->partTarget <= 0 && !snap->playlist.empty()) return std::nullopt;
+    const auto deadline = std::chrono::steady_clock::now() + blockLimit(*snap);
+    if (r.kind == RouteKind::Playlist) {
+        if (req.query.empty()) return std::nullopt;
+        const ReloadQuery rq = parseReloadQuery(req.query);
+        std::optional<uint64_t> part;
+        if (rq.hasPart) part = rq.part;
+        if (!rq.valid || !rq.blocking || snap->reload(rq.msn, part) != ReloadState::Pending)
+            return std::nullopt;
+        return Hold{[this, msn = rq.msn, part] {
+                        return store_.snapshot()->reload(msn, part) != ReloadState::Pending;
+                    },
+                    deadline};
+    }
+    if (snap->findPart(r.name) || !snap->partPending(r.name)) return std::nullopt;
+    return Hold{[this, name = std::string(r.name)] {
+                    auto now = store_.snapshot();
+                    return now->findPart(name) || !now->partPending(name);
+                },
+                deadline};
+}
+
+Response HlsService::playlist(const Request& req, const Peer& peer, Response res) const {
+    auto snap = store_.snapshot();
+    const ReloadQuery rq = parseReloadQuery(req.query);
+    const bool lowLatency = snap->partTarget > 0;
+    if (lowLatency && !rq.valid) {
+        return error(std::move(res), 400,
+                     "Bad Request: _HLS_msn and _HLS_part take numbers, _HLS_part needs "
+                     "_HLS_msn, _HLS_skip takes YES or v2");
+    }
+    if (lowLatency && rq.blocking) {
+        std::optional<uint64_t> part;
+        if (rq.hasPart) part = rq.part;
+        switch (snap->reload(rq.msn, part)) {
+            case ReloadState::TooFar:
+                return error(std::move(res), 400,
+                             "Bad Request: _HLS_msn " + std::to_string(rq.msn) +
+                                 " is more than two segments past the playlist's last");
+            case ReloadState::Pending:  // held for three target durations already
+                res.set("Retry-After", "1");
+                return error(std::move(res), 503,
+                             "Service Unavailable: that segment or part was not produced "
+                             "within three target durations");
+            case ReloadState::Ready:
+                break;
+        }
+    }
+    if (snap->playlist.empty()) {
+        res.set("Retry-After", "1");
+        return error(std::move(res), 503, "Service Unavailable: no segment yet");
+    }
+    metrics_.sawViewer(peer.ip + ":" + std::to_string(peer.port));
+    res.set("Cache-Control", "no-cache");
+    const bool skip = lowLatency && rq.skip && !snap->playlistSkip.empty();
+    const std::string& text = skip ? snap->playlistSkip : snap->playlist;
+    res.set("Content-Type", "application/vnd.apple.mpegurl");
+    // The snapshot owns the rendered text: sent from there, not copied.
+    res.chunks.push_back({snap, reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+    return res;
+}
+
+Response HlsService::media(const Request& req, Response res, std::string_view name,
+                           std::vector<BodyChunk> chunks) const {
+    size_t size = 0;
+    for (const BodyChunk& c : chunks) size += c.size;
+    ByteRange range{0, size};
+    switch (parseRange(req.header("range"), size, range)) {
+        case RangeResult::Unsatisfiable:
+            res.set("Content-Range", "bytes */" + std::to_string(size));
+            return error(std::move(res), 416, "Range Not Satisfiable");
+        case RangeResult::Partial:
+            res.status = 206;
+            res.set("Content-Range", "bytes " + std::to_string(range.offset) + "-" +
+                                         std::to_string(range.offset + range.length - 1) + "/" +
+                                         std::to_string(size));
+            chunks = sliceChunks(chunks, range.offset, range.length);
+            break;
+        case RangeResult::Whole:
+            break;
+    }
+    res.set("Content-Type", mediaType(name));
+    res.set("Cache-Control", kMediaCache);
+    res.set("Accept-Ranges", "bytes");
+    res.chunks = std::move(chunks);
+    return res;
+}
+
+Response HlsService::segment(const Request& req, Response res, std::string_view name) const {
+    std::shared_ptr<const Segment> seg = store_.snapshot()->find(name);
+    if (!seg) return error(std::move(res), 404, "Not Found: segment not in the window");
+    std::vector<BodyChunk> chunks;  // a segment is its parts, one after another
+    for (const auto& p : seg->parts) chunks.push_back({p, p->data.data(), p->data.size()});
+    return media(req, std::move(res), name, std::move(chunks));
+}
+
+Response HlsService::part(const Request& req, Response res, std::string_view name) const {
+    auto snap = store_.snapshot();
+    std::shared_ptr<const Part> p = snap->findPart(name);
+    if (!p) {
+        if (!snap->partPending(name))
+            return error(std::move(res), 404, "Not Found: part not in the window");
+        res.set("Retry-After", "1");
+        return error(std::move(res), 503,
+                     "Service Unavailable: part not produced within three target durations");
+    }
+    return media(req, std::move(res), name, chunksOf(p, p->data.data(), p->data.size()));
+}
+
+Response HlsService::init(const Request& req, Response res, std::string_view name) const {
+    std::shared_ptr<const InitSection> i = store_.snapshot()->findInit(name);
+    if (!i) return error(std::move(res), 404, "Not Found: init section not in the window");
+    return media(req, std::move(res), name, chunksOf(i, i->data.data(), i->data.size()));
+}
+
+Response HlsService::asset(Response res, std::string_view name) const {
+    auto it = assets_.find(std::string(name));
+    if (it == assets_.end()) {
+        return error(std::move(res), 503,
+                     "player page not installed (player_dir " + options_.playerDir + ")");
+    }
+    const auto& a = it->second;
+    res.set("Cache-Control", "no-cache");
+    res.set("Content-Type", a->type);
+    res.chunks = chunksOf(a, reinterpret_cast<const uint8_t*>(a->body.data()), a->body.size());
+    return res;
+}
+
+PipelineHealth HlsService::pipelineHealth() const {
+    return options_.health ? options_.health() : PipelineHealth{};
+}
+
+Response HlsService::healthz(Response res) const {
+    const HealthVerdict v =
+        healthVerdict(*store_.snapshot(), pipelineHealth(), std::chrono::steady_clock::now());
+    if (v.status != 200) return error(std::move(res), v.status, v.text);
+    res.set("Cache-Control", "no-store");
+    res.setText(v.text + "\n", "text/plain; charset=utf-8");
+    return res;
+}
+
+Response HlsService::metricsText(Response res) const {
+    res.set("Cache-Control", "no-store");
+    res.setText(metrics_.render(*store_.snapshot()) + connectionMetrics_() +
+                    renderPipelineMetrics(pipelineHealth()),
+                "text/plain; version=0.0.4");
+    return res;
+}
+
+}  // namespace hlsd

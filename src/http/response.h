@@ -1,0 +1,55 @@
+// HTTP responses as values: status, headers, and a body that is either owned text (playlists,
+// errors) or borrowed media bytes (a segment's parts), kept alive by their owners until the
+// last byte is on the socket. No socket here: the connection layer writes them.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hlsd {
+
+struct BodyChunk {
+    std::shared_ptr<const void> owner;  // keeps `data` alive (a Part, a Segment, an asset)
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+};
+
+struct Response {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string text;               // an owned body, or...
+    std::vector<BodyChunk> chunks;  // ...borrowed bytes, sent as they are (no copy)
+    bool close = false;             // the connection closes once this is written
+
+    void set(std::string name, std::string value) {
+        headers.emplace_back(std::move(name), std::move(value));
+    }
+    std::string_view header(std::string_view name) const;  // exact name, "" if absent
+    size_t contentLength() const;
+    void setText(std::string body, std::string type);
+};
+
+// "HTTP/1.1 200 OK\r\n" + headers + Content-Length + Connection + "\r\n".
+std::string serializeHead(const Response& response);
+const char* reasonPhrase(int status);
+
+// The bytes [offset, offset + length) of `chunks`, as chunks of the same owners.
+std::vector<BodyChunk> sliceChunks(const std::vector<BodyChunk>& chunks, size_t offset,
+                                   size_t length);
+
+// A request that cannot be answered yet (an LL-HLS blocking reload, a preload-hinted part):
+// the connection waits, holding no thread, until ready() or the deadline; then it is answered
+// as if it came then (the responder decides what a request still not ready gets).
+struct Hold {
+    std::function<bool()> ready;  // called on the event thread after each wake(); quick
+    std::chrono::steady_clock::time_point deadline;
+};
+
+}  // namespace hlsd

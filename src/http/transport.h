@@ -1,0 +1,58 @@
+// The byte stream under one HTTP connection: plain TCP here; TLS would be a second
+// implementation of the same four calls, and nothing above it would change.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace hlsd {
+
+// Thread-bound (the event thread). Non-blocking: -1 with errno EAGAIN when the kernel has
+// nothing to give or no room to take.
+class Transport {
+public:
+    virtual ~Transport() = default;
+    virtual int fd() const = 0;
+    // > 0 bytes, 0 at the peer's end of stream, -1 with errno.
+    virtual ssize_t read(char* buffer, size_t size) = 0;
+    // Gathered: the head and a body's chunks in one call (one packet for a small response).
+    virtual ssize_t write(const iovec* iov, int count) = 0;
+    virtual void shutdownWrite() = 0;
+};
+
+class TcpTransport final : public Transport {
+public:
+    explicit TcpTransport(int fd) : fd_(fd) {}
+    ~TcpTransport() override { ::close(fd_); }
+    TcpTransport(const TcpTransport&) = delete;
+    TcpTransport& operator=(const TcpTransport&) = delete;
+
+    int fd() const override { return fd_; }
+    ssize_t read(char* buffer, size_t size) override {
+        ssize_t n;
+        do {
+            n = ::recv(fd_, buffer, size, MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        return n;
+    }
+    ssize_t write(const iovec* iov, int count) override {
+        msghdr msg{};
+        msg.msg_iov = const_cast<iovec*>(iov);
+        msg.msg_iovlen = static_cast<size_t>(count);
+        ssize_t n;
+        do {
+            n = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } while (n < 0 && errno == EINTR);
+        return n;
+    }
+    void shutdownWrite() override { ::shutdown(fd_, SHUT_WR); }
+
+private:
+    int fd_;
+};
+
+}  // namespace hlsd

@@ -1,0 +1,256 @@
+// The connection loop in-process, with a responder of the test's own: holds and wake(),
+// pipelining, slow readers, refusals, stopping. Raw sockets on 127.0.0.1.
+#include "http/connection_loop.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace hlsd {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Client {
+public:
+    explicit Client(int port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+            ::close(fd_);
+            fd_ = -1;
+        }
+        timeval tv{10, 0};
+        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    ~Client() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool send(const std::string& s) {
+        return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+    }
+    // Everything until the server closes, or `until` appears, or the receive timeout.
+    std::string read(const std::string& until = {}, size_t chunk = 65536) {
+        std::string out;
+        std::string buf(chunk, '\0');
+        for (ssize_t n; (n = ::recv(fd_, buf.data(), buf.size(), 0)) > 0;) {
+            out.append(buf.data(), static_cast<size_t>(n));
+            if (!until.empty() && out.find(until) != std::string::npos) break;
+        }
+        return out;
+    }
+    int fd() const { return fd_; }
+
+private:
+    int fd_ = -1;
+};
+
+Response text(std::string body) {
+    Response r;
+    r.setText(std::move(body), "text/plain");
+    return r;
+}
+
+// A loop on a free port whose responder the test sets.
+struct Loop {
+    std::function<std::variant<Response, Hold>(const Request&, bool)> answer =
+        [](const Request& req, bool) { return text("path " + req.path); };
+    std::atomic<int> accounted{0};
+    ConnectionLoop loop;
+    int port;
+
+    explicit Loop(LoopLimits limits = {})
+        : loop(
+              limits,
+              [this](const Request& req, const Peer&, bool mayHold) {
+                  return answer(req, mayHold);
+              },
+              [this](const Request&, const Response&, const Peer&) { ++accounted; }),
+          port(loop.listen("127.0.0.1", 0)) {
+        loop.start();
+    }
+};
+
+// A latch the test opens; ready() waits on it (bounded, so a failing test still ends).
+struct Gate {
+    std::mutex m;
+    std::condition_variable cv;
+    bool entered = false, open = false;
+    void enterAndWait() {
+        std::unique_lock lock(m);
+        entered = true;
+        cv.notify_all();
+        cv.wait_for(lock, 10s, [&] { return open; });
+    }
+    bool waitEntered(std::chrono::milliseconds t) {
+        std::unique_lock lock(m);
+        return cv.wait_for(lock, t, [&] { return entered; });
+    }
+    void release() {
+        std::lock_guard lock(m);
+        open = true;
+        cv.notify_all();
+    }
+};
+
+TEST(ConnectionLoop, AnswersPipelinedRequestsInOrderOnOneConnection) {
+    Loop l;
+    Client c(l.port);
+    std::string burst;
+    for (int i = 0; i < 50; ++i)
+        burst += "GET /r" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_TRUE(c.send(burst + "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const std::string all = c.read();
+    size_t at = 0;
+    for (int i = 0; i < 50; ++i) {
+        at = all.find("path /r" + std::to_string(i), at);
+        ASSERT_NE(at, std::string::npos) << i;
+    }
+    EXPECT_NE(all.find("Connection: close\r\n\r\npath /last", at), std::string::npos);
+    EXPECT_EQ(l.accounted.load(), 51);
+}
+
+// The old wake() took the mutex its event thread held while checking held requests (and
+// reading sockets, and sweeping): a slow ready() stalled the publishing thread with it.
+TEST(ConnectionLoop, HeldRequestWaitsForWakeAndWakeNeverWaits) {
+    Loop l;
+    Gate gate;
+    std::atomic<bool> produced{false};
+    l.answer = [&](const Request& req, bool mayHold) -> std::variant<Response, Hold> {
+        if (mayHold && req.path == "/held")
+            return Hold{[&] {
+                            if (produced.load()) gate.enterAndWait();
+                            return produced.load();
+                        },
+                        std::chrono::steady_clock::now() + 20s};
+        return text(produced ? "ready" : "late");
+    };
+    Client c(l.port);
+    ASSERT_TRUE(c.send("GET /held HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    std::this_thread::sleep_for(100ms);
+    l.loop.wake();  // nothing produced yet: still held
+    std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(l.loop.stats().held, 1);
+
+    produced = true;
+    bool entered = false;
+    for (int i = 0; i < 100 && !entered; ++i) {
+        l.loop.wake();
+        entered = gate.waitEntered(100ms);
+    }
+    ASSERT_TRUE(entered) << "the held request's ready() never ran";
+    // The event thread is inside ready() now. Another publication must not wait for it.
+    auto second = std::async(std::launch::async, [&] { l.loop.wake(); });
+    const bool returned = second.wait_for(5s) == std::future_status::ready;
+    gate.release();
+    second.wait();
+    EXPECT_TRUE(returned) << "wake() waited for the event thread";
+    EXPECT_NE(c.read().find("\r\n\r\nready"), std::string::npos);
+    EXPECT_EQ(l.loop.stats().held, 0);
+}
+
+TEST(ConnectionLoop, HeldRequestIsAnsweredAtItsDeadline) {
+    Loop l;
+    l.answer = [](const Request&, bool mayHold) -> std::variant<Response, Hold> {
+        if (mayHold) return Hold{[] { return false; }, std::chrono::steady_clock::now() + 300ms};
+        Response r = text("gave up");
+        r.status = 503;
+        return r;
+    };
+    Client c(l.port);
+    ASSERT_TRUE(c.send("GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    const std::string r = c.read();
+    EXPECT_EQ(r.rfind("HTTP/1.1 503 ", 0), 0u) << r;
+    EXPECT_NE(r.find("gave up"), std::string::npos);
+}
+
+// A big body to a client that reads slowly: sent from the owner's bytes, all of them, in
+// order; the owner is let go once sent; nothing blocks other clients meanwhile.
+TEST(ConnectionLoop, SlowReaderGetsEveryByteWithoutBlockingOthers) {
+    Loop l;
+    auto big = std::make_shared<std::string>(8 << 20, '\0');
+    for (size_t i = 0; i < big->size(); ++i) (*big)[i] = static_cast<char>(i * 7 + i / 4096);
+    l.answer = [&](const Request& req, bool) -> std::variant<Response, Hold> {
+        if (req.path != "/big") return text("small");
+        Response r;
+        const auto* data = reinterpret_cast<const uint8_t*>(big->data());
+        r.chunks = {{big, data, 1000}, {big, data + 1000, big->size() - 1000}};
+        return r;
+    };
+    Client slow(l.port);
+    ASSERT_TRUE(slow.send("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    // Unread, 8 MiB cannot fit in the socket buffers: the loop now waits for room.
+    std::this_thread::sleep_for(300ms);
+    Client other(l.port);
+    ASSERT_TRUE(other.send("GET /s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    EXPECT_NE(other.read().find("small"), std::string::npos);
+    const std::string r = slow.read();
+    const size_t body = r.find("\r\n\r\n");
+    ASSERT_NE(body, std::string::npos);
+    EXPECT_NE(r.find("Content-Length: " + std::to_string(big->size())), std::string::npos);
+    EXPECT_TRUE(r.compare(body + 4, std::string::npos, *big) == 0) << "body differs";
+    for (int i = 0; i < 100 && big.use_count() > 1; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(big.use_count(), 1) << "the loop still holds the sent bytes";
+}
+
+TEST(ConnectionLoop, RefusesOversizedHeadsAndExtraConnections) {
+    LoopLimits limits;
+    limits.maxConnections = 2;
+    limits.maxRequestSize = 1024;
+    Loop l(limits);
+    {
+        Client c(l.port);
+        c.send("GET / HTTP/1.1\r\nX: " + std::string(4000, 'a') + "\r\n\r\n");
+        EXPECT_EQ(c.read().rfind("HTTP/1.1 431 ", 0), 0u);
+    }
+    {
+        Client c(l.port);
+        c.send("GET /" + std::string(900, 'a') + "%zz HTTP/1.1\r\n\r\n");
+        EXPECT_EQ(c.read().rfind("HTTP/1.1 400 ", 0), 0u);
+    }
+    for (int i = 0; i < 100 && l.loop.stats().open > 0; ++i) std::this_thread::sleep_for(10ms);
+    Client a(l.port), b(l.port);
+    std::this_thread::sleep_for(100ms);
+    Client third(l.port);
+    const std::string r = third.read();
+    EXPECT_EQ(r.rfind("HTTP/1.1 503 ", 0), 0u) << r;
+    EXPECT_NE(r.find("Retry-After: 1"), std::string::npos);
+    EXPECT_EQ(l.loop.stats().tooLarge, 1u);
+    EXPECT_EQ(l.loop.stats().rejected, 1u);
+}
+
+TEST(ConnectionLoop, StopClosesIdleConnectionsAndLetsAWriteFinish) {
+    auto big = std::make_shared<std::string>(4 << 20, 'x');
+    Loop l;
+    l.answer = [&](const Request&, bool) -> std::variant<Response, Hold> {
+        Response r;
+        r.chunks = {{big, reinterpret_cast<const uint8_t*>(big->data()), big->size()}};
+        return r;
+    };
+    Client idle(l.port);
+    Client reader(l.port);
+    ASSERT_TRUE(reader.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::this_thread::sleep_for(100ms);
+    auto stopped = std::async(std::launch::async, [&] { l.loop.stop(); });
+    const std::string r = reader.read();
+    EXPECT_EQ(r.size() - r.find("\r\n\r\n") - 4, big->size());
+    EXPECT_EQ(stopped.wait_for(3s), std::future_status::ready);
+    char byte;
+    EXPECT_EQ(::recv(idle.fd(), &byte, 1, 0), 0) << "the idle connection was not closed";
+}
+
+}  // namespace
+}  // namespace hlsd
