@@ -517,7 +517,7 @@ def serving(media, reps, seconds, conns_list):
     same["segment"] = same["segment"] and http_get(urls["segment"]["hlsd"])[1] == seg_bytes
     info = {"segment": seg, "segment_bytes": len(seg_bytes),
             "playlist_bytes": len(http_get(hlsd.playlist)[1]), "same_bytes": same,
-            "nginx_conf": open(ng.conf).read(), "rows": [], "http_threads_rows": [],
+            "nginx_conf": open(ng.conf).read(), "rows": [],
             "hlsd_threads_idle": status_kb(hlsd.pid, "Threads")}
     pids = {"hlsd": lambda: [hlsd.pid], "nginx": lambda: nginx_pids(ng)}
     log(f"serving: segment {seg} ({len(seg_bytes)} bytes), same bytes: {same}")
@@ -543,24 +543,6 @@ def serving(media, reps, seconds, conns_list):
             info["rows"].append(measure(target, conns, ("hlsd", "nginx"), "defaults"))
     hlsd.stop()
 
-    # hlsd with twice the default HTTP workers (--http-threads 64, labelled; not the default)
-    # at the largest connection count, compared again with nginx: do 32 workers limit it?
-    mirror2 = os.path.join(tmp, "mirror2")
-    h2 = start_hlsd("hlsd-serving-64", src[:-1] + [mirror2, "--http-threads", "64"])
-    wait_for(lambda: "keeping the last segments" in h2.log_text(), 120, "hlsd to finish the file")
-    info["hlsd64_threads_idle"] = status_kb(h2.pid, "Threads")
-    msn = seg.rsplit("-", 1)[1]
-    seg2 = next(f for f in os.listdir(mirror2) if f.endswith("-" + msn))
-    with open(os.path.join(mirror2, seg2), "rb") as f:
-        info["same_bytes"]["segment_http_threads_64"] = f.read() == seg_bytes
-    urls["segment"]["hlsd64"] = h2.base + "live/" + seg2
-    urls["playlist"]["hlsd64"] = h2.playlist
-    pids["hlsd64"] = lambda: [h2.pid]
-    big = max(conns_list)
-    for target in ("segment", "playlist"):
-        info["http_threads_rows"].append(measure(target, big, ("hlsd64", "nginx"),
-                                                 "hlsd --http-threads 64"))
-    h2.stop()
     ng.stop()
     return info
 

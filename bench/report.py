@@ -486,9 +486,10 @@ def main():
           f"`bench.py --mode {sr['mode']} --only serving` on {sr['date']} (commit "
           f"`{sr.get('commit', '?')}`, {sr['duration_s']:.0f} s, load average "
           f"{' '.join(sr['loadavg_start'])} at the start, {' '.join(sr['loadavg_end'])} at the "
-          "end), on hlsd's current HTTP connection layer: idle keep-alive connections wait in "
-          "one epoll thread, `http_threads` (32) workers only compute and write responses, "
-          "`max_clients` (1024) counts open connections"
+          "end), on hlsd's HTTP connection layer at that commit (since 0ec28ba: every "
+          "connection in one epoll loop, responses written from the store's buffers with "
+          "sendmsg; before it: an epoll thread for idle connections and `http_threads` "
+          "workers), `max_clients` (1024) counts open connections"
           + (f"; hlsd had {sr['hlsd_threads_idle']} threads before the load" if
              sr.get("hlsd_threads_idle") else "") + ". Every other section (latency, "
           f"segmenting, footprint, profile) comes from the full run on {r['date']}, which "
@@ -627,8 +628,8 @@ def main():
         w(f"Same bytes on both sides: hlsd serves from memory, nginx serves hlsd's "
           f"`--output-dir` mirror (checked byte-equal: {sv['same_bytes']}). hlsd: "
           "`--source file:1080p.mp4 --no-realtime --segment-time 2 --output-dir DIR`, every "
-          "other setting at its default (`max_clients` 1024 open connections, `http_threads` 32 "
-          "workers, `http_timeout` 5 s" +
+          "other setting at its default (`max_clients` 1024 open connections, "
+          "`http_timeout` 5 s" +
           (f"; {sv['hlsd_threads_idle']} threads before the load" if sv.get("hlsd_threads_idle")
            else "") + "); the file is "
           f"segmented before the load, so hlsd does no segmenting while measured. Segment "
@@ -712,8 +713,8 @@ def main():
                ", ".join(f"{x['target']} {x['hlsd']['fresh_connection_s'] * 1000:.0f} ms, "
                          f"nginx {x['nginx']['fresh_connection_s'] * 1000:.0f} ms" for x in big
                          if x["nginx"]["fresh_connection_s"] is not None) +
-               "): hlsd's listen thread only parks a new socket in the event thread, so it "
-               "never waits behind connections that hold a worker, and an idle one holds none."
+               "): hlsd accepts in the same non-blocking loop that writes every response, so "
+               "a new socket never waits behind a busy thread, and an idle one costs none."
                if missed == 0 else
                f"A new viewer was **not** answered in {missed} run(s) at {conns} connections "
                "(*fresh conn*): see \"where hlsd is behind\".") + "\n")
@@ -959,15 +960,14 @@ def main():
             w("- **Idle keep-alive connections.** Debian's cpp-httplib 0.11.4 waits for a "
               "keep-alive connection's next request in `detail::keep_alive()`: `poll(fd, 10 ms)` "
               "then `sleep 1 ms`, in a loop (~90 wake-ups/s per connection). hlsd no longer waits "
-              "there: an idle connection is parked in one epoll thread and holds no worker "
-              "(`src/http/parking_server.cpp`); if this row still shows, look there first.")
+              "there: every connection lives in one epoll loop and holds no thread "
+              "(`src/http/connection_loop.cpp`); if this row still shows, look there first.")
         if "starved" in kinds:
-            w("- **A new connection not answered under load.** hlsd's listen thread only parks "
-              "a new socket in the event thread (or answers 503 at `max_clients`), and a parked "
-              "connection is handed to one of the `http_threads` workers as soon as its request "
-              "head is complete; a fresh viewer should therefore be served within one "
-              "response's time. If this row shows, look at `src/http/parking_server.cpp` (the "
-              "hand-off queue) first.")
+            w("- **A new connection not answered under load.** hlsd's event loop accepts every "
+              "pending connection each turn (or answers 503 at `max_clients`) and answers a "
+              "request as soon as its head is complete; a fresh viewer should therefore be "
+              "served within one loop turn. If this row shows, look at "
+              "`src/http/connection_loop.cpp` (accept and the write path) first.")
         if "serving" in kinds:
             w("- **Per-request overhead.** Each request crosses two threads in hlsd: the event "
               "thread's `epoll_wait` sees the request, `recv`s its head and queues the "

@@ -63,7 +63,6 @@ void checkValid(const hlsd::Config& c) {
     FUZZ_CHECK(c.rotation == 0 || c.rotation == 180, std::to_string(c.rotation));
     FUZZ_CHECK(c.brightness >= -1 && c.brightness <= 1, std::to_string(c.brightness));
     FUZZ_CHECK(c.maxClients >= 4 && c.maxClients <= 100000, std::to_string(c.maxClients));
-    FUZZ_CHECK(c.httpThreads >= 1 && c.httpThreads <= 1024, std::to_string(c.httpThreads));
     FUZZ_CHECK(c.maxRequestSize >= 1024 && c.maxRequestSize <= 1048576,
                std::to_string(c.maxRequestSize));
     FUZZ_CHECK(c.httpTimeout >= 1 && c.httpTimeout <= 300, std::to_string(c.httpTimeout));

@@ -39,7 +39,6 @@ const FlagSpec kValueFlags[] = {
     {"allow_origin", "--allow-origin", "Access-Control-Allow-Origin ('' = none)"},
     {"player_dir", "--player-dir", "directory of index.html, player.js, hls.min.js"},
     {"max_clients", "--max-clients", "HTTP connections open at once (more get 503)"},
-    {"http_threads", "--http-threads", "HTTP workers: responses written at once"},
     {"max_request_size", "--max-request-size", "bytes of request line + headers (more: 431)"},
     {"http_timeout", "--http-timeout", "seconds: keep-alive idle; a stalled write or read"},
     {"header_timeout", "--header-timeout", "seconds for a request's headers to arrive (408)"},

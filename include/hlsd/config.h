@@ -37,7 +37,6 @@ struct Config {
     std::string allowOrigin = "*";
     std::string playerDir;  // empty: the directory the build or package installed
     int maxClients = 1024;
-    int httpThreads = 32;
     int maxRequestSize = 16384;
     int httpTimeout = 5;
     int headerTimeout = 10;
@@ -53,6 +52,7 @@ struct Config {
 
     // Where each key's value came from ("conf/hlsd.yml:12", "--segment-time"); absent = default.
     std::map<std::string, std::string> origin;
+    std::vector<std::string> retired;  // keys that no longer do anything, with where they were
 };
 
 // Every key the file may hold, in the order conf/hlsd.yml documents them.

@@ -22,7 +22,6 @@ struct HttpOptions {
     int port = 8080;                // 0: any free port
     std::string allowOrigin = "*";  // Access-Control-Allow-Origin; empty: header not sent
     int maxClients = 1024;          // connections open at once; more get 503
-    int threads = 32;               // workers: responses computed and written at once
     size_t maxRequestSize = 16384;  // request line + headers, bytes; more gets 431
     int timeout = 5;                // seconds: keep-alive idle; a write or read that stalls
     int headerTimeout = 10;         // seconds from a request's first byte to its end; then 408

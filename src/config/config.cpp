@@ -98,7 +98,6 @@ const std::vector<std::string>& configKeys() {
                                                   "allow_origin",
                                                   "player_dir",
                                                   "max_clients",
-                                                  "http_threads",
                                                   "max_request_size",
                                                   "http_timeout",
                                                   "header_timeout"};
@@ -169,8 +168,6 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.playerDir = value;
     } else if (key == "max_clients") {
         c.maxClients = toInt(key, value, origin);
-    } else if (key == "http_threads") {
-        c.httpThreads = toInt(key, value, origin);
     } else if (key == "max_request_size") {
         c.maxRequestSize = toInt(key, value, origin);
     } else if (key == "http_timeout") {
@@ -234,6 +231,12 @@ void loadConfigFile(const std::string& path, Config& config) {
             throw ConfigError(where + ": expected a key name, not a list or mapping");
         }
         const std::string key = item.first.as<std::string>();
+        if (key == "http_threads") {  // retired: configurations from before it still load
+            config.retired.push_back(where +
+                                     ": http_threads is no longer used (every connection "
+                                     "is served by one event loop); remove it");
+            continue;
+        }
         const auto& keys = configKeys();
         if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
             throw ConfigError(where + ": unknown key \"" + key + "\"");
@@ -288,8 +291,6 @@ void validateConfig(const Config& c) {
     check(c.fps > 0 && c.fps <= 240, "fps", "must be > 0 and ≤ 240, got " + formatNumber(c.fps));
     check(c.maxClients >= 4 && c.maxClients <= 100000, "max_clients",
           "must be 4..100000, got " + std::to_string(c.maxClients));
-    check(c.httpThreads >= 1 && c.httpThreads <= 1024, "http_threads",
-          "must be 1..1024, got " + std::to_string(c.httpThreads));
     check(c.maxRequestSize >= 1024 && c.maxRequestSize <= 1048576, "max_request_size",
           "must be 1024..1048576 bytes, got " + std::to_string(c.maxRequestSize));
     check(c.httpTimeout >= 1 && c.httpTimeout <= 300, "http_timeout",
@@ -308,7 +309,7 @@ double effectiveKeyframeInterval(const Config& c) {
 }
 
 std::vector<std::string> configWarnings(const Config& c) {
-    std::vector<std::string> out;
+    std::vector<std::string> out = c.retired;
     if (c.partDuration > 0 && effectiveKeyframeInterval(c) > c.partDuration * 1.001) {
         out.push_back("keyframe_interval " + formatNumber(c.keyframeInterval) +
                       " is longer than part_duration " + formatNumber(c.partDuration) +

@@ -86,22 +86,18 @@ TEST(Config, ShippedDefaultsEqualBuiltInDefaults) {
     EXPECT_EQ(fromFile.width, builtIn.width);
     EXPECT_EQ(fromFile.logLevel, builtIn.logLevel);
     EXPECT_EQ(fromFile.maxClients, builtIn.maxClients);
-    EXPECT_EQ(fromFile.httpThreads, builtIn.httpThreads);
     EXPECT_EQ(fromFile.maxRequestSize, builtIn.maxRequestSize);
     EXPECT_EQ(fromFile.httpTimeout, builtIn.httpTimeout);
     EXPECT_EQ(fromFile.headerTimeout, builtIn.headerTimeout);
 }
 
 TEST(Config, HttpLimitsHaveSafeBounds) {
-    Loaded ok =
-        load("max_clients: 64\nhttp_threads: 4\nmax_request_size: 4096\nheader_timeout: 3\n");
+    Loaded ok = load("max_clients: 64\nmax_request_size: 4096\nheader_timeout: 3\n");
     EXPECT_EQ(ok.error, "");
     EXPECT_EQ(ok.config.maxClients, 64);
-    EXPECT_EQ(ok.config.httpThreads, 4);
     EXPECT_EQ(ok.config.maxRequestSize, 4096);
     EXPECT_EQ(ok.config.headerTimeout, 3);
     expectError("max_clients: 2\n", ":1: max_clients: must be 4..100000, got 2");
-    expectError("http_threads: 0\n", ":1: http_threads: must be 1..1024, got 0");
     expectError("max_request_size: 100\n",
                 ":1: max_request_size: must be 1024..1048576 bytes, got 100");
     expectError("header_timeout: 0\n", ":1: header_timeout: must be 1..300 seconds, got 0");
@@ -271,6 +267,16 @@ TEST(Config, UnreadableFileIsNamed) {
         EXPECT_EQ(std::string(e.what()),
                   "/nonexistent/hlsd.yml: cannot read config file: No such file or directory");
     }
+}
+
+// http_threads sized the worker pool of the server before the event loop: a configuration that
+// still has it loads, with a warning naming where it is.
+TEST(Config, RetiredHttpThreadsLoadsWithAWarning) {
+    Loaded old = load("max_clients: 64\nhttp_threads: 4\n");
+    EXPECT_EQ(old.error, "");
+    const auto w = configWarnings(old.config);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].find(":2: http_threads is no longer used"), std::string::npos) << w[0];
 }
 
 TEST(Config, EmptyFileMeansDefaults) {
