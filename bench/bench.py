@@ -494,7 +494,7 @@ def wrk_run(url, conns, seconds, pids_of):
 
 
 def pick_segment(mirror):
-    segs = [f for f in os.listdir(mirror) if f.endswith(".ts")]
+    segs = [f for f in os.listdir(mirror) if f.endswith((".ts", ".m4s"))]
     return min(segs, key=lambda f: abs(os.path.getsize(os.path.join(mirror, f)) - (1 << 20)))
 
 
@@ -513,6 +513,14 @@ def serving(media, reps, seconds, conns_list):
         "segment": {"hlsd": hlsd.base + "live/" + seg, "nginx": ng.base + seg},
         "playlist": {"hlsd": hlsd.playlist, "nginx": ng.playlist},
     }
+    # An LL-HLS part (the last one listed): hlsd serves it from memory; nginx, which has no
+    # parts in the mirror, serves a file of the same bytes next to the segments.
+    parts = re.findall(r'#EXT-X-PART:[^\n]*URI="([^"]+)"', http_get(hlsd.playlist)[1].decode())
+    if parts:
+        part_bytes = http_get(hlsd.base + "live/" + parts[-1])[1]
+        with open(os.path.join(mirror, parts[-1]), "wb") as f:
+            f.write(part_bytes)
+        urls["part"] = {"hlsd": hlsd.base + "live/" + parts[-1], "nginx": ng.base + parts[-1]}
     same = {k: http_get(v["hlsd"])[1] == http_get(v["nginx"])[1] for k, v in urls.items()}
     same["segment"] = same["segment"] and http_get(urls["segment"]["hlsd"])[1] == seg_bytes
     info = {"segment": seg, "segment_bytes": len(seg_bytes),
@@ -541,6 +549,9 @@ def serving(media, reps, seconds, conns_list):
     for target in ("segment", "playlist"):
         for conns in conns_list:
             info["rows"].append(measure(target, conns, ("hlsd", "nginx"), "defaults"))
+    if "part" in urls:  # the LL-HLS part route at the largest load
+        info["part_bytes"] = len(part_bytes)
+        info["rows"].append(measure("part", max(conns_list), ("hlsd", "nginx"), "defaults"))
     hlsd.stop()
 
     ng.stop()

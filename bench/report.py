@@ -425,6 +425,200 @@ def soak_ll_section(s):
     return soak_tail(s, out, ["held requests"], lambda x: [f(x.get("requests_waiting"), 0)])
 
 
+def serving_section(r, sr, w, behind):
+    """Section 2 from r["serving"] (sr: a separate serving run's facts, or None)."""
+    w("## 2. Serving (wrk, 127.0.0.1)\n")
+    sv = r.get("serving")
+    if isinstance(sv, dict) and "error" in sv:
+        w(f"Section failed: `{sv['error']}`\n")
+    elif sv:
+        nruns = len(sv["rows"][0]["runs"]["hlsd"]) if sv["rows"] else 0
+        if sr:
+            w(f"Measured on {sr['date']} by `bench.py --mode {sr['mode']} --only serving`, on "
+              "the current HTTP layer (see the top of this file).\n")
+        w(f"Same bytes on both sides: hlsd serves from memory, nginx serves hlsd's "
+          f"`--output-dir` mirror (checked byte-equal: {sv['same_bytes']}). hlsd: "
+          "`--source file:1080p.mp4 --no-realtime --segment-time 2 --output-dir DIR`, every "
+          "other setting at its default (`max_clients` 1024 open connections, "
+          "`http_timeout` 5 s" +
+          (f"; {sv['hlsd_threads_idle']} threads before the load" if sv.get("hlsd_threads_idle")
+           else "") + "); the file is "
+          f"segmented before the load, so hlsd does no segmenting while measured. Segment "
+          f"`{re.sub(r'^[a-z0-9]{6}-', 'RUN-', sv['segment'])}` = {sv['segment_bytes']:,} bytes; "
+          f"playlist = {sv['playlist_bytes']} bytes. `wrk -t2 -cN -dDs --latency --timeout 2s`, "
+          f"{nruns} runs per cell alternating which server goes first; cells are medians. "
+          "CPU = utime+stime deltas of the server's processes (nginx: master + 2 workers) "
+          "over the run; peak RSS = VmHWM (reset before each run through "
+          "`/proc/PID/clear_refs`). *Fresh conn* = one extra client connecting 1 s into the "
+          "load and timing a whole playlist/segment response on a new connection (– = no answer "
+          "before wrk ended: starved); it is what a new viewer would see while the others "
+          "load the server. wrk itself shares the 2 cores.\n")
+        w("nginx config (Debian defaults where they exist, access log off):\n")
+        w("```nginx\n" + normalize(sv["nginx_conf"]).strip() + "\n```\n")
+
+        def rows_of(rowlist):
+            a, b = [], []
+            for row in rowlist:
+                hname = next(k for k in row["runs"] if k != "nginx")
+                h, n = row[hname], row["nginx"]
+                label = f"{row['target']} c{row['connections']}" + \
+                    (f" ({row['label']})" if hname != "hlsd" else "")
+                fresh_h = "–" if h["fresh_connection_s"] is None else f"{h['fresh_connection_s'] * 1000:.0f} ms"
+                fresh_n = "–" if n["fresh_connection_s"] is None else f"{n['fresh_connection_s'] * 1000:.0f} ms"
+                a.append([label, f(h["requests_per_s"], 0), f(n["requests_per_s"], 0),
+                          ratio(h["requests_per_s"], n["requests_per_s"]),
+                          f(h["p99_ms"], 1), f(n["p99_ms"], 1), ratio(h["p99_ms"], n["p99_ms"]),
+                          f"{f(h['errors'], 0)} / {f(n['errors'], 0)}",
+                          f"{fresh_h} / {fresh_n}"])
+                b.append([label, f(h["cpu_percent"], 0), f(n["cpu_percent"], 0),
+                          f(h["cpu_us_per_request"], 1), f(n["cpu_us_per_request"], 1),
+                          ratio(h["cpu_us_per_request"], n["cpu_us_per_request"]),
+                          f"{f(100 * (h.get('sys_share') or 0), 0)} / {f(100 * (n.get('sys_share') or 0), 0)}",
+                          f"{f(h.get('ctx_switches_per_request'), 2)} / {f(n.get('ctx_switches_per_request'), 2)}",
+                          f(mb(h["peak_rss_kb"]), 1), f(mb(n["peak_rss_kb"]), 1),
+                          ratio(h["peak_rss_kb"], n["peak_rss_kb"])])
+                hr, nr = h["requests_per_s"], n["requests_per_s"]
+                hc, nc = h["cpu_us_per_request"], n["cpu_us_per_request"]
+                if hname != "hlsd":
+                    continue  # a labelled what-if row; "behind" lists the defaults only
+                if hr and nr and hr >= nr * 0.9 and hc and nc and hc > nc * 1.25:
+                    behind.append((hc / nc, f"{label}: as many requests/s as nginx "
+                                   f"({hr / nr:.2f}×) but {hc:,.0f} vs {nc:,.0f} CPU µs per "
+                                   f"request, of which kernel "
+                                   f"{hc * (h.get('sys_share') or 0):,.0f} vs "
+                                   f"{nc * (n.get('sys_share') or 0):,.0f}", "serving_cpu"))
+                if hr and nr and hr < nr * 0.9:
+                    behind.append((nr / hr, f"{label}: {hr:,.0f} vs nginx {nr:,.0f} req/s "
+                                   f"({hr / nr:.2f}×)", "serving"))
+                if h["fresh_connection_s"] is None and n["fresh_connection_s"] is not None:
+                    behind.append((float("inf"), f"{label}: a new connection is not answered "
+                                   f"while {row['connections']} connections are busy (nginx: "
+                                   f"{n['fresh_connection_s'] * 1000:.0f} ms)", "starved"))
+            return a, b
+
+        a, b = rows_of(sv["rows"])
+        a2, b2 = rows_of(sv.get("http_threads_rows") or sv.get("max_clients_rows") or [])
+        w("Throughput and latency:\n")
+        w(table(["target", "hlsd req/s", "nginx req/s", "ratio", "hlsd p99 ms", "nginx p99 ms",
+                 "ratio", "errors hlsd / nginx", "fresh conn hlsd / nginx"], a + a2))
+        w("")
+        w("Cost:\n")
+        w(table(["target", "hlsd CPU %", "nginx CPU %", "hlsd CPU µs/req", "nginx CPU µs/req",
+                 "ratio", "kernel share % hlsd / nginx", "ctx switches/req hlsd / nginx",
+                 "hlsd peak RSS MiB", "nginx peak RSS MiB", "ratio"], b + b2))
+        w("")
+        big = [row for row in sv["rows"] if row["connections"] >= 1000]
+        if big:
+            conns = big[0]["connections"]
+            missed = sum(x["hlsd"].get("fresh_unanswered", 0) for x in big)
+            w(f"At {conns} connections (under the default `max_clients` 1024, so none is "
+              "refused) a snapshot taken mid-run found, of hlsd's / nginx's connections, " +
+              ", ".join(f"{f(x['hlsd'].get('unread_connections'), 0)} / "
+                        f"{f(x['nginx'].get('unread_connections'), 0)} ({x['target']})"
+                        for x in big) +
+              " with request bytes the server had not read yet (medians over runs): every wrk "
+              "connection keeps one request outstanding, so that is the queue of requests "
+              "waiting for the 2 shared cores (short responses: many at once), not connections "
+              "left behind. " +
+              (f"A new viewer was answered in every run at {conns} connections (*fresh conn*: " +
+               ", ".join(f"{x['target']} {x['hlsd']['fresh_connection_s'] * 1000:.0f} ms, "
+                         f"nginx {x['nginx']['fresh_connection_s'] * 1000:.0f} ms" for x in big
+                         if x["nginx"]["fresh_connection_s"] is not None) +
+               "): hlsd accepts in the same non-blocking loop that writes every response, so "
+               "a new socket never waits behind a busy thread, and an idle one costs none."
+               if missed == 0 else
+               f"A new viewer was **not** answered in {missed} run(s) at {conns} connections "
+               "(*fresh conn*): see \"where hlsd is behind\".") + "\n")
+        extra = sv.get("http_threads_rows") or []
+        if extra:
+            base = {(x["target"], x["connections"]): x for x in sv["rows"]}
+            cmp_ = []
+            for x in extra:
+                hname = next(k for k in x["runs"] if k != "nginx")
+                b_ = base.get((x["target"], x["connections"]))
+                if b_:
+                    r64 = ratio(x[hname]["requests_per_s"], x["nginx"]["requests_per_s"])
+                    r32 = ratio(b_["hlsd"]["requests_per_s"], b_["nginx"]["requests_per_s"])
+                    cmp_.append(f"{x['target']} {r64} of nginx with 64 workers vs {r32} with 32")
+            w("The `--http-threads 64` rows (labelled; not the default; a separate hlsd process, "
+              "again alternating with nginx) double the workers at the same load: on 2 cores, "
+              "more threads writing at once make no more CPU, so only a ratio clearly above the "
+              "default rows' would say 32 workers are too few. Here: " + "; ".join(cmp_) +
+              " (each pair measured in its own window; the absolute requests/s of the two "
+              "windows differ with the machine's load).\n")
+        old = r.get("serving_earlier")
+        if old and old.get("rows"):
+            prev = {(x["target"], x["connections"]): x for x in old["rows"]}
+
+            def fresh_ms(x):
+                s_ = x.get("fresh_connection_s")
+                return "–" if s_ is None else f"{s_ * 1000:.0f} ms"
+            cmp_rows = []
+            for row in sv["rows"]:
+                o = prev.get((row["target"], row["connections"]))
+                if not o:
+                    continue
+                cmp_rows.append([
+                    f"{row['target']} c{row['connections']}",
+                    ratio(o["hlsd"]["requests_per_s"], o["nginx"]["requests_per_s"]),
+                    ratio(row["hlsd"]["requests_per_s"], row["nginx"]["requests_per_s"]),
+                    f"{f(o['nginx']['requests_per_s'], 0)} → "
+                    f"{f(row['nginx']['requests_per_s'], 0)}",
+                    fresh_ms(o["hlsd"]), fresh_ms(row["hlsd"]),
+                    f"{f(o['hlsd']['errors'], 0)} → {f(row['hlsd']['errors'], 0)}"])
+            if cmp_rows:
+                w(f"Against the earlier HTTP layer (the full run on {old.get('date', r['date'])}: "
+                  "a worker thread per connection, `max_clients` 512 workers). Each run compared "
+                  "hlsd with nginx in its own window, so only ratios compare across runs, and "
+                  "even they move with the machine's load: where nginx's own rate differs much "
+                  "between the runs (its column), a changed ratio may be the window as much as "
+                  "the code. The *fresh conn* change is the structural one.\n")
+                w(table(["target", "hlsd / nginx req/s, earlier layer", "now",
+                         "nginx req/s earlier → now",
+                         "hlsd fresh conn, earlier layer", "now", "hlsd errors earlier → now"],
+                        cmp_rows))
+                w("")
+
+
+def update_serving(path, run):
+    """Section 2 of RESULTS.md from a `bench.py --only serving` run's JSON, in place: the
+    section, the header paragraph that names the serving run, and the serving items of "Where
+    hlsd is behind" (the rest of the file is another run's and stays as it is)."""
+    sr = {"mode": run["mode"], "date": run["date"], "commit": run["machine"].get("commit", "?"),
+          "duration_s": run["durations_s"].get("serving", 0),
+          "loadavg_start": run["loadavg_start"], "loadavg_end": run.get("loadavg_end", ["?"]),
+          "hlsd_threads_idle": (run.get("serving") or {}).get("hlsd_threads_idle")}
+    out, behind = [], []
+    serving_section({"serving": run.get("serving"), "date": run["date"]}, sr, out.append, behind)
+    lines = open(path).read().split("\n")
+    i = lines.index("## 2. Serving (wrk, 127.0.0.1)")
+    j = next(k for k in range(i + 1, len(lines)) if lines[k].startswith("## "))
+    lines[i:j] = "\n".join(out).split("\n") + [""]
+    for k, line in enumerate(lines):
+        if line.startswith("**Two runs in this file.**") or line.startswith("**Several runs"):
+            lines[k] = (
+                f"**Several runs in this file.** Section 2 (serving) comes from `bench.py --mode "
+                f"{sr['mode']} --only serving` on {sr['date']} (commit `{sr['commit']}`, "
+                f"{sr['duration_s']:.0f} s, load average {' '.join(sr['loadavg_start'])} at the "
+                f"start, {' '.join(sr['loadavg_end'])} at the end), on hlsd's HTTP stage at that "
+                "commit (every connection in one epoll loop, responses written from the store's "
+                "buffers with sendmsg), put here by `report.py --serving JSON --update`. "
+                "Sections 5 (soak) and 6 (players) name their own runs. Every other section "
+                "comes from the full run named above, which measured earlier HTTP layers: its "
+                "thread counts, RSS, start-up and profile reflect them.")
+    h = lines.index("## Where hlsd is behind")
+    e = next((k for k in range(h + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+    serving_item = re.compile(r"^- \*\*[^*]+\*\*: (segment|playlist|part) c\d+")
+    kept = [x for x in lines[h:e] if not serving_item.match(x)]
+    first = next((k for k, x in enumerate(kept) if x.startswith("- **")), len(kept))
+    behind.sort(key=lambda x: -x[0])
+    new = [f"- **{'never answered' if fac == float('inf') else f'{fac:.2f}× worse'}**: {text} "
+           f"(serving run {sr['date']})" for fac, text, _ in behind]
+    lines[h:e] = kept[:first] + new + kept[first:]
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines))
+
+
 def update_section(path, plain=None, ll=None):
     """Rewrites the soak section of an existing RESULTS.md (inserted before Profile when there
     is none): its plain part with plain, its LL subsection with ll; a part given as None is
@@ -454,12 +648,16 @@ def main():
     ap.add_argument("results", nargs="?", help="bench/bench.py's JSON: print the whole RESULTS.md")
     ap.add_argument("--soak", help="bench/soak.py's JSON: the soak section")
     ap.add_argument("--soak-ll", help="bench/soak.py --ll's JSON: the soak section's LL-HLS part")
+    ap.add_argument("--serving", help="bench.py --only serving's JSON: section 2")
     ap.add_argument("--update", metavar="RESULTS_MD",
-                    help="with --soak and/or --soak-ll: rewrite only that part of the soak "
-                         "section of this file")
+                    help="with --soak and/or --soak-ll, or --serving: rewrite only that part "
+                         "of this file")
     a = ap.parse_args()
     soak = json.load(open(a.soak)) if a.soak else None
     soak_ll = json.load(open(a.soak_ll)) if a.soak_ll else None
+    if a.update and a.serving:
+        update_serving(a.update, json.load(open(a.serving)))
+        return
     if a.update:
         if not soak and not soak_ll:
             ap.error("--update needs --soak or --soak-ll")
@@ -616,157 +814,7 @@ def main():
         ll_section(ll, lat if isinstance(lat, list) else [], w, behind)
 
     # ------------------------------------------------------------------ serving
-    w("## 2. Serving (wrk, 127.0.0.1)\n")
-    sv = r.get("serving")
-    if isinstance(sv, dict) and "error" in sv:
-        w(f"Section failed: `{sv['error']}`\n")
-    elif sv:
-        nruns = len(sv["rows"][0]["runs"]["hlsd"]) if sv["rows"] else 0
-        if sr:
-            w(f"Measured on {sr['date']} by `bench.py --mode {sr['mode']} --only serving`, on "
-              "the current HTTP layer (see the top of this file).\n")
-        w(f"Same bytes on both sides: hlsd serves from memory, nginx serves hlsd's "
-          f"`--output-dir` mirror (checked byte-equal: {sv['same_bytes']}). hlsd: "
-          "`--source file:1080p.mp4 --no-realtime --segment-time 2 --output-dir DIR`, every "
-          "other setting at its default (`max_clients` 1024 open connections, "
-          "`http_timeout` 5 s" +
-          (f"; {sv['hlsd_threads_idle']} threads before the load" if sv.get("hlsd_threads_idle")
-           else "") + "); the file is "
-          f"segmented before the load, so hlsd does no segmenting while measured. Segment "
-          f"`{re.sub(r'^[a-z0-9]{6}-', 'RUN-', sv['segment'])}` = {sv['segment_bytes']:,} bytes; "
-          f"playlist = {sv['playlist_bytes']} bytes. `wrk -t2 -cN -dDs --latency --timeout 2s`, "
-          f"{nruns} runs per cell alternating which server goes first; cells are medians. "
-          "CPU = utime+stime deltas of the server's processes (nginx: master + 2 workers) "
-          "over the run; peak RSS = VmHWM (reset before each run through "
-          "`/proc/PID/clear_refs`). *Fresh conn* = one extra client connecting 1 s into the "
-          "load and timing a whole playlist/segment response on a new connection (– = no answer "
-          "before wrk ended: starved); it is what a new viewer would see while the others "
-          "load the server. wrk itself shares the 2 cores.\n")
-        w("nginx config (Debian defaults where they exist, access log off):\n")
-        w("```nginx\n" + normalize(sv["nginx_conf"]).strip() + "\n```\n")
-
-        def rows_of(rowlist):
-            a, b = [], []
-            for row in rowlist:
-                hname = next(k for k in row["runs"] if k != "nginx")
-                h, n = row[hname], row["nginx"]
-                label = f"{row['target']} c{row['connections']}" + \
-                    (f" ({row['label']})" if hname != "hlsd" else "")
-                fresh_h = "–" if h["fresh_connection_s"] is None else f"{h['fresh_connection_s'] * 1000:.0f} ms"
-                fresh_n = "–" if n["fresh_connection_s"] is None else f"{n['fresh_connection_s'] * 1000:.0f} ms"
-                a.append([label, f(h["requests_per_s"], 0), f(n["requests_per_s"], 0),
-                          ratio(h["requests_per_s"], n["requests_per_s"]),
-                          f(h["p99_ms"], 1), f(n["p99_ms"], 1), ratio(h["p99_ms"], n["p99_ms"]),
-                          f"{f(h['errors'], 0)} / {f(n['errors'], 0)}",
-                          f"{fresh_h} / {fresh_n}"])
-                b.append([label, f(h["cpu_percent"], 0), f(n["cpu_percent"], 0),
-                          f(h["cpu_us_per_request"], 1), f(n["cpu_us_per_request"], 1),
-                          ratio(h["cpu_us_per_request"], n["cpu_us_per_request"]),
-                          f"{f(100 * (h.get('sys_share') or 0), 0)} / {f(100 * (n.get('sys_share') or 0), 0)}",
-                          f"{f(h.get('ctx_switches_per_request'), 2)} / {f(n.get('ctx_switches_per_request'), 2)}",
-                          f(mb(h["peak_rss_kb"]), 1), f(mb(n["peak_rss_kb"]), 1),
-                          ratio(h["peak_rss_kb"], n["peak_rss_kb"])])
-                hr, nr = h["requests_per_s"], n["requests_per_s"]
-                hc, nc = h["cpu_us_per_request"], n["cpu_us_per_request"]
-                if hname != "hlsd":
-                    continue  # a labelled what-if row; "behind" lists the defaults only
-                if hr and nr and hr >= nr * 0.9 and hc and nc and hc > nc * 1.25:
-                    behind.append((hc / nc, f"{label}: as many requests/s as nginx "
-                                   f"({hr / nr:.2f}×) but {hc:,.0f} vs {nc:,.0f} CPU µs per "
-                                   f"request, of which kernel "
-                                   f"{hc * (h.get('sys_share') or 0):,.0f} vs "
-                                   f"{nc * (n.get('sys_share') or 0):,.0f}", "serving_cpu"))
-                if hr and nr and hr < nr * 0.9:
-                    behind.append((nr / hr, f"{label}: {hr:,.0f} vs nginx {nr:,.0f} req/s "
-                                   f"({hr / nr:.2f}×)", "serving"))
-                if h["fresh_connection_s"] is None and n["fresh_connection_s"] is not None:
-                    behind.append((float("inf"), f"{label}: a new connection is not answered "
-                                   f"while {row['connections']} connections are busy (nginx: "
-                                   f"{n['fresh_connection_s'] * 1000:.0f} ms)", "starved"))
-            return a, b
-
-        a, b = rows_of(sv["rows"])
-        a2, b2 = rows_of(sv.get("http_threads_rows") or sv.get("max_clients_rows") or [])
-        w("Throughput and latency:\n")
-        w(table(["target", "hlsd req/s", "nginx req/s", "ratio", "hlsd p99 ms", "nginx p99 ms",
-                 "ratio", "errors hlsd / nginx", "fresh conn hlsd / nginx"], a + a2))
-        w("")
-        w("Cost:\n")
-        w(table(["target", "hlsd CPU %", "nginx CPU %", "hlsd CPU µs/req", "nginx CPU µs/req",
-                 "ratio", "kernel share % hlsd / nginx", "ctx switches/req hlsd / nginx",
-                 "hlsd peak RSS MiB", "nginx peak RSS MiB", "ratio"], b + b2))
-        w("")
-        big = [row for row in sv["rows"] if row["connections"] >= 1000]
-        if big:
-            conns = big[0]["connections"]
-            missed = sum(x["hlsd"].get("fresh_unanswered", 0) for x in big)
-            w(f"At {conns} connections (under the default `max_clients` 1024, so none is "
-              "refused) a snapshot taken mid-run found, of hlsd's / nginx's connections, " +
-              ", ".join(f"{f(x['hlsd'].get('unread_connections'), 0)} / "
-                        f"{f(x['nginx'].get('unread_connections'), 0)} ({x['target']})"
-                        for x in big) +
-              " with request bytes the server had not read yet (medians over runs): every wrk "
-              "connection keeps one request outstanding, so that is the queue of requests "
-              "waiting for the 2 shared cores (short responses: many at once), not connections "
-              "left behind. " +
-              (f"A new viewer was answered in every run at {conns} connections (*fresh conn*: " +
-               ", ".join(f"{x['target']} {x['hlsd']['fresh_connection_s'] * 1000:.0f} ms, "
-                         f"nginx {x['nginx']['fresh_connection_s'] * 1000:.0f} ms" for x in big
-                         if x["nginx"]["fresh_connection_s"] is not None) +
-               "): hlsd accepts in the same non-blocking loop that writes every response, so "
-               "a new socket never waits behind a busy thread, and an idle one costs none."
-               if missed == 0 else
-               f"A new viewer was **not** answered in {missed} run(s) at {conns} connections "
-               "(*fresh conn*): see \"where hlsd is behind\".") + "\n")
-        extra = sv.get("http_threads_rows") or []
-        if extra:
-            base = {(x["target"], x["connections"]): x for x in sv["rows"]}
-            cmp_ = []
-            for x in extra:
-                hname = next(k for k in x["runs"] if k != "nginx")
-                b_ = base.get((x["target"], x["connections"]))
-                if b_:
-                    r64 = ratio(x[hname]["requests_per_s"], x["nginx"]["requests_per_s"])
-                    r32 = ratio(b_["hlsd"]["requests_per_s"], b_["nginx"]["requests_per_s"])
-                    cmp_.append(f"{x['target']} {r64} of nginx with 64 workers vs {r32} with 32")
-            w("The `--http-threads 64` rows (labelled; not the default; a separate hlsd process, "
-              "again alternating with nginx) double the workers at the same load: on 2 cores, "
-              "more threads writing at once make no more CPU, so only a ratio clearly above the "
-              "default rows' would say 32 workers are too few. Here: " + "; ".join(cmp_) +
-              " (each pair measured in its own window; the absolute requests/s of the two "
-              "windows differ with the machine's load).\n")
-        old = r.get("serving_earlier")
-        if old and old.get("rows"):
-            prev = {(x["target"], x["connections"]): x for x in old["rows"]}
-
-            def fresh_ms(x):
-                s_ = x.get("fresh_connection_s")
-                return "–" if s_ is None else f"{s_ * 1000:.0f} ms"
-            cmp_rows = []
-            for row in sv["rows"]:
-                o = prev.get((row["target"], row["connections"]))
-                if not o:
-                    continue
-                cmp_rows.append([
-                    f"{row['target']} c{row['connections']}",
-                    ratio(o["hlsd"]["requests_per_s"], o["nginx"]["requests_per_s"]),
-                    ratio(row["hlsd"]["requests_per_s"], row["nginx"]["requests_per_s"]),
-                    f"{f(o['nginx']['requests_per_s'], 0)} → "
-                    f"{f(row['nginx']['requests_per_s'], 0)}",
-                    fresh_ms(o["hlsd"]), fresh_ms(row["hlsd"]),
-                    f"{f(o['hlsd']['errors'], 0)} → {f(row['hlsd']['errors'], 0)}"])
-            if cmp_rows:
-                w(f"Against the earlier HTTP layer (the full run on {old.get('date', r['date'])}: "
-                  "a worker thread per connection, `max_clients` 512 workers). Each run compared "
-                  "hlsd with nginx in its own window, so only ratios compare across runs, and "
-                  "even they move with the machine's load: where nginx's own rate differs much "
-                  "between the runs (its column), a changed ratio may be the window as much as "
-                  "the code. The *fresh conn* change is the structural one.\n")
-                w(table(["target", "hlsd / nginx req/s, earlier layer", "now",
-                         "nginx req/s earlier → now",
-                         "hlsd fresh conn, earlier layer", "now", "hlsd errors earlier → now"],
-                        cmp_rows))
-                w("")
+    serving_section(r, sr, w, behind)
 
     # ------------------------------------------------------------------ segmenting
     w("## 3. Segmenting cost\n")
