@@ -236,10 +236,9 @@ void ConnectionLoop::run() {
             closing_.clear();
             return;
         }
-        Clock::time_point due = lastSweep + milliseconds(kSweepMs);
-        for (const auto& [fd, c] : connections_) {
-            if (c->state == Held) due = std::min(due, c->deadline);
-        }
+        // Sweep every kSweepMs, sooner for a held request's deadline (nextHoldDue_ may be early,
+        // its request since answered: one extra sweep corrects it).
+        const Clock::time_point due = std::min(lastSweep + milliseconds(kSweepMs), nextHoldDue_);
         auto left = std::chrono::ceil<milliseconds>(due - Clock::now()).count();
         std::vector<int> again;
         again.swap(again_);
@@ -380,6 +379,7 @@ void ConnectionLoop::process(Connection& c) {
         if (auto* hold = std::get_if<Hold>(&answer)) {
             c.hold = std::move(*hold);
             c.deadline = c.hold->deadline;
+            nextHoldDue_ = std::min(nextHoldDue_, c.deadline);
             setState(c, Held);
             wake();  // what it waits for may have come while the responder looked
             return;
@@ -487,7 +487,10 @@ void ConnectionLoop::releaseReady() {
 
 void ConnectionLoop::sweep() {
     const auto now = Clock::now();
+    nextHoldDue_ = Clock::time_point::max();
     for (auto& [fd, c] : connections_) {
+        if (c->state == Held && c->deadline > now)
+            nextHoldDue_ = std::min(nextHoldDue_, c->deadline);
         if (c->state == Closed || c->deadline > now) continue;
         switch (c->state) {
             case Held: {  // due: answered now, ready or not

@@ -104,6 +104,8 @@ private:
     std::vector<int> again_;    // connections with pipelined requests left after a burst
     std::vector<int> closing_;  // closed at the end of the loop turn (no dangling references)
     std::chrono::steady_clock::time_point stopDeadline_{};
+    std::chrono::steady_clock::time_point nextHoldDue_ =
+        std::chrono::steady_clock::time_point::max();
 
     std::atomic<int64_t> open_{0}, idle_{0}, held_{0};
     std::atomic<uint64_t> rejected_{0}, headerTimeouts_{0}, tooLarge_{0};
