@@ -12,12 +12,32 @@ namespace hlsd {
 
 enum class Container { MpegTs, Fmp4 };
 
+// The same bytes as a part's, in an anonymous in-memory file (memfd), so that the HTTP stage can
+// hand them to the socket with sendfile(): the kernel then references these pages instead of
+// copying each response into the socket's buffers. Closed with the last reference.
+class FileCopy {
+public:
+    // Null when memfd is unavailable, or while kMaxLive copies exist (a huge window, as a VOD
+    // run with segment_wrap 10000 has, would otherwise use up the process's descriptors).
+    static std::shared_ptr<const FileCopy> of(const std::vector<uint8_t>& bytes);
+    ~FileCopy();
+    FileCopy(const FileCopy&) = delete;
+    FileCopy& operator=(const FileCopy&) = delete;
+    int fd() const { return fd_; }
+    static constexpr int kMaxLive = 256;
+
+private:
+    explicit FileCopy(int fd) : fd_(fd) {}
+    int fd_;
+};
+
 // One partial segment (LL-HLS EXT-X-PART): bytes the muxer produced for a run of access units.
 // Immutable once published; shared by the segment it belongs to and by every response sending it.
 struct Part {
     std::vector<uint8_t> data;
-    double duration = 0.0;     // seconds
-    bool independent = false;  // starts with a keyframe (and, in MPEG-TS, PAT/PMT)
+    double duration = 0.0;                 // seconds
+    bool independent = false;              // starts with a keyframe (and, in MPEG-TS, PAT/PMT)
+    std::shared_ptr<const FileCopy> file;  // data again, for sendfile(); may be null
 };
 
 // The fMP4 initialization section (EXT-X-MAP) shared by the segments of one muxer.

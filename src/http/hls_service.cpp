@@ -18,6 +18,11 @@ Response error(Response res, int status, const std::string& text) {
     return res;
 }
 
+// A part's bytes, with its memfd copy where it has one (sendfile).
+BodyChunk chunkOf(const std::shared_ptr<const Part>& p) {
+    return {p, p->data.data(), p->data.size(), p->file ? p->file->fd() : -1, 0};
+}
+
 template <typename T>
 std::vector<BodyChunk> chunksOf(const std::shared_ptr<const T>& owner, const uint8_t* data,
                                 size_t size) {
@@ -200,7 +205,7 @@ Response HlsService::segment(const Request& req, Response res, std::string_view 
     std::shared_ptr<const Segment> seg = store_.snapshot()->find(name);
     if (!seg) return error(std::move(res), 404, "Not Found: segment not in the window");
     std::vector<BodyChunk> chunks;  // a segment is its parts, one after another
-    for (const auto& p : seg->parts) chunks.push_back({p, p->data.data(), p->data.size()});
+    for (const auto& p : seg->parts) chunks.push_back(chunkOf(p));
     return media(req, std::move(res), name, std::move(chunks));
 }
 
@@ -214,7 +219,7 @@ Response HlsService::part(const Request& req, Response res, std::string_view nam
         return error(std::move(res), 503,
                      "Service Unavailable: part not produced within three target durations");
     }
-    return media(req, std::move(res), name, chunksOf(p, p->data.data(), p->data.size()));
+    return media(req, std::move(res), name, {chunkOf(p)});
 }
 
 Response HlsService::init(const Request& req, Response res, std::string_view name) const {

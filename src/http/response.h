@@ -16,9 +16,11 @@
 namespace hlsd {
 
 struct BodyChunk {
-    std::shared_ptr<const void> owner;  // keeps `data` alive (a Part, a Segment, an asset)
+    std::shared_ptr<const void> owner;  // keeps `data` (and `fd`) alive: a Part, an asset, ...
     const uint8_t* data = nullptr;
     size_t size = 0;
+    int fd = -1;  // the same bytes in a file at `fileOffset`: sent with sendfile()
+    uint64_t fileOffset = 0;
 };
 
 struct Response {

@@ -2,12 +2,14 @@
 // implementation of the same four calls, and nothing above it would change.
 #pragma once
 
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 
 namespace hlsd {
 
@@ -20,7 +22,10 @@ public:
     // > 0 bytes, 0 at the peer's end of stream, -1 with errno.
     virtual ssize_t read(char* buffer, size_t size) = 0;
     // Gathered: the head and a body's chunks in one call (one packet for a small response).
-    virtual ssize_t write(const iovec* iov, int count) = 0;
+    // `more`: file data follows at once (sent in the same packets where the kernel can).
+    virtual ssize_t write(const iovec* iov, int count, bool more = false) = 0;
+    // Bytes of a file: the kernel references its pages instead of copying them.
+    virtual ssize_t sendFile(int fd, uint64_t offset, size_t count) = 0;
     virtual void shutdownWrite() = 0;
 };
 
@@ -39,13 +44,21 @@ public:
         } while (n < 0 && errno == EINTR);
         return n;
     }
-    ssize_t write(const iovec* iov, int count) override {
+    ssize_t write(const iovec* iov, int count, bool more) override {
         msghdr msg{};
         msg.msg_iov = const_cast<iovec*>(iov);
         msg.msg_iovlen = static_cast<size_t>(count);
         ssize_t n;
         do {
-            n = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+            n = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        } while (n < 0 && errno == EINTR);
+        return n;
+    }
+    ssize_t sendFile(int fd, uint64_t offset, size_t count) override {
+        auto at = static_cast<off_t>(offset);
+        ssize_t n;
+        do {
+            n = ::sendfile(fd_, fd, &at, count);  // the socket is non-blocking: EAGAIN when full
         } while (n < 0 && errno == EINTR);
         return n;
     }

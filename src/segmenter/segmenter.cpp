@@ -202,6 +202,7 @@ void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discon
 void Segmenter::closePart(int64_t end, bool publish) {
     auto part = std::make_shared<Part>();
     part->data = muxer_->take();
+    part->file = FileCopy::of(part->data);
     part->duration = ticksToSeconds(std::max<int64_t>(end - partStart_, 1));
     part->independent = partIndependent_;
     current_->addPart(std::move(part));
@@ -222,6 +223,7 @@ void Segmenter::closeSegment(int64_t endPts) {
     } else {
         auto whole = std::make_shared<Part>();
         whole->data = muxer_->take();
+        whole->file = FileCopy::of(whole->data);
         whole->duration = ticksToSeconds(ticks);
         whole->independent = true;
         current_->addPart(std::move(whole));

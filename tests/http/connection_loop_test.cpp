@@ -2,6 +2,8 @@
 // pipelining, slow readers, refusals, stopping. Raw sockets on 127.0.0.1.
 #include "http/connection_loop.h"
 
+#include "hlsd/segment.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -204,6 +206,38 @@ TEST(ConnectionLoop, SlowReaderGetsEveryByteWithoutBlockingOthers) {
     EXPECT_TRUE(r.compare(body + 4, std::string::npos, *big) == 0) << "body differs";
     for (int i = 0; i < 100 && big.use_count() > 1; ++i) std::this_thread::sleep_for(10ms);
     EXPECT_EQ(big.use_count(), 1) << "the loop still holds the sent bytes";
+}
+
+// Media parts are sent from their in-memory file copies with sendfile(), mixed with bytes from
+// memory in one body, also sliced for a Range: the client gets exactly the bytes, in order.
+TEST(ConnectionLoop, SendsFileChunksAndMemoryChunksInOrder) {
+    std::vector<uint8_t> bytes(3 << 20);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 13 + i / 977);
+    const auto file = FileCopy::of(bytes);
+    ASSERT_TRUE(file) << "memfd_create failed";
+    auto owner = std::make_shared<std::vector<uint8_t>>(bytes);
+    Loop l;
+    l.answer = [&](const Request& req, bool) -> std::variant<Response, Hold> {
+        Response r;
+        const std::vector<BodyChunk> all = {
+            {owner, owner->data(), 1000},
+            {file, bytes.data() + 1000, bytes.size() - 2000, file->fd(), 1000},
+            {owner, owner->data() + bytes.size() - 1000, 1000}};
+        r.chunks = req.path == "/slice" ? sliceChunks(all, 500, bytes.size() - 1000) : all;
+        return r;
+    };
+    for (const std::string path : {"/all", "/slice"}) {
+        Client c(l.port);
+        ASSERT_TRUE(c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        const std::string r = c.read();
+        const size_t body = r.find("\r\n\r\n") + 4;
+        const size_t from = path == "/slice" ? 500 : 0;
+        const size_t n = path == "/slice" ? bytes.size() - 1000 : bytes.size();
+        ASSERT_EQ(r.size() - body, n) << path;
+        EXPECT_TRUE(std::equal(bytes.begin() + from, bytes.begin() + from + n,
+                               reinterpret_cast<const uint8_t*>(r.data() + body)))
+            << path << ": body differs";
+    }
 }
 
 TEST(ConnectionLoop, RefusesOversizedHeadsAndExtraConnections) {

@@ -22,12 +22,16 @@ namespace {
 
 using namespace std::chrono;
 
+// hlsd's descriptors but the in-memory files holding the window's parts (they come and go with
+// the segments, bounded by the window: FileCopy::kMaxLive).
 size_t fdCount(pid_t pid) {
     size_t n = 0;
     std::error_code ec;
     for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        ++n;
+        std::error_code linkError;
+        const auto target = std::filesystem::read_symlink(it->path(), linkError).string();
+        if (target.rfind("/memfd:hlsd-part", 0) != 0) ++n;
     }
     return n;
 }

@@ -17,7 +17,7 @@ std::shared_ptr<Segment> makeSegment(uint64_t msn) {
     s->msn = msn;
     s->name = "mir-" + std::to_string(msn) + ".ts";
     s->addPart(std::make_shared<Part>(
-        Part{std::vector<uint8_t>(188 * 10, static_cast<uint8_t>(msn)), 1.0, true}));
+        Part{std::vector<uint8_t>(188 * 10, static_cast<uint8_t>(msn)), 1.0, true, nullptr}));
     s->duration = 1.0;
     return s;
 }

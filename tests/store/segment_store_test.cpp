@@ -15,8 +15,8 @@ std::shared_ptr<Segment> makeSegment(uint64_t msn, double duration, bool discont
     auto s = std::make_shared<Segment>();
     s->msn = msn;
     s->name = "r-" + std::to_string(msn) + ".ts";
-    s->addPart(std::make_shared<Part>(
-        Part{std::vector<uint8_t>(188 * (1 + msn % 3), static_cast<uint8_t>(msn)), 1.0, true}));
+    s->addPart(std::make_shared<Part>(Part{
+        std::vector<uint8_t>(188 * (1 + msn % 3), static_cast<uint8_t>(msn)), 1.0, true, nullptr}));
     s->duration = duration;
     s->programDateTime = WallClock::time_point(std::chrono::seconds(1000 + msn));
     s->discontinuity = discontinuity;
@@ -143,7 +143,7 @@ std::shared_ptr<Segment> partedSegment(uint64_t msn, size_t parts, bool complete
     s->keyframeInterval = 1.0;
     for (size_t i = 0; i < parts; ++i) {
         s->addPart(std::make_shared<Part>(
-            Part{std::vector<uint8_t>(188, static_cast<uint8_t>(i)), 0.2, i == 0}));
+            Part{std::vector<uint8_t>(188, static_cast<uint8_t>(i)), 0.2, i == 0, nullptr}));
     }
     s->duration = 0.2 * parts;
     s->complete = complete;
@@ -311,7 +311,8 @@ TEST(SegmentStore, PartsEndThreeTargetDurationsFromTheEnd) {
         s->name = "r-" + std::to_string(msn) + ".ts";
         s->keyframeInterval = 1.0;
         for (size_t i = 0; i < parts; ++i)
-            s->addPart(std::make_shared<Part>(Part{std::vector<uint8_t>(188), 0.28, i == 0}));
+            s->addPart(
+                std::make_shared<Part>(Part{std::vector<uint8_t>(188), 0.28, i == 0, nullptr}));
         s->duration = 0.28 * static_cast<double>(parts);  // 1.4 s complete: TD stays 1
         s->complete = complete;
         return s;
@@ -335,7 +336,8 @@ TEST(SegmentStore, PartTargetCoversTheLongestPart) {
     auto s = std::make_shared<Segment>();
     s->name = "r-0.ts";
     for (int i = 0; i < 15; ++i)
-        s->addPart(std::make_shared<Part>(Part{std::vector<uint8_t>(188), 1.0 / 15, i == 0}));
+        s->addPart(
+            std::make_shared<Part>(Part{std::vector<uint8_t>(188), 1.0 / 15, i == 0, nullptr}));
     s->duration = 1.0;
     store.publish(s);
     EXPECT_DOUBLE_EQ(store.snapshot()->partTarget, 0.067);
