@@ -12,28 +12,23 @@ namespace hlsd {
 
 enum class Container { MpegTs, Fmp4 };
 
-// A segment's bytes again, in an anonymous in-memory file (memfd) that its parts are appended
-// to, so that the HTTP stage can hand a whole segment or one part to the socket with one
-// sendfile(): the kernel then references these pages instead of copying each response into
-// the socket's buffers. Written by the segmenter's thread only, and only past what was published;
-// closed with the last reference.
+// The same bytes as a part's, in an anonymous in-memory file (memfd), so that the HTTP stage can
+// hand them to the socket with sendfile(): the kernel then references these pages instead of
+// copying each response into the socket's buffers. Closed with the last reference.
 class FileCopy {
 public:
-    // Null when memfd is unavailable, or while kMaxLive files exist (a huge window, as a VOD
+    // Null when memfd is unavailable, or while kMaxLive copies exist (a huge window, as a VOD
     // run with segment_wrap 10000 has, would otherwise use up the process's descriptors).
-    static std::shared_ptr<FileCopy> create();
+    static std::shared_ptr<const FileCopy> of(const std::vector<uint8_t>& bytes);
     ~FileCopy();
     FileCopy(const FileCopy&) = delete;
     FileCopy& operator=(const FileCopy&) = delete;
-    // Appends `bytes`; false (and the file is not to be used) if the write failed.
-    bool append(const std::vector<uint8_t>& bytes, uint64_t& offset);
     int fd() const { return fd_; }
-    static constexpr int kMaxLive = 64;
+    static constexpr int kMaxLive = 256;
 
 private:
     explicit FileCopy(int fd) : fd_(fd) {}
     int fd_;
-    uint64_t size_ = 0;
 };
 
 // One partial segment (LL-HLS EXT-X-PART): bytes the muxer produced for a run of access units.
@@ -42,8 +37,7 @@ struct Part {
     std::vector<uint8_t> data;
     double duration = 0.0;                 // seconds
     bool independent = false;              // starts with a keyframe (and, in MPEG-TS, PAT/PMT)
-    std::shared_ptr<const FileCopy> file;  // data again at fileOffset, for sendfile(); may be null
-    uint64_t fileOffset = 0;
+    std::shared_ptr<const FileCopy> file;  // data again, for sendfile(); may be null
 };
 
 // The fMP4 initialization section (EXT-X-MAP) shared by the segments of one muxer.

@@ -139,8 +139,6 @@ private:
     std::unique_ptr<Muxer> muxer_;
     std::shared_ptr<const InitSection> init_;  // fMP4: the muxer's, named after its first segment
     std::unique_ptr<Segment> current_;
-    std::shared_ptr<FileCopy> segmentFile_;  // current_'s bytes, appended part by part
-    void keepFileCopy(Part& part);
     int64_t partTicks_ = 0;    // 0: no parts
     int64_t partStart_ = 0;    // where the open part starts (pts timeline)
     int64_t dtsToPts_ = 0;     // pts − dts of the segment's first frame: dts + this = position

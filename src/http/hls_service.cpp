@@ -20,7 +20,7 @@ Response error(Response res, int status, const std::string& text) {
 
 // A part's bytes, with its memfd copy where it has one (sendfile).
 BodyChunk chunkOf(const std::shared_ptr<const Part>& p) {
-    return {p, p->data.data(), p->data.size(), p->file ? p->file->fd() : -1, p->fileOffset};
+    return {p, p->data.data(), p->data.size(), p->file ? p->file->fd() : -1, 0};
 }
 
 template <typename T>
@@ -205,19 +205,7 @@ Response HlsService::segment(const Request& req, Response res, std::string_view 
     std::shared_ptr<const Segment> seg = store_.snapshot()->find(name);
     if (!seg) return error(std::move(res), 404, "Not Found: segment not in the window");
     std::vector<BodyChunk> chunks;  // a segment is its parts, one after another
-    for (const auto& p : seg->parts) {
-        BodyChunk c = chunkOf(p);
-        BodyChunk* last = chunks.empty() ? nullptr : &chunks.back();
-        // Parts that follow each other in the segment's file go out in one sendfile().
-        if (last && c.fd >= 0 && last->fd == c.fd &&
-            last->fileOffset + last->size == c.fileOffset) {
-            last->size += c.size;
-            last->data = nullptr;  // (a file chunk's bytes are read from the file only)
-            last->owner = seg;
-            continue;
-        }
-        chunks.push_back(std::move(c));
-    }
+    for (const auto& p : seg->parts) chunks.push_back(chunkOf(p));
     return media(req, std::move(res), name, std::move(chunks));
 }
 

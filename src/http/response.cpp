@@ -74,8 +74,7 @@ std::vector<BodyChunk> sliceChunks(const std::vector<BodyChunk>& chunks, size_t 
             continue;
         }
         const size_t n = std::min(length, c.size - offset);
-        out.push_back(
-            {c.owner, c.data ? c.data + offset : nullptr, n, c.fd, c.fileOffset + offset});
+        out.push_back({c.owner, c.data + offset, n, c.fd, c.fileOffset + offset});
         offset = 0;
         length -= n;
     }

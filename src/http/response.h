@@ -19,8 +19,7 @@ struct BodyChunk {
     std::shared_ptr<const void> owner;  // keeps `data` (and `fd`) alive: a Part, an asset, ...
     const uint8_t* data = nullptr;
     size_t size = 0;
-    int fd = -1;  // the same bytes in a file at `fileOffset`: sent with sendfile(), and `data`
-                  // may then be null
+    int fd = -1;  // the same bytes in a file at `fileOffset`: sent with sendfile()
     uint64_t fileOffset = 0;
 };
 

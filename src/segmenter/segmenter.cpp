@@ -181,7 +181,6 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
 
 void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discontinuity) {
     current_ = std::make_unique<Segment>();
-    segmentFile_ = FileCopy::create();
     current_->msn = nextMsn_++;
     const std::string base = options_.runPrefix + "-" + std::to_string(current_->msn);
     current_->name = base + (options_.container == Container::Fmp4 ? ".m4s" : ".ts");
@@ -200,21 +199,10 @@ void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discon
     maxEndPts_ = pts;
 }
 
-void Segmenter::keepFileCopy(Part& part) {
-    uint64_t offset = 0;
-    if (!segmentFile_ || part.data.empty()) return;
-    if (!segmentFile_->append(part.data, offset)) {
-        segmentFile_.reset();  // this segment's later parts are served from memory too
-        return;
-    }
-    part.file = segmentFile_;
-    part.fileOffset = offset;
-}
-
 void Segmenter::closePart(int64_t end, bool publish) {
     auto part = std::make_shared<Part>();
     part->data = muxer_->take();
-    keepFileCopy(*part);
+    part->file = FileCopy::of(part->data);
     part->duration = ticksToSeconds(std::max<int64_t>(end - partStart_, 1));
     part->independent = partIndependent_;
     current_->addPart(std::move(part));
@@ -235,7 +223,7 @@ void Segmenter::closeSegment(int64_t endPts) {
     } else {
         auto whole = std::make_shared<Part>();
         whole->data = muxer_->take();
-        keepFileCopy(*whole);
+        whole->file = FileCopy::of(whole->data);
         whole->duration = ticksToSeconds(ticks);
         whole->independent = true;
         current_->addPart(std::move(whole));

@@ -22,8 +22,8 @@ namespace {
 
 using namespace std::chrono;
 
-// hlsd's descriptors but the in-memory files holding the window's segments (they come and go
-// with the segments, bounded by the window and FileCopy::kMaxLive).
+// hlsd's descriptors but the in-memory files holding the window's parts (they come and go with
+// the segments, bounded by the window: FileCopy::kMaxLive).
 size_t fdCount(pid_t pid) {
     size_t n = 0;
     std::error_code ec;
@@ -31,7 +31,7 @@ size_t fdCount(pid_t pid) {
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
         std::error_code linkError;
         const auto target = std::filesystem::read_symlink(it->path(), linkError).string();
-        if (target.rfind("/memfd:hlsd-segment", 0) != 0) ++n;
+        if (target.rfind("/memfd:hlsd-part", 0) != 0) ++n;
     }
     return n;
 }
