@@ -1,0 +1,181 @@
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "http/connection.h"
+
+namespace hlsd {
+namespace loop {
+
+Peer peerOf(const sockaddr_storage& a) {
+    Peer p;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a.ss_family == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(&a);
+        inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+        p.port = ntohs(v4->sin_port);
+    } else if (a.ss_family == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a);
+        inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+        p.port = ntohs(v6->sin6_port);
+    }
+    p.ip = text;
+    return p;
+}
+
+Response canned(int status, const std::string& text, const std::string& extraName,
+                const std::string& extraValue) {
+    Response r;
+    r.status = status;
+    r.set("Cache-Control", "no-store");
+    if (!extraName.empty()) r.set(extraName, extraValue);
+    r.setText(text + "\n", "text/plain; charset=utf-8");
+    r.close = true;
+    return r;
+}
+
+}  // namespace loop
+
+using namespace loop;
+using std::chrono::milliseconds;
+
+int ConnectionLoop::listen(const std::string& host, int port) {
+    const std::string where = host + ":" + std::to_string(port);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* list = nullptr;
+    const std::string service = std::to_string(port);
+    if (int e =
+            ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &list))
+        throw std::runtime_error("cannot listen on " + where + ": " + gai_strerror(e));
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(list, freeaddrinfo);
+    int err = 0;
+    for (addrinfo* a = list; a; a = a->ai_next) {
+        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        // Not SO_REUSEPORT: a second hlsd on the same port must fail, not share it silently.
+        int yes = 1, no = 0;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        if (a->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
+        if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, kListenBacklog) == 0) {
+            listenFd_ = fd;
+            break;
+        }
+        err = errno;
+        ::close(fd);
+    }
+    if (listenFd_ < 0)
+        throw std::runtime_error("cannot listen on " + where + ": " + std::strerror(err));
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&bound), &len);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = listenFd_;
+    ::epoll_ctl(epollFd_, EPOLL_CTL_ADD, listenFd_, &ev);
+    return peerOf(bound).port;
+}
+
+void ConnectionLoop::respond(Connection& c, Response r, bool account) {
+    r.close = r.close || c.closeAfter;
+    c.closeAfter = r.close;
+    if (account) accounter_(c.request, r, c.peer);
+    c.head = serializeHead(r);
+    c.text.clear();
+    c.chunks.clear();
+    if (!c.headOnly) {
+        c.text = std::move(r.text);
+        c.chunks = std::move(r.chunks);
+        std::erase_if(c.chunks, [](const BodyChunk& b) { return b.size == 0; });
+    }
+    c.headSent = c.textSent = c.chunk = c.chunkSent = 0;
+    c.hold.reset();
+    setState(c, Writing);
+    c.deadline = Clock::now() + milliseconds(limits_.ioMs);
+    flush(c);
+}
+
+void ConnectionLoop::flush(Connection& c) {
+    for (;;) {
+        // The head, owned text and the memory chunks up to the next file chunk in one sendmsg();
+        // a file chunk alone with sendfile() (MSG_MORE keeps a head in the same packet as it).
+        iovec iov[kMaxIov];
+        int count = 0;
+        if (c.headSent < c.head.size())
+            iov[count++] = {c.head.data() + c.headSent, c.head.size() - c.headSent};
+        if (c.textSent < c.text.size())
+            iov[count++] = {c.text.data() + c.textSent, c.text.size() - c.textSent};
+        size_t i = c.chunk;
+        for (; i < c.chunks.size() && count < kMaxIov && c.chunks[i].fd < 0; ++i) {
+            const size_t skip = i == c.chunk ? c.chunkSent : 0;
+            iov[count++] = {const_cast<uint8_t*>(c.chunks[i].data) + skip, c.chunks[i].size - skip};
+        }
+        ssize_t n;
+        if (count > 0) {
+            n = c.transport->write(iov, count, i < c.chunks.size());
+        } else if (c.chunk < c.chunks.size()) {
+            const BodyChunk& f = c.chunks[c.chunk];
+            n = c.transport->sendFile(f.fd, f.fileOffset + c.chunkSent, f.size - c.chunkSent);
+        } else {
+            return finished(c);
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            watch(c, EPOLLOUT);
+            return;
+        }
+        if (n <= 0) return close(c.transport->fd());
+        c.deadline = Clock::now() + milliseconds(limits_.ioMs);  // progress
+        auto left = static_cast<size_t>(n);
+        const size_t h = std::min(left, c.head.size() - c.headSent);
+        c.headSent += h;
+        left -= h;
+        const size_t t = std::min(left, c.text.size() - c.textSent);
+        c.textSent += t;
+        left -= t;
+        while (c.chunk < c.chunks.size()) {
+            const size_t step = std::min(left, c.chunks[c.chunk].size - c.chunkSent);
+            c.chunkSent += step;
+            left -= step;
+            if (c.chunkSent < c.chunks[c.chunk].size) break;
+            c.chunks[c.chunk].owner.reset();  // sent: that part may go
+            ++c.chunk;
+            c.chunkSent = 0;
+        }
+    }
+}
+
+void ConnectionLoop::finished(Connection& c) {
+    c.head.clear();
+    c.text.clear();
+    c.chunks.clear();
+    if (c.closeAfter) {
+        if (stopping_.load()) return close(c.transport->fd());
+        // Closing with unread input would reset the connection, and the client might never
+        // see the answer: shut our side, read and discard until it closes too, or kDrainMs.
+        c.transport->shutdownWrite();
+        setState(c, Draining);
+        c.in.clear();
+        c.begin = 0;
+        c.deadline = Clock::now() + milliseconds(kDrainMs);
+        if (c.eof) return close(c.transport->fd());
+        watch(c, EPOLLIN | EPOLLRDHUP);
+        return;
+    }
+    // Back to reading; the caller answers what is already buffered (process()).
+    setState(c, Reading);
+    c.compact();
+    c.deadline = Clock::now() + milliseconds(limits_.idleMs);
+    watch(c, c.eof ? 0 : EPOLLIN | EPOLLRDHUP);
+}
+
+}  // namespace hlsd
