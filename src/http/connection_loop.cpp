@@ -107,6 +107,8 @@ void ConnectionLoop::run() {
     std::vector<epoll_event> events(256);
     auto lastSweep = Clock::now();
     bool accepting = true;
+    Clock::time_point
+        stopDeadline;  // set when stopping: responses being written may finish until then
     for (;;) {
         if (stopping_.load() && accepting) {
             accepting = false;
@@ -114,7 +116,7 @@ void ConnectionLoop::run() {
             ::close(listenFd_);
             listenFd_ = -1;
             // Idle and held connections go now; responses being written may finish.
-            stopDeadline_ = Clock::now() + milliseconds(std::min(limits_.ioMs, 2000));
+            stopDeadline = Clock::now() + milliseconds(std::min(limits_.ioMs, 2000));
             for (auto& [fd, c] : connections_) {
                 if (c->state == Writing) {
                     c->closeAfter = true;
@@ -124,7 +126,7 @@ void ConnectionLoop::run() {
             }
         }
         if (!accepting &&
-            (connections_.size() == closing_.size() || Clock::now() >= stopDeadline_)) {
+            (connections_.size() == closing_.size() || Clock::now() >= stopDeadline)) {
             for (auto& [fd, c] : connections_) close(fd);
             connections_.clear();
             closing_.clear();

@@ -103,7 +103,6 @@ private:
     std::unordered_map<int, std::unique_ptr<Connection>> connections_;  // event thread only
     std::vector<int> again_;    // connections with pipelined requests left after a burst
     std::vector<int> closing_;  // closed at the end of the loop turn (no dangling references)
-    std::chrono::steady_clock::time_point stopDeadline_{};
     std::chrono::steady_clock::time_point nextHoldDue_ =
         std::chrono::steady_clock::time_point::max();
 

@@ -75,10 +75,10 @@ std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer&
         res.set("Allow", kAllow);
         return error(std::move(res), 405, "Method Not Allowed");
     }
-    if (mayHold) {
-        if (auto hold = holdFor(req)) return std::move(*hold);
-    }
     const Route r = route(req.path);
+    if (mayHold) {
+        if (auto hold = holdFor(req, r)) return std::move(*hold);
+    }
     switch (r.kind) {
         case RouteKind::Playlist:
             return playlist(req, peer, std::move(res));
@@ -109,8 +109,7 @@ std::chrono::milliseconds HlsService::blockLimit(const StoreSnapshot& snap) cons
 }
 
 // A blocking playlist reload or a part request that the store cannot answer yet waits.
-std::optional<Hold> HlsService::holdFor(const Request& req) const {
-    const Route r = route(req.path);
+std::optional<Hold> HlsService::holdFor(const Request& req, const Route& r) const {
     if (r.kind != RouteKind::Playlist && r.kind != RouteKind::Part) return std::nullopt;
     auto snap = store_.snapshot();
     if (snap->partTarget <= 0 && !snap->playlist.empty()) return std::nullopt;

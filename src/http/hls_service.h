@@ -37,7 +37,7 @@ public:
     bool hasPlayer() const { return assets_.count("index.html") && assets_.count("hls.min.js"); }
 
 private:
-    std::optional<Hold> holdFor(const Request& req) const;
+    std::optional<Hold> holdFor(const Request& req, const Route& r) const;
     Response playlist(const Request& req, const Peer& peer, Response res) const;
     Response media(const Request& req, Response res, std::string_view name,
                    std::vector<BodyChunk> chunks) const;

@@ -103,22 +103,20 @@ private:
     std::string connectionMetrics() const {
         const ConnectionLoop::Stats s = loop_.stats();
         std::string out;
-        auto metric = [&out](const char* name, const char* type, const char* help, auto value) {
-            appendMetricHeader(out, name, type, help);
-            out.append(name).append(" ").append(std::to_string(value)).append("\n");
-        };
-        metric("hlsd_http_connections_open", "gauge", "HTTP connections open", s.open);
-        metric("hlsd_http_connections_idle", "gauge", "open HTTP connections waiting for a request",
-               s.idle);
-        metric("hlsd_http_requests_waiting", "gauge",
-               "LL-HLS requests held until their part exists (blocking reload, preload hint)",
-               s.held);
-        metric("hlsd_http_connections_rejected_total", "counter",
-               "connections refused with 503 at max_clients", s.rejected);
-        metric("hlsd_http_header_timeouts_total", "counter",
-               "requests whose head did not arrive within header_timeout (408)", s.headerTimeouts);
-        metric("hlsd_http_requests_too_large_total", "counter",
-               "request heads over max_request_size (431)", s.tooLarge);
+        appendMetric(out, "hlsd_http_connections_open", "gauge", "HTTP connections open", s.open);
+        appendMetric(out, "hlsd_http_connections_idle", "gauge",
+                     "open HTTP connections waiting for a request", s.idle);
+        appendMetric(out, "hlsd_http_requests_waiting", "gauge",
+                     "LL-HLS requests held until their part exists (blocking reload, preload hint)",
+                     s.held);
+        appendMetric(out, "hlsd_http_connections_rejected_total", "counter",
+                     "connections refused with 503 at max_clients",
+                     static_cast<int64_t>(s.rejected));
+        appendMetric(out, "hlsd_http_header_timeouts_total", "counter",
+                     "requests whose head did not arrive within header_timeout (408)",
+                     static_cast<int64_t>(s.headerTimeouts));
+        appendMetric(out, "hlsd_http_requests_too_large_total", "counter",
+                     "request heads over max_request_size (431)", static_cast<int64_t>(s.tooLarge));
         return out;
     }
 

@@ -120,26 +120,24 @@ std::string HttpMetrics::render(const StoreSnapshot& snap, Clock::time_point now
     return out;
 }
 
+void appendMetric(std::string& out, const char* name, const char* type, const char* help,
+                  int64_t value) {
+    appendMetricHeader(out, name, type, help);
+    out.append(name).append(" ").append(std::to_string(value)).append("\n");
+}
+
 std::string renderPipelineMetrics(const PipelineHealth& health) {
     std::string out;
-    char line[128];
-    appendMetricHeader(out, "hlsd_source_dropped_frames_total", "counter",
-                       "Camera frames dropped because the encoder had not taken the ones before.");
-    std::snprintf(line, sizeof line, "hlsd_source_dropped_frames_total %llu\n",
-                  static_cast<unsigned long long>(health.droppedFrames));
-    out += line;
-    appendMetricHeader(
-        out, "hlsd_segmenter_dropped_packets_total", "counter",
-        "Packets dropped by the segmenter (a timestamp out of line with the stream).");
-    std::snprintf(line, sizeof line, "hlsd_segmenter_dropped_packets_total %llu\n",
-                  static_cast<unsigned long long>(health.droppedPackets));
-    out += line;
+    appendMetric(out, "hlsd_source_dropped_frames_total", "counter",
+                 "Camera frames dropped because the encoder had not taken the ones before.",
+                 static_cast<int64_t>(health.droppedFrames));
+    appendMetric(out, "hlsd_segmenter_dropped_packets_total", "counter",
+                 "Packets dropped by the segmenter (a timestamp out of line with the stream).",
+                 static_cast<int64_t>(health.droppedPackets));
     if (health.mirror != PipelineHealth::Mirror::Off) {
-        appendMetricHeader(
-            out, "hlsd_disk_mirror_healthy", "gauge",
-            "1 while output_dir is written, 0 from a failed write until it recovers.");
-        out += health.mirror == PipelineHealth::Mirror::Ok ? "hlsd_disk_mirror_healthy 1\n"
-                                                           : "hlsd_disk_mirror_healthy 0\n";
+        appendMetric(out, "hlsd_disk_mirror_healthy", "gauge",
+                     "1 while output_dir is written, 0 from a failed write until it recovers.",
+                     health.mirror == PipelineHealth::Mirror::Ok ? 1 : 0);
     }
     return out;
 }

@@ -17,6 +17,9 @@ namespace hlsd {
 
 // Prometheus text format: the "# HELP" and "# TYPE" lines of one metric.
 void appendMetricHeader(std::string& out, const char* name, const char* type, const char* help);
+// The header lines and one unlabelled sample.
+void appendMetric(std::string& out, const char* name, const char* type, const char* help,
+                  int64_t value);
 
 // The pipeline's own counters (dropped frames and packets, the disk mirror), for /metrics.
 std::string renderPipelineMetrics(const PipelineHealth& health);

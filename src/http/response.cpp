@@ -4,13 +4,6 @@
 
 namespace hlsd {
 
-std::string_view Response::header(std::string_view name) const {
-    for (const auto& [n, v] : headers) {
-        if (n == name) return v;
-    }
-    return {};
-}
-
 size_t Response::contentLength() const {
     size_t n = text.size();
     for (const BodyChunk& c : chunks) n += c.size;

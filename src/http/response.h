@@ -33,7 +33,6 @@ struct Response {
     void set(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));
     }
-    std::string_view header(std::string_view name) const;  // exact name, "" if absent
     size_t contentLength() const;
     void setText(std::string body, std::string type);
 };

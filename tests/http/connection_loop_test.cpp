@@ -3,10 +3,9 @@
 #include "http/connection_loop.h"
 
 #include "hlsd/segment.h"
+#include "support/http_client.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,19 +24,7 @@ using namespace std::chrono_literals;
 
 class Client {
 public:
-    explicit Client(int port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
-        timeval tv{10, 0};
-        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
+    explicit Client(int port) : fd_(test::connectTcp("127.0.0.1", port, 10)) {}
     ~Client() {
         if (fd_ >= 0) ::close(fd_);
     }

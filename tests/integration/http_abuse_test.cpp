@@ -56,19 +56,7 @@ size_t settledFdCount(pid_t pid, size_t baseline, double seconds = 8) {
 // A raw TCP connection we drive byte by byte.
 class RawSocket {
 public:
-    explicit RawSocket(int port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(static_cast<uint16_t>(port));
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-            ::close(fd_);
-            fd_ = -1;
-        }
-        timeval tv{5, 0};
-        setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
+    explicit RawSocket(int port) : fd_(connectTcp("127.0.0.1", port, 5)) {}
     ~RawSocket() { close(); }
     bool ok() const { return fd_ >= 0; }
     bool send(const std::string& bytes) {

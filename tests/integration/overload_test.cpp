@@ -2,9 +2,7 @@
 // closing as fast as the test can make them, and the test pattern's segments still appear
 // every segment_time, each with all its frames. Timing test (label `timing`, run alone): the
 // bound is on when segments are published, which a loaded machine can also delay.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +17,7 @@
 #include <vector>
 
 #include "integration/live_server.h"
+#include "support/http_client.h"
 
 namespace hlsd::test {
 namespace {
@@ -39,19 +38,6 @@ std::vector<double> segmentTimes(const std::string& log, std::vector<double>* du
     return out;
 }
 
-int connectTo(int port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 TEST(Overload, SourceKeepsItsRateWhileConnectionsChurn) {
     rlimit files{};  // this test holds 2,000 sockets itself
     getrlimit(RLIMIT_NOFILE, &files);
@@ -66,7 +52,7 @@ TEST(Overload, SourceKeepsItsRateWhileConnectionsChurn) {
     // closing more as fast as they can, for 8 s.
     std::vector<int> held;
     for (int i = 0; i < 2000; ++i) {
-        const int fd = connectTo(s.port);
+        const int fd = connectTcp("127.0.0.1", s.port, 0);
         if (fd < 0) continue;
         if (i % 2) {
             const char partial[] = "GET /live/index.m3u8 HTTP/1.1\r\nHost: t\r\n";
@@ -82,7 +68,7 @@ TEST(Overload, SourceKeepsItsRateWhileConnectionsChurn) {
             const std::string request = "GET /live/index.m3u8 HTTP/1.1\r\nHost: t\r\n\r\n";
             char buf[4096];
             while (!stop) {
-                const int fd = connectTo(s.port);
+                const int fd = connectTcp("127.0.0.1", s.port, 0);
                 if (fd < 0) continue;
                 (void)!::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
                 if (churned % 2) (void)!::recv(fd, buf, sizeof buf, 0);  // half never read

@@ -12,22 +12,28 @@
 
 namespace hlsd::test {
 
-HttpConnection::HttpConnection(const std::string& host, int port, double timeoutSeconds) {
+int connectTcp(const std::string& host, int port, double timeoutSeconds) {
     addrinfo hints{}, *res = nullptr;
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return;
-    fd_ = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(timeoutSeconds);
-    tv.tv_usec = static_cast<suseconds_t>((timeoutSeconds - tv.tv_sec) * 1e6);
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd_, res->ai_addr, res->ai_addrlen) != 0) {
-        close(fd_);
-        fd_ = -1;
+    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return -1;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (timeoutSeconds > 0) {
+        timeval tv{};
+        tv.tv_sec = static_cast<time_t>(timeoutSeconds);
+        tv.tv_usec = static_cast<suseconds_t>((timeoutSeconds - tv.tv_sec) * 1e6);
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+    if (connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
     }
     freeaddrinfo(res);
+    return fd;
 }
+
+HttpConnection::HttpConnection(const std::string& host, int port, double timeoutSeconds)
+    : fd_(connectTcp(host, port, timeoutSeconds)) {}
 
 HttpConnection::~HttpConnection() {
     if (fd_ >= 0) close(fd_);

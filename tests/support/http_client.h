@@ -20,6 +20,9 @@ struct HttpResponse {
     }
 };
 
+// A connected TCP socket (-1 on failure), reads and writes bounded by `timeoutSeconds` (0: none).
+int connectTcp(const std::string& host, int port, double timeoutSeconds = 5);
+
 class HttpConnection {
 public:
     HttpConnection(const std::string& host, int port, double timeoutSeconds = 5);
