@@ -41,6 +41,7 @@ RouteKind expectedKind(std::string_view path) {
     static const std::regex kInit("/live/[a-z0-9]{1,16}-[0-9]{1,20}\\.mp4");
     if (path.size() > 256) return RouteKind::NotFound;  // documented limit (kMaxPath)
     if (path == "/live/index.m3u8") return RouteKind::Playlist;
+    if (path == "/live/stream.mp4" || path == "/live/stream.ts") return RouteKind::Stream;
     if (path == "/" || path == "/index.html") return RouteKind::Player;
     if (path == "/player.js" || path == "/hls.min.js") return RouteKind::Asset;
     if (path == "/healthz") return RouteKind::Healthz;
@@ -65,6 +66,7 @@ void checkRoute(std::string_view path) {
         case RouteKind::Segment:
         case RouteKind::Part:
         case RouteKind::Init:
+        case RouteKind::Stream:
             // The name the store is searched with: exactly what follows /live/, in the path.
             FUZZ_CHECK(r.name.data() == path.data() + 6 && r.name.size() == path.size() - 6,
                        show(path) + " -> " + show(r.name));

@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
     httpOptions.headerTimeout = config.headerTimeout;
     httpOptions.playerDir = config.playerDir.empty() ? HLSD_PLAYER_DIR : config.playerDir;
     httpOptions.segmentTime = config.segmentTime;
+    httpOptions.container = storeOptions.container;
 
     RunnerOptions runnerOptions;
     runnerOptions.loop = config.loop;

@@ -27,11 +27,12 @@ struct HttpOptions {
     int headerTimeout = 10;         // seconds from a request's first byte to its end; then 408
     std::string playerDir;          // index.html, player.js, hls.min.js; loaded at start
     double segmentTime = 1.0;
+    Container container = Container::Fmp4;  // which of /live/stream.mp4 and .ts exists
     // What the rest of the pipeline counts, for /metrics and /healthz; any thread, quick.
     std::function<PipelineHealth()> health;
 };
 
-// Thread-safe. Owns the listener thread and the worker pool.
+// Thread-safe. Owns the event thread, which serves every connection.
 class HttpServer {
 public:
     HttpServer(HttpOptions options, const SegmentStore& store);

@@ -17,7 +17,8 @@ namespace hlsd::loop {
 
 using Clock = std::chrono::steady_clock;
 
-enum State { New, Reading, Held, Writing, Draining, Closed };
+// Streaming: a stream's body waits for its producer (like Held, woken by wake()).
+enum State { New, Reading, Held, Writing, Streaming, Draining, Closed };
 
 inline constexpr int kListenBacklog = 4096;
 inline constexpr int kSweepMs = 200;
@@ -51,6 +52,7 @@ struct ConnectionLoop::Connection {
     std::optional<Hold> hold;
     std::string head, text;  // the response being written: head, then text or chunks
     std::vector<BodyChunk> chunks;
+    std::shared_ptr<BodyStream> stream;  // a body produced over time: asked for more when sent
     size_t headSent = 0, textSent = 0, chunk = 0, chunkSent = 0;
     loop::Clock::time_point deadline;
     uint32_t watched = 0;

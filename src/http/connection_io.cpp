@@ -87,7 +87,7 @@ int ConnectionLoop::listen(const std::string& host, int port) {
 }
 
 void ConnectionLoop::respond(Connection& c, Response r, bool account) {
-    r.close = r.close || c.closeAfter;
+    r.close = r.close || c.closeAfter || r.stream;
     c.closeAfter = r.close;
     if (account) accounter_(c.request, r, c.peer);
     c.head = serializeHead(r);
@@ -97,6 +97,8 @@ void ConnectionLoop::respond(Connection& c, Response r, bool account) {
         c.text = std::move(r.text);
         c.chunks = std::move(r.chunks);
         std::erase_if(c.chunks, [](const BodyChunk& b) { return b.size == 0; });
+        c.stream = std::move(r.stream);
+        if (c.stream) ++streams_;
     }
     c.headSent = c.textSent = c.chunk = c.chunkSent = 0;
     c.hold.reset();
@@ -126,6 +128,9 @@ void ConnectionLoop::flush(Connection& c) {
         } else if (c.chunk < c.chunks.size()) {
             const BodyChunk& f = c.chunks[c.chunk];
             n = c.transport->sendFile(f.fd, f.fileOffset + c.chunkSent, f.size - c.chunkSent);
+        } else if (c.stream && !stopping_.load()) {
+            if (!pull(c)) return;
+            continue;
         } else {
             return finished(c);
         }
@@ -152,6 +157,35 @@ void ConnectionLoop::flush(Connection& c) {
             c.chunkSent = 0;
         }
     }
+}
+
+bool ConnectionLoop::pull(Connection& c) {
+    c.head.clear();
+    c.text.clear();
+    c.chunks.clear();
+    c.headSent = c.textSent = c.chunk = c.chunkSent = 0;
+    const BodyStream::Status status = c.stream->next(c.chunks);
+    std::erase_if(c.chunks, [](const BodyChunk& b) { return b.size == 0; });
+    if (status == BodyStream::Status::End) {
+        endStream(c);
+        finished(c);
+        return false;
+    }
+    if (c.chunks.empty()) {  // waits for its producer: no deadline, the client may wait for hours
+        setState(c, Streaming);
+        c.deadline = Clock::time_point::max();
+        watch(c, c.eof ? 0 : EPOLLIN | EPOLLRDHUP);
+        return false;
+    }
+    setState(c, Writing);
+    c.deadline = Clock::now() + milliseconds(limits_.ioMs);
+    return true;
+}
+
+void ConnectionLoop::endStream(Connection& c) {
+    if (!c.stream) return;
+    c.stream.reset();
+    --streams_;
 }
 
 void ConnectionLoop::finished(Connection& c) {

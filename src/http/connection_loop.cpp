@@ -70,7 +70,7 @@ void ConnectionLoop::stop() {
 }
 
 ConnectionLoop::Stats ConnectionLoop::stats() const {
-    return {open_.load(),     idle_.load(),           held_.load(),
+    return {open_.load(),     idle_.load(),           held_.load(),    streams_.load(),
             rejected_.load(), headerTimeouts_.load(), tooLarge_.load()};
 }
 
@@ -100,6 +100,7 @@ void ConnectionLoop::close(int fd) {
     if (c.counted) --open_;
     ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
     c.chunks.clear();  // the store's buffers go back now
+    endStream(c);
     closing_.push_back(fd);
 }
 
@@ -222,20 +223,24 @@ void ConnectionLoop::readFrom(Connection& c) {
     // Reading: no more than the head may still grow by (+1 to see it is too long). Held: what
     // a client pipelines behind a held request stays buffered, to twice that.
     const size_t limit = (c.state == Held ? 2 : 1) * limits_.maxRequestSize + 1;
+    // Draining, Streaming: what the client sends now is read and dropped.
+    const bool keep = c.state != Draining && c.state != Streaming;
     size_t room = sizeof buffer;
-    if (c.state != Draining) room = std::min(room, limit - std::min(c.pending(), limit - 1));
+    if (keep) room = std::min(room, limit - std::min(c.pending(), limit - 1));
     const ssize_t n = c.transport->read(buffer, room);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     if (n < 0) return close(c.transport->fd());  // reset
     if (n == 0) {
         c.eof = true;
         watch(c, 0);  // nothing more to read: no level-triggered EOF events (HUP still comes)
-    } else if (c.state != Draining) {
+    } else if (keep) {
         c.in.append(buffer, static_cast<size_t>(n));
     }
     switch (c.state) {
         case Draining:
             if (c.eof) close(c.transport->fd());
+            return;
+        case Streaming:  // a half-close is not a goodbye: a client gone fails the next write
             return;
         case Held:  // a client that left is dropped now, not at the deadline
             if (c.eof || c.pending() >= limit) close(c.transport->fd());
@@ -294,6 +299,10 @@ void ConnectionLoop::process(Connection& c) {
 
 void ConnectionLoop::releaseReady() {
     for (auto& [fd, c] : connections_) {
+        if (c->state == Streaming) {
+            if (pull(*c)) flush(*c);
+            continue;
+        }
         if (c->state != Held || !c->hold->ready()) continue;
         auto answer = responder_(c->request, c->peer, false);
         if (auto* r = std::get_if<Response>(&answer)) {

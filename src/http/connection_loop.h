@@ -66,9 +66,10 @@ public:
     void stop();
 
     struct Stats {
-        int64_t open = 0;  // connections open now (refused ones not counted)
-        int64_t idle = 0;  // ...waiting for a request
-        int64_t held = 0;  // ...with a request that waits (blocking reload)
+        int64_t open = 0;     // connections open now (refused ones not counted)
+        int64_t idle = 0;     // ...waiting for a request
+        int64_t held = 0;     // ...with a request that waits (blocking reload)
+        int64_t streams = 0;  // ...receiving a body produced over time
         uint64_t rejected = 0;
         uint64_t headerTimeouts = 0;
         uint64_t tooLarge = 0;
@@ -86,6 +87,8 @@ private:
     void respond(Connection& c, Response r, bool account = true);
     void flush(Connection& c);
     void finished(Connection& c);  // a response is out: next request, or close
+    bool pull(Connection& c);      // a stream's next chunks; false: it waits, or it ended
+    void endStream(Connection& c);
     void releaseReady();
     void sweep();
     void setState(Connection& c, int state);
@@ -106,7 +109,7 @@ private:
     std::chrono::steady_clock::time_point nextHoldDue_ =
         std::chrono::steady_clock::time_point::max();
 
-    std::atomic<int64_t> open_{0}, idle_{0}, held_{0};
+    std::atomic<int64_t> open_{0}, idle_{0}, held_{0}, streams_{0};
     std::atomic<uint64_t> rejected_{0}, headerTimeouts_{0}, tooLarge_{0};
 };
 

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "http/live_stream.h"
+
 namespace hlsd {
 namespace {
 
@@ -16,11 +18,6 @@ Response error(Response res, int status, const std::string& text) {
     res.set("Cache-Control", "no-store");
     res.setText(text + "\n", "text/plain; charset=utf-8");
     return res;
-}
-
-// A part's bytes, with its memfd copy where it has one (sendfile).
-BodyChunk chunkOf(const std::shared_ptr<const Part>& p) {
-    return {p, p->data.data(), p->data.size(), p->file ? p->file->fd() : -1, 0};
 }
 
 template <typename T>
@@ -88,6 +85,8 @@ std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer&
             return part(req, std::move(res), r.name);
         case RouteKind::Init:
             return init(req, std::move(res), r.name);
+        case RouteKind::Stream:
+            return stream(std::move(res), r.name);
         case RouteKind::Player:
         case RouteKind::Asset:
             return asset(std::move(res), r.name);
@@ -204,7 +203,7 @@ Response HlsService::segment(const Request& req, Response res, std::string_view 
     std::shared_ptr<const Segment> seg = store_.snapshot()->find(name);
     if (!seg) return error(std::move(res), 404, "Not Found: segment not in the window");
     std::vector<BodyChunk> chunks;  // a segment is its parts, one after another
-    for (const auto& p : seg->parts) chunks.push_back(chunkOf(p));
+    for (const auto& p : seg->parts) chunks.push_back(partChunk(p));
     return media(req, std::move(res), name, std::move(chunks));
 }
 
@@ -218,13 +217,25 @@ Response HlsService::part(const Request& req, Response res, std::string_view nam
         return error(std::move(res), 503,
                      "Service Unavailable: part not produced within three target durations");
     }
-    return media(req, std::move(res), name, {chunkOf(p)});
+    return media(req, std::move(res), name, {partChunk(p)});
 }
 
 Response HlsService::init(const Request& req, Response res, std::string_view name) const {
     std::shared_ptr<const InitSection> i = store_.snapshot()->findInit(name);
     if (!i) return error(std::move(res), 404, "Not Found: init section not in the window");
     return media(req, std::move(res), name, chunksOf(i, i->data.data(), i->data.size()));
+}
+
+Response HlsService::stream(Response res, std::string_view name) const {
+    const char* own = options_.container == Container::Fmp4 ? "stream.mp4" : "stream.ts";
+    if (name != own)
+        return error(std::move(res), 404,
+                     std::string("Not Found: this stream's container gives /live/") + own);
+    if (store_.snapshot()->ended) return error(std::move(res), 404, "Not Found: the stream ended");
+    res.set("Content-Type", mediaType(name));
+    res.set("Cache-Control", "no-store");
+    res.stream = std::make_shared<LiveStream>(store_);
+    return res;
 }
 
 Response HlsService::asset(Response res, std::string_view name) const {

@@ -44,6 +44,7 @@ private:
     Response segment(const Request& req, Response res, std::string_view name) const;
     Response part(const Request& req, Response res, std::string_view name) const;
     Response init(const Request& req, Response res, std::string_view name) const;
+    Response stream(Response res, std::string_view name) const;
     Response asset(Response res, std::string_view name) const;
     Response healthz(Response res) const;
     Response metricsText(Response res) const;

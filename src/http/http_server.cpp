@@ -109,6 +109,8 @@ private:
         appendMetric(out, "hlsd_http_requests_waiting", "gauge",
                      "LL-HLS requests held until their part exists (blocking reload, preload hint)",
                      s.held);
+        appendMetric(out, "hlsd_http_streams_open", "gauge",
+                     "connections receiving /live/stream.* (a body without end)", s.streams);
         appendMetric(out, "hlsd_http_connections_rejected_total", "counter",
                      "connections refused with 503 at max_clients",
                      static_cast<int64_t>(s.rejected));

@@ -52,8 +52,11 @@ std::string serializeHead(const Response& r) {
     head.append(reasonPhrase(r.status)).append("\r\n");
     for (const auto& [name, value] : r.headers)
         head.append(name).append(": ").append(value).append("\r\n");
-    head.append("Content-Length: ").append(std::to_string(r.contentLength())).append("\r\n");
-    head.append(r.close ? "Connection: close\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
+    // A stream's body is delimited by the end of the connection (RFC 9112 §6.3).
+    if (!r.stream)
+        head.append("Content-Length: ").append(std::to_string(r.contentLength())).append("\r\n");
+    head.append(r.close || r.stream ? "Connection: close\r\n\r\n"
+                                    : "Connection: keep-alive\r\n\r\n");
     return head;
 }
 

@@ -23,12 +23,26 @@ struct BodyChunk {
     uint64_t fileOffset = 0;
 };
 
+// A body produced over time (a live stream for hours): sent without Content-Length, and the
+// connection closes when it ends. The connection asks for more only once everything given before
+// is on the socket, so a slow reader holds one call's chunks (referenced, not copied) and no
+// thread; what it misses meanwhile is the stream's choice (skip to the newest, or end).
+class BodyStream {
+public:
+    enum class Status { More, Wait, End };
+    virtual ~BodyStream() = default;
+    // On the event thread: when what was given is sent, and after each wake() while waiting.
+    // More: chunks appended to `out`; Wait: nothing new yet; End: the body is complete.
+    virtual Status next(std::vector<BodyChunk>& out) = 0;
+};
+
 struct Response {
     int status = 200;
     std::vector<std::pair<std::string, std::string>> headers;
-    std::string text;               // an owned body, or...
-    std::vector<BodyChunk> chunks;  // ...borrowed bytes, sent as they are (no copy)
-    bool close = false;             // the connection closes once this is written
+    std::string text;                    // an owned body, or...
+    std::vector<BodyChunk> chunks;       // ...borrowed bytes, sent as they are (no copy)
+    bool close = false;                  // the connection closes once this is written
+    std::shared_ptr<BodyStream> stream;  // the rest of the body, after text and chunks
 
     void set(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));
@@ -37,7 +51,7 @@ struct Response {
     void setText(std::string body, std::string type);
 };
 
-// "HTTP/1.1 200 OK\r\n" + headers + Content-Length + Connection + "\r\n".
+// "HTTP/1.1 200 OK\r\n" + headers + Content-Length (none for a stream) + Connection + "\r\n".
 std::string serializeHead(const Response& response);
 const char* reasonPhrase(int status);
 

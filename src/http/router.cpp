@@ -60,6 +60,8 @@ const char* routeLabel(RouteKind kind) {
             return "part";
         case RouteKind::Init:
             return "init";
+        case RouteKind::Stream:
+            return "stream";
         case RouteKind::Player:
             return "player";
         case RouteKind::Asset:
@@ -77,6 +79,8 @@ const char* routeLabel(RouteKind kind) {
 Route route(std::string_view path) {
     if (path.size() > kMaxPath) return {};
     if (path == "/live/index.m3u8") return {RouteKind::Playlist, "index.m3u8"};
+    if (path == "/live/stream.mp4" || path == "/live/stream.ts")
+        return {RouteKind::Stream, path.substr(6)};
     if (path.substr(0, 6) == "/live/") {
         std::string_view name = path.substr(6);
         const RouteKind kind = mediaKind(name);

@@ -7,13 +7,24 @@
 
 namespace hlsd {
 
-enum class RouteKind { Playlist, Segment, Part, Init, Player, Asset, Healthz, Metrics, NotFound };
-inline constexpr int kRouteKinds = 9;
+enum class RouteKind {
+    Playlist,
+    Segment,
+    Part,
+    Init,
+    Stream,
+    Player,
+    Asset,
+    Healthz,
+    Metrics,
+    NotFound
+};
+inline constexpr int kRouteKinds = 10;
 const char* routeLabel(RouteKind kind);
 
 struct Route {
     RouteKind kind = RouteKind::NotFound;
-    std::string_view name;  // the segment, part, init or asset file name, a view into the path
+    std::string_view name;  // the segment, part, init, stream or asset file name (in the path)
 };
 
 // MIME type of a media file name: ".ts" video/mp2t, ".m4s"/".mp4" video/mp4.

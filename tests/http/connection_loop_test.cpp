@@ -273,5 +273,120 @@ TEST(ConnectionLoop, StopClosesIdleConnectionsAndLetsAWriteFinish) {
     EXPECT_EQ(::recv(idle.fd(), &byte, 1, 0), 0) << "the idle connection was not closed";
 }
 
+// A body the test produces piece by piece; next() is counted.
+struct TestStream : BodyStream {
+    std::mutex m;
+    std::vector<std::shared_ptr<std::string>> queue;
+    bool ended = false;
+    std::atomic<int> calls{0};
+    Status next(std::vector<BodyChunk>& out) override {
+        ++calls;
+        std::lock_guard lock(m);
+        for (auto& piece : queue)
+            out.push_back({piece, reinterpret_cast<const uint8_t*>(piece->data()), piece->size()});
+        queue.clear();
+        if (!out.empty()) return Status::More;
+        return ended ? Status::End : Status::Wait;
+    }
+    void push(std::string piece, bool end = false) {
+        std::lock_guard lock(m);
+        queue.push_back(std::make_shared<std::string>(std::move(piece)));
+        ended = end;
+    }
+};
+
+TEST(ConnectionLoop, StreamsABodyAsItIsProducedAndClosesAtItsEnd) {
+    Loop l;
+    auto stream = std::make_shared<TestStream>();
+    l.answer = [&](const Request&, bool) -> std::variant<Response, Hold> {
+        Response r;
+        r.stream = stream;
+        return r;
+    };
+    Client c(l.port);
+    ASSERT_TRUE(c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const std::string head = c.read("\r\n\r\n");
+    EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
+    EXPECT_NE(head.find("Connection: close\r\n"), std::string::npos) << head;
+    EXPECT_EQ(l.loop.stats().streams, 1);
+    stream->push("one;");
+    l.loop.wake();
+    EXPECT_EQ(c.read("one;"), "one;");
+    stream->push("two;");
+    stream->push("three;", true);
+    l.loop.wake();
+    EXPECT_EQ(c.read(), "two;three;");  // then the server closed
+    for (int i = 0; i < 100 && l.loop.stats().streams > 0; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(l.loop.stats().streams, 0);
+
+    Client h(l.port);  // HEAD: the head, no body, and the stream is never asked
+    const int calls = stream->calls;
+    ASSERT_TRUE(h.send("HEAD /s HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const std::string r = h.read();
+    EXPECT_EQ(r.substr(r.size() - 4), "\r\n\r\n") << r;
+    EXPECT_EQ(stream->calls.load(), calls);
+}
+
+// A viewer that stops reading: the connection holds what one next() gave, no more (the producer
+// is not asked again until it is sent), and is closed once a write made no progress for ioMs.
+TEST(ConnectionLoop, StalledStreamReaderHoldsOneCallsBytesAndIsClosed) {
+    LoopLimits limits;
+    limits.ioMs = 500;
+    Loop l(limits);
+    auto piece = std::make_shared<std::string>(256 << 10, 'x');
+    std::atomic<int> calls{0};
+    std::atomic<long> maxHeld{0};
+    struct Endless : BodyStream {
+        std::shared_ptr<std::string> piece;
+        std::atomic<int>* calls;
+        std::atomic<long>* maxHeld;
+        Status next(std::vector<BodyChunk>& out) override {
+            ++*calls;  // the previous call's chunk is sent: only this one is held now
+            *maxHeld = std::max(maxHeld->load(), piece.use_count());
+            out.push_back({piece, reinterpret_cast<const uint8_t*>(piece->data()), piece->size()});
+            return Status::More;
+        }
+    };
+    l.answer = [&](const Request&, bool) -> std::variant<Response, Hold> {
+        auto e = std::make_shared<Endless>();
+        e->piece = piece;
+        e->calls = &calls;
+        e->maxHeld = &maxHeld;
+        Response r;
+        r.stream = e;
+        return r;
+    };
+    Client c(l.port);
+    const int small = 65536;  // the kernel buffers fill sooner
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ASSERT_TRUE(c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::this_thread::sleep_for(300ms);
+    const int filled = calls.load();
+    EXPECT_LT(filled, 64) << "the producer was asked while nothing was being sent";
+    for (int i = 0; i < 300 && l.loop.stats().open > 0; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(l.loop.stats().open, 0) << "a stalled stream reader was never closed";
+    EXPECT_EQ(l.loop.stats().streams, 0);
+    EXPECT_EQ(calls.load(), filled);
+    EXPECT_LE(maxHeld.load(), 2) << "more than one call's chunk was referenced at once";
+    EXPECT_EQ(piece.use_count(), 1) << "the closed connection still holds the stream's bytes";
+}
+
+TEST(ConnectionLoop, StopEndsAStreamThatWaits) {
+    Loop l;
+    auto stream = std::make_shared<TestStream>();
+    l.answer = [&](const Request&, bool) -> std::variant<Response, Hold> {
+        Response r;
+        r.stream = stream;
+        return r;
+    };
+    Client c(l.port);
+    ASSERT_TRUE(c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_NE(c.read("\r\n\r\n").find("200 OK"), std::string::npos);
+    auto stopped = std::async(std::launch::async, [&] { l.loop.stop(); });
+    EXPECT_EQ(stopped.wait_for(3s), std::future_status::ready);
+    EXPECT_EQ(c.read(), "");  // closed, nothing more
+    EXPECT_EQ(stream.use_count(), 1);
+}
+
 }  // namespace
 }  // namespace hlsd

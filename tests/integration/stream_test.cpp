@@ -1,0 +1,289 @@
+// /live/stream.mp4 and /live/stream.ts, the live stream as one endless HTTP body: FFmpeg (what
+// VLC-less tools, go2rtc, Frigate and Home Assistant read streams with) decodes it; and at scale,
+// 1,000 such bodies for 60 s beside 50 LL-HLS viewers, on hlsd's one event thread.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <regex>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "integration/live_server.h"
+#include "support/http_client.h"
+#include "support/m3u8.h"
+
+namespace hlsd::test {
+namespace {
+
+using namespace std::chrono;
+
+long long lastFrameCount(const std::string& progress) {
+    long long frames = -1;
+    static const std::regex kFrame("(^|\n)frame=([0-9]+)");
+    for (auto it = std::sregex_iterator(progress.begin(), progress.end(), kFrame);
+         it != std::sregex_iterator(); ++it)
+        frames = std::stoll((*it)[2]);
+    return frames;
+}
+
+TEST(LiveStreamRoute, FfmpegDecodesItInBothContainers) {
+    for (const std::string container : {"fmp4", "mpegts"}) {
+        SCOPED_TRACE(container);
+        Server s({"--container", container});
+        ASSERT_NE(s.port, 0);
+        const std::string own = container == "fmp4" ? "/live/stream.mp4" : "/live/stream.ts";
+        const std::string other = container == "fmp4" ? "/live/stream.ts" : "/live/stream.mp4";
+        const HttpResponse wrong = httpGet(s.port, other);
+        EXPECT_EQ(wrong.status, 404);
+        EXPECT_NE(wrong.body.find(own), std::string::npos) << "the 404 names the right URL";
+        const HttpResponse head = httpGet(s.port, own, "", "HEAD");
+        EXPECT_EQ(head.status, 200);
+        EXPECT_EQ(head.header("content-type"), container == "fmp4" ? "video/mp4" : "video/mp2t");
+        EXPECT_EQ(head.header("content-length"), "") << "a body without end has no length";
+
+        // 4 s of a live stream take about 4 s; a stalled read gives up after 5 s.
+        const auto ff =
+            run({"ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-progress", "pipe:1",
+                 "-rw_timeout", "5000000", "-i", "http://127.0.0.1:" + std::to_string(s.port) + own,
+                 "-t", "4", "-f", "null", "-"},
+                30);
+        const long long frames = lastFrameCount(ff.out);
+        std::cout << container << ": ffmpeg decoded " << frames << " frames of " << own << "\n";
+        EXPECT_FALSE(ff.timedOut);
+        EXPECT_EQ(ff.exitCode, 0) << ff.err;
+        EXPECT_EQ(ff.err, "") << "ffmpeg reported errors";
+        EXPECT_GE(frames, 110) << "30 fps × 4 s";
+        EXPECT_LE(frames, 121);
+        EXPECT_EQ(s.stop().exitCode, 0);
+    }
+}
+
+int threadsOf(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+    }
+    return -1;
+}
+
+// CPU seconds a process used so far (user + system).
+double cpuSecondsOf(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string all((std::istreambuf_iterator<char>(stat)), {});
+    std::istringstream fields(all.substr(all.rfind(')') + 2));
+    std::string f;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; fields >> f; ++i) {
+        if (i == 14) utime = std::stoull(f);
+        if (i == 15) {
+            stime = std::stoull(f);
+            break;
+        }
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// Reads 1,000 stream bodies on one epoll thread: bytes and the longest silence of each.
+class StreamReaders {
+public:
+    StreamReaders(int port, int count) : epoll_(epoll_create1(EPOLL_CLOEXEC)) {
+        const std::string request = "GET /live/stream.mp4 HTTP/1.1\r\nHost: t\r\n\r\n";
+        for (int i = 0; i < count; ++i) {
+            const int fd = connectTcp("127.0.0.1", port, 5);
+            if (fd < 0 || ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) <= 0) {
+                if (fd >= 0) ::close(fd);
+                continue;
+            }
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.u32 = static_cast<uint32_t>(streams_.size());
+            streams_.push_back({fd});
+            epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+        }
+        thread_ = std::thread([this] { loop(); });
+    }
+    ~StreamReaders() {
+        running_ = false;
+        thread_.join();
+        for (auto& s : streams_) ::close(s.fd);
+        ::close(epoll_);
+    }
+    struct Stream {
+        int fd;
+        uint64_t bytes = 0;
+        steady_clock::time_point last{};
+        double longestGap = 0;  // seconds between two arrivals, once data flows
+        bool closed = false;
+    };
+    const std::vector<Stream>& streams() {
+        running_ = false;
+        thread_.join();
+        thread_ = std::thread([] {});
+        return streams_;
+    }
+
+private:
+    void loop() {
+        std::vector<epoll_event> events(256);
+        char buffer[65536];
+        while (running_) {
+            const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 100);
+            const auto now = steady_clock::now();
+            for (int i = 0; i < n; ++i) {
+                Stream& s = streams_[events[i].data.u32];
+                const ssize_t got = ::recv(s.fd, buffer, sizeof buffer, MSG_DONTWAIT);
+                if (got <= 0) {
+                    if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+                        s.closed = true;
+                        epoll_ctl(epoll_, EPOLL_CTL_DEL, s.fd, nullptr);
+                    }
+                    continue;
+                }
+                if (s.bytes > 0)
+                    s.longestGap = std::max(s.longestGap, duration<double>(now - s.last).count());
+                s.bytes += static_cast<uint64_t>(got);
+                s.last = now;
+            }
+        }
+    }
+    int epoll_;
+    std::vector<Stream> streams_;
+    std::atomic<bool> running_{true};
+    std::thread thread_;
+};
+
+// An LL-HLS viewer as players are: a blocking reload for the part after the last it has, then
+// that part, on one keep-alive connection.
+struct Viewer {
+    uint64_t parts = 0, failures = 0;
+    int mostBehind = 0;  // parts it had not fetched yet when a reload answered, at worst
+    std::string error;
+    void run(int port, const std::atomic<bool>& stop) {
+        HttpConnection c("127.0.0.1", port, 10);
+        long long msn = -1, part = 0;  // the part wanted next
+        while (!stop) {
+            std::string path = "/live/index.m3u8";
+            if (msn >= 0)
+                path += "?_HLS_msn=" + std::to_string(msn) + "&_HLS_part=" + std::to_string(part);
+            const HttpResponse r = c.get(path);
+            const auto p = parseM3u8(r.body, &error);
+            if (r.status != 200 || !p) {
+                ++failures;
+                return;
+            }
+            // Every part listed, as (msn, index, uri); the open segment's last.
+            struct Listed {
+                long long msn, index;
+                std::string uri;
+            };
+            std::vector<Listed> listed;
+            for (size_t i = 0; i < p->segments.size(); ++i)
+                for (size_t k = 0; k < p->segments[i].parts.size(); ++k)
+                    listed.push_back({p->mediaSequence + static_cast<long long>(i),
+                                      static_cast<long long>(k), p->segments[i].parts[k].uri});
+            const long long openMsn = p->mediaSequence + static_cast<long long>(p->segments.size());
+            for (size_t k = 0; k < p->open.parts.size(); ++k)
+                listed.push_back({openMsn, static_cast<long long>(k), p->open.parts[k].uri});
+            if (listed.empty()) continue;
+            if (msn < 0) {  // start at the newest part
+                msn = listed.back().msn;
+                part = listed.back().index;
+            }
+            // Parts at or past the one wanted (a part index past a segment's end means part 0
+            // of the next, RFC 8216bis §6.2.5.2).
+            std::vector<const Listed*> todo;
+            for (const Listed& l : listed)
+                if (l.msn > msn || (l.msn == msn && l.index >= part)) todo.push_back(&l);
+            mostBehind = std::max(mostBehind, static_cast<int>(todo.size()) - 1);
+            for (const Listed* l : todo) {
+                if (c.get("/live/" + l->uri).status != 200) ++failures;
+                ++parts;
+                msn = l->msn;
+                part = l->index + 1;
+            }
+        }
+    }
+};
+
+// The HTTP-stage issue's scale test. Timing test (label `timing`, run alone): the bounds are on
+// latencies a loaded machine also stretches.
+TEST(StreamLoad, ThousandLongStreamsBesideFiftyLowLatencyViewers) {
+    rlimit files{};  // this test holds 1,050 sockets itself
+    getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 8192);
+    setrlimit(RLIMIT_NOFILE, &files);
+    // The test pattern at 320x240 and 40 kbit/s: each stream a few KB/s; parts of 0.2 s.
+    Server s({"--container", "fmp4", "--max-clients", "2000", "--bitrate", "40k"});
+    ASSERT_NE(s.port, 0);
+    const int threadsBefore = threadsOf(s.process->pid());
+    const double cpuBefore = cpuSecondsOf(s.process->pid());
+    constexpr int kStreams = 1000, kViewers = 50, kSeconds = 60;
+
+    StreamReaders readers(s.port, kStreams);
+    std::atomic<bool> stop{false};
+    std::vector<Viewer> viewers(kViewers);
+    std::vector<std::thread> threads;
+    for (auto& v : viewers) threads.emplace_back([&v, &s, &stop] { v.run(s.port, stop); });
+    FreshClientProbe probe(s.port);
+    const auto t0 = steady_clock::now();
+    std::this_thread::sleep_for(seconds(kSeconds / 2));
+    const int threadsDuring = threadsOf(s.process->pid());
+    const double streamsOpen = metric(s.port, "hlsd_http_streams_open");
+    std::this_thread::sleep_for(seconds(kSeconds / 2));
+    stop = true;
+    for (auto& t : threads) t.join();
+    const double elapsed = duration<double>(steady_clock::now() - t0).count();
+    const double cpu = cpuSecondsOf(s.process->pid()) - cpuBefore;
+    const auto& streams = readers.streams();
+
+    ASSERT_EQ(streams.size(), static_cast<size_t>(kStreams)) << "connections refused";
+    uint64_t least = UINT64_MAX, most = 0, closed = 0;
+    double longestGap = 0;
+    for (const auto& st : streams) {
+        least = std::min(least, st.bytes);
+        most = std::max(most, st.bytes);
+        longestGap = std::max(longestGap, st.longestGap);
+        closed += st.closed;
+    }
+    uint64_t fewestParts = UINT64_MAX, failures = 0;
+    int mostBehind = 0;
+    for (const auto& v : viewers) {
+        fewestParts = std::min(fewestParts, v.parts);
+        failures += v.failures;
+        mostBehind = std::max(mostBehind, v.mostBehind);
+    }
+    std::cout << kStreams << " streams for " << elapsed << " s: " << least << " to " << most
+              << " bytes each, longest silence " << longestGap << " s, " << closed << " closed; "
+              << kViewers << " LL-HLS viewers: fewest parts " << fewestParts << ", at most "
+              << mostBehind << " parts behind, " << failures << " failures; hlsd threads "
+              << threadsBefore << " -> " << threadsDuring << ", CPU " << cpu / elapsed * 100
+              << " % of a core (encoding included)\n";
+    EXPECT_EQ(streamsOpen, kStreams);
+    EXPECT_EQ(closed, 0u) << "a stream ended early";
+    EXPECT_GT(least, static_cast<uint64_t>(kSeconds * 40000 / 8 / 2)) << "a stream fell short";
+    EXPECT_LT(longestGap, 3.0) << "a stream went silent (parts come every 0.2 s)";
+    EXPECT_EQ(failures, 0u);
+    // Parts of 0.2 s for `elapsed` s, less one segment's start; behind by more than a segment
+    // (5 parts) would mean the viewer could not keep up.
+    EXPECT_GE(fewestParts, static_cast<uint64_t>(elapsed / 0.2 * 0.95));
+    EXPECT_LE(mostBehind, 5);
+    EXPECT_EQ(threadsDuring, threadsBefore) << "hlsd's threads grew with its viewers";
+    EXPECT_EQ(metric(s.port, "hlsd_source_dropped_frames_total"), 0);
+    expectFreshClientServed(probe, "1,000 streams and 50 LL-HLS viewers");
+    EXPECT_EQ(s.stop().exitCode, 0);
+}
+
+}  // namespace
+}  // namespace hlsd::test
