@@ -295,14 +295,19 @@ struct TestStream : BodyStream {
     }
 };
 
-TEST(ConnectionLoop, StreamsABodyAsItIsProducedAndClosesAtItsEnd) {
-    Loop l;
-    auto stream = std::make_shared<TestStream>();
-    l.answer = [&](const Request&, bool) -> std::variant<Response, Hold> {
+// A responder answering every request with `stream`'s body.
+auto streamOf(std::shared_ptr<BodyStream> stream) {
+    return [stream](const Request&, bool) -> std::variant<Response, Hold> {
         Response r;
         r.stream = stream;
         return r;
     };
+}
+
+TEST(ConnectionLoop, StreamsABodyAsItIsProducedAndClosesAtItsEnd) {
+    Loop l;
+    auto stream = std::make_shared<TestStream>();
+    l.answer = streamOf(stream);
     Client c(l.port);
     ASSERT_TRUE(c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"));
     const std::string head = c.read("\r\n\r\n");
@@ -347,15 +352,12 @@ TEST(ConnectionLoop, StalledStreamReaderHoldsOneCallsBytesAndIsClosed) {
             return Status::More;
         }
     };
-    l.answer = [&](const Request&, bool) -> std::variant<Response, Hold> {
-        auto e = std::make_shared<Endless>();
-        e->piece = piece;
-        e->calls = &calls;
-        e->maxHeld = &maxHeld;
-        Response r;
-        r.stream = e;
-        return r;
-    };
+    auto endless = std::make_shared<Endless>();
+    endless->piece = piece;
+    endless->calls = &calls;
+    endless->maxHeld = &maxHeld;
+    l.answer = streamOf(endless);
+    endless.reset();
     Client c(l.port);
     const int small = 65536;  // the kernel buffers fill sooner
     ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -368,23 +370,21 @@ TEST(ConnectionLoop, StalledStreamReaderHoldsOneCallsBytesAndIsClosed) {
     EXPECT_EQ(l.loop.stats().streams, 0);
     EXPECT_EQ(calls.load(), filled);
     EXPECT_LE(maxHeld.load(), 2) << "more than one call's chunk was referenced at once";
+    l.answer = nullptr;  // the responder's stream holds the piece too
     EXPECT_EQ(piece.use_count(), 1) << "the closed connection still holds the stream's bytes";
 }
 
 TEST(ConnectionLoop, StopEndsAStreamThatWaits) {
     Loop l;
     auto stream = std::make_shared<TestStream>();
-    l.answer = [&](const Request&, bool) -> std::variant<Response, Hold> {
-        Response r;
-        r.stream = stream;
-        return r;
-    };
+    l.answer = streamOf(stream);
     Client c(l.port);
     ASSERT_TRUE(c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"));
     EXPECT_NE(c.read("\r\n\r\n").find("200 OK"), std::string::npos);
     auto stopped = std::async(std::launch::async, [&] { l.loop.stop(); });
     EXPECT_EQ(stopped.wait_for(3s), std::future_status::ready);
     EXPECT_EQ(c.read(), "");  // closed, nothing more
+    l.answer = nullptr;       // the responder's copy
     EXPECT_EQ(stream.use_count(), 1);
 }
 

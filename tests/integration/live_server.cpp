@@ -42,6 +42,13 @@ ProcessResult Server::stop() {
     return process->wait(5);
 }
 
+void raiseFileLimit(rlim_t count) {
+    rlimit files{};
+    getrlimit(RLIMIT_NOFILE, &files);
+    files.rlim_cur = std::min(files.rlim_max, count);
+    setrlimit(RLIMIT_NOFILE, &files);
+}
+
 std::string newestSegment(int port) {
     auto p = parseM3u8(httpGet(port, "/live/index.m3u8").body);
     return p && !p->segments.empty() ? p->segments.back().uri : "";

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <memory>
 #include <string>
@@ -29,6 +30,10 @@ public:
 // The port `hlsd` listens on, once its /healthz answers 200 (the first segment exists) on
 // `host`; 0 if that did not happen within `seconds`.
 int waitUntilServing(Process& hlsd, const std::string& host = "127.0.0.1", double seconds = 30);
+
+// For tests that hold thousands of sockets themselves: the soft descriptor limit up to `count`
+// (or the hard limit).
+void raiseFileLimit(rlim_t count);
 
 // The last segment the playlist lists ("" if none).
 std::string newestSegment(int port);

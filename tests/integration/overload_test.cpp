@@ -39,10 +39,7 @@ std::vector<double> segmentTimes(const std::string& log, std::vector<double>* du
 }
 
 TEST(Overload, SourceKeepsItsRateWhileConnectionsChurn) {
-    rlimit files{};  // this test holds 2,000 sockets itself
-    getrlimit(RLIMIT_NOFILE, &files);
-    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 8192);
-    setrlimit(RLIMIT_NOFILE, &files);
+    raiseFileLimit(8192);  // this test holds thousands of sockets itself
     Server s({"--log-level", "debug", "--max-clients", "4096", "--part-duration", "0.2"});
     ASSERT_NE(s.port, 0);
     std::this_thread::sleep_for(seconds(2));

@@ -220,10 +220,7 @@ struct Viewer {
 // The HTTP-stage issue's scale test. Timing test (label `timing`, run alone): the bounds are on
 // latencies a loaded machine also stretches.
 TEST(StreamLoad, ThousandLongStreamsBesideFiftyLowLatencyViewers) {
-    rlimit files{};  // this test holds 1,050 sockets itself
-    getrlimit(RLIMIT_NOFILE, &files);
-    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 8192);
-    setrlimit(RLIMIT_NOFILE, &files);
+    raiseFileLimit(8192);  // this test holds thousands of sockets itself
     // The test pattern at 320x240 and 40 kbit/s: each stream a few KB/s; parts of 0.2 s.
     Server s({"--container", "fmp4", "--max-clients", "2000", "--bitrate", "40k"});
     ASSERT_NE(s.port, 0);
