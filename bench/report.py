@@ -580,7 +580,30 @@ def serving_section(r, sr, w, behind):
                 w("")
 
 
-def update_serving(path, run):
+SERVING_EXPLANATIONS = {
+    "serving": (
+        "- **Segments per second: one core against two.** hlsd serves every connection "
+        "from one event thread, so it uses at most one core (its CPU column stays near "
+        "100 %), while nginx's two workers use both (~115 %, wrk sharing them). Per "
+        "segment, both spend ~98 % of their CPU in the kernel (sendfile of the same pages "
+        "and TCP over loopback; the perf profile in section 2): hlsd's requests/s ≈ "
+        "nginx's × (hlsd CPU % / nginx CPU %) × (nginx µs/request / hlsd µs/request). On "
+        "a Pi the network runs out first: one core here sends ~2 GB/s of segments over "
+        "loopback, a Pi 4's or 5's Ethernet carries 0.12 GB/s. One event loop per core "
+        "(sharing the listening socket with EPOLLEXCLUSIVE) would lift it."),
+    "serving_cpu": (
+        "- **Segments cost more CPU than nginx's at the same rate.** Both send the "
+        "segment's pages with sendfile (hlsd from its per-part memfds, a call per part; "
+        "nginx from the page cache, one call; corking hlsd's calls into shared packets, as "
+        "nginx's tcp_nopush does, cost 30 % more CPU per segment at 10 connections and "
+        "saved 3 % at 100, measured side by side, so it is not done). In the perf "
+        "profile (section 2), hlsd's samples pass through loopback's receive path (wrk's "
+        "side of TCP, run in softirq on the sending core) two to three times as often as "
+        "nginx's, while nginx spends that share in task switches between its workers."),
+}
+
+
+def update_serving(path, run, perf=None):
     """Section 2 of RESULTS.md from a `bench.py --only serving` run's JSON, in place: the
     section, the header paragraph that names the serving run, and the serving items of "Where
     hlsd is behind" (the rest of the file is another run's and stays as it is)."""
@@ -590,6 +613,25 @@ def update_serving(path, run):
           "hlsd_threads_idle": (run.get("serving") or {}).get("hlsd_threads_idle")}
     out, behind = [], []
     serving_section({"serving": run.get("serving"), "date": run["date"]}, sr, out.append, behind)
+    if perf:
+        out.append("### Where a segment's CPU goes (perf)\n")
+        out.append("From `bench/perf_serving.py` (a separate, shorter run than the tables above). "
+                   "This VM has no hardware counters, so the samples come from the cpu-clock "
+                   "timer; a sample due while interrupts were off is taken where they are turned "
+                   "back on, which is why `_raw_spin_unlock_irqrestore` leads both servers: it "
+                   "stands for the networking done with interrupts off (softirq).\n")
+        out.append(open(perf).read().strip() + "\n")
+        out.append("Read: user space is under 2 % of either server's samples; what differs is "
+                   "kernel work on the same bytes. hlsd's sends run loopback's receive side "
+                   "(wrk's TCP, in softirq) two to three times as often as nginx's (likely "
+                   "because one thread sends to every connection, so the softirq runs in its "
+                   "context rather than spread over two workers), and each 1 MB segment is ten "
+                   "sendfile calls (one per 0.2 s part's memfd) where nginx makes one.\n")
+        out.append("MSG_ZEROCOPY (the issue's other option) is not measured: on loopback the "
+                   "kernel copies every MSG_ZEROCOPY packet anyway (a deferred copy, "
+                   "Documentation/networking/msg_zerocopy.rst, \"Loopback\"), and sendfile "
+                   "already hands the socket page references without completion notifications "
+                   "to reap.\n")
     lines = open(path).read().split("\n")
     i = lines.index("## 2. Serving (wrk, 127.0.0.1)")
     j = next(k for k in range(i + 1, len(lines)) if lines[k].startswith("## "))
@@ -601,8 +643,9 @@ def update_serving(path, run):
                 f"{sr['mode']} --only serving` on {sr['date']} (commit `{sr['commit']}`, "
                 f"{sr['duration_s']:.0f} s, load average {' '.join(sr['loadavg_start'])} at the "
                 f"start, {' '.join(sr['loadavg_end'])} at the end), on hlsd's HTTP stage at that "
-                "commit (every connection in one epoll loop, responses written from the store's "
-                "buffers with sendmsg), put here by `report.py --serving JSON --update`. "
+                "commit (every connection in one epoll loop; media sent with sendfile from "
+                "in-memory files, text with sendmsg), put here by `report.py --serving JSON "
+                "--update` (with `--perf`: bench/perf_serving.py's profile). "
                 "Sections 5 (soak) and 6 (players) name their own runs. Every other section "
                 "comes from the full run named above, which measured earlier HTTP layers: its "
                 "thread counts, RSS, start-up and profile reflect them.")
@@ -615,6 +658,16 @@ def update_serving(path, run):
     new = [f"- **{'never answered' if fac == float('inf') else f'{fac:.2f}× worse'}**: {text} "
            f"(serving run {sr['date']})" for fac, text, _ in behind]
     lines[h:e] = kept[:first] + new + kept[first:]
+    # The serving explanations, as of this code (older ones named earlier HTTP layers).
+    h = lines.index("## Where hlsd is behind")
+    e = next((k for k in range(h + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+    old_expl = re.compile(r"^- \*\*(Per-request overhead|Segments cost more CPU|Segments per second)")
+    section = [x for x in lines[h:e] if not old_expl.match(x)]
+    at = next((k + 2 for k, x in enumerate(section) if x.startswith("Best explanations")),
+              len(section))
+    kinds = {k for _, _, k in behind}
+    section[at:at] = [SERVING_EXPLANATIONS[k] for k in ("serving", "serving_cpu") if k in kinds]
+    lines[h:e] = section
     with open(path, "w") as fh:
         fh.write("\n".join(lines))
 
@@ -649,6 +702,7 @@ def main():
     ap.add_argument("--soak", help="bench/soak.py's JSON: the soak section")
     ap.add_argument("--soak-ll", help="bench/soak.py --ll's JSON: the soak section's LL-HLS part")
     ap.add_argument("--serving", help="bench.py --only serving's JSON: section 2")
+    ap.add_argument("--perf", help="bench/perf_serving.py's markdown, with --serving")
     ap.add_argument("--update", metavar="RESULTS_MD",
                     help="with --soak and/or --soak-ll, or --serving: rewrite only that part "
                          "of this file")
@@ -656,7 +710,7 @@ def main():
     soak = json.load(open(a.soak)) if a.soak else None
     soak_ll = json.load(open(a.soak_ll)) if a.soak_ll else None
     if a.update and a.serving:
-        update_serving(a.update, json.load(open(a.serving)))
+        update_serving(a.update, json.load(open(a.serving)), a.perf)
         return
     if a.update:
         if not soak and not soak_ll:
@@ -1016,26 +1070,9 @@ def main():
               "request as soon as its head is complete; a fresh viewer should therefore be "
               "served within one loop turn. If this row shows, look at "
               "`src/http/connection_loop.cpp` (accept and the write path) first.")
-        if "serving" in kinds:
-            w("- **Per-request overhead.** Each request crosses two threads in hlsd: the event "
-              "thread's `epoll_wait` sees the request, `recv`s its head and queues the "
-              "connection; a worker runs cpp-httplib's parsing and routing over those bytes, "
-              "`poll`s for writability before each write, sends headers and body in separate "
-              "`send`s, and re-arms the connection with `epoll_ctl`. In user space, httplib "
-              "formats headers through `snprintf` and keeps case-insensitive header maps. "
-              "nginx answers a cached small file with one `epoll_wait` batch, one `recv` and "
-              "one `writev`/`sendfile`, in 2 worker processes with no hand-off between "
-              "threads. (The profile section" + (" is from the earlier full run and" if sr else "")
-              + " shows where the user-space instructions go.)")
-        if "serving_cpu" in kinds:
-            w("- **Segments cost more CPU than nginx's at the same rate.** Most of the "
-              "difference is kernel time (the µs above). The likely reason: hlsd serves "
-              "segments from its own memory, so `send` copies each response's megabyte into "
-              "socket buffers, while nginx passes its file to `sendfile` and the page cache is "
-              "not copied on the way out; the extra `poll`, `epoll_ctl` and thread hand-off per "
-              "request add a little. At these rates wrk, sharing the cores, limits both "
-              "servers' requests/s, so the difference shows as CPU, not throughput; on a Pi it "
-              "is CPU the segmenter does not have.")
+        for kind in ("serving", "serving_cpu"):
+            if kind in kinds:
+                w(SERVING_EXPLANATIONS[kind])
         if "segmenting" in kinds:
             w("- **Segmenting**: hlsd's top user-space function at real time is its own Annex B "
               "scanner (`h264::split`), followed by memcpy; ffmpeg's `-c copy` path does not "

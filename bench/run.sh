@@ -38,7 +38,7 @@ if [ "$mode" = soak ]; then  # hlsd and python3 only: nothing to install
   exit $rc
 fi
 
-packages=(nginx wrk time valgrind iproute2 binutils ffmpeg chromium nodejs python3)
+packages=(nginx wrk time valgrind linux-perf iproute2 binutils ffmpeg chromium nodejs python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
