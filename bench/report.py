@@ -594,9 +594,8 @@ SERVING_EXPLANATIONS = {
     "serving_cpu": (
         "- **Segments cost more CPU than nginx's at the same rate.** Both send the "
         "segment's pages with sendfile (hlsd from its per-part memfds, a call per part; "
-        "nginx from the page cache, one call; corking hlsd's calls into shared packets, as "
-        "nginx's tcp_nopush does, cost 30 % more CPU per segment at 10 connections and "
-        "saved 3 % at 100, measured side by side, so it is not done). In the perf "
+        "nginx from the page cache, one call; batching them was measured and is not "
+        "better across the board: section 2's profile). In the perf "
         "profile (section 2), hlsd's samples pass through loopback's receive path (wrk's "
         "side of TCP, run in softirq on the sending core) two to three times as often as "
         "nginx's, while nginx spends that share in task switches between its workers."),
@@ -626,7 +625,14 @@ def update_serving(path, run, perf=None):
                    "(wrk's TCP, in softirq) two to three times as often as nginx's (likely "
                    "because one thread sends to every connection, so the softirq runs in its "
                    "context rather than spread over two workers), and each 1 MB segment is ten "
-                   "sendfile calls (one per 0.2 s part's memfd) where nginx makes one.\n")
+                   "sendfile calls (one per 0.2 s part's memfd) where nginx makes one. Two "
+                   "ways to batch them were measured side by side (two hlsd processes, 3 "
+                   "alternating wrk runs, CPU µs per segment): corking the calls (nginx's "
+                   "tcp_nopush) +30 % at 10 connections, −3 % at 100; one sendfile from a "
+                   "whole-segment memfd +18 % at 10, +7 % at 100, −25 % at 1000. On loopback "
+                   "the sender also runs the receiver's TCP, so batching moves work between the "
+                   "two ends more than it removes any; neither is in the code. What a Pi's NIC "
+                   "makes of it only a Pi can measure.\n")
         out.append("MSG_ZEROCOPY (the issue's other option) is not measured: on loopback the "
                    "kernel copies every MSG_ZEROCOPY packet anyway (a deferred copy, "
                    "Documentation/networking/msg_zerocopy.rst, \"Loopback\"), and sendfile "
