@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 LIVE_DIR ?= $(BUILD)/live
 
-.PHONY: all deps deps-test build run test test-asan test-tsan fuzz deb test-package bench \
+.PHONY: all deps deps-test build run test test-fresh test-asan test-tsan fuzz deb test-package bench \
 	bench-full soak format clean
 
 all: build
@@ -29,7 +29,13 @@ run: build
 	$(BUILD)/hlsd --config conf/hlsd.yml --output-dir $(LIVE_DIR) $(ARGS)
 
 test: deps-test build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 300
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 300 $(CTEST_ARGS)
+
+# The README's two commands in a fresh root of Debian 12 or 13 (scripts/test-fresh.sh; as root;
+# DIST=bookworm|trixie, FRESH_ARGS=--quick leaves out the timing tests, --keep reuses the root).
+DIST ?= trixie
+test-fresh:
+	scripts/test-fresh.sh $(DIST) $(FRESH_ARGS)
 
 # libFuzzer on the router, the config loader and the H.264/TS input path, FUZZ_SECONDS each
 # (clang, ASan + UBSan, in build-fuzz/); fails on a crash, saved in build-fuzz/crashes/.
