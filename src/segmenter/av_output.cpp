@@ -18,7 +18,7 @@ constexpr int kIoBufferSize = 64 * 1024;
 
 }  // namespace
 
-int AvOutput::onWrite(void* self, uint8_t* data, int size) {
+int AvOutput::onWrite(void* self, av::WriteBuffer data, int size) {
     auto& buffer = static_cast<AvOutput*>(self)->buffer_;
     buffer.insert(buffer.end(), data, data + size);
     return size;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "compat/ffmpeg.h"
 #include "hlsd/packet.h"
 
 struct AVDictionary;
@@ -38,7 +39,7 @@ public:
     std::vector<uint8_t> take();
 
 private:
-    static int onWrite(void* self, uint8_t* data, int size);
+    static int onWrite(void* self, av::WriteBuffer data, int size);
     void release();
 
     const char* format_;
