@@ -42,8 +42,12 @@ work=$(mktemp -d /tmp/hlsd-test-package.XXXXXX)
 hlsd_pid=""
 strace_pid=""
 made_run_dir=""
+instance_pids=()
 cleanup() {
   [ -n "$strace_pid" ] && kill -KILL "$strace_pid" 2>/dev/null
+  for p in "${instance_pids[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  rm -rf /etc/hlsd/hlsd-test-cam1.yml /etc/hlsd/hlsd-test-cam2.yml /run/hlsd-hlsd-test-cam1 \
+    /run/hlsd-hlsd-test-cam2
   if [ -n "$hlsd_pid" ] && kill -0 "$hlsd_pid" 2>/dev/null; then
     kill -KILL "$hlsd_pid" 2>/dev/null
     wait "$hlsd_pid" 2>/dev/null
@@ -102,8 +106,8 @@ fi
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/contents"
 for f in /usr/bin/hlsd /etc/hlsd/hlsd.yml /usr/share/hlsd/player/index.html \
          /usr/share/hlsd/player/player.js /usr/share/hlsd/player/hls.min.js \
-         /lib/systemd/system/hlsd.service /usr/share/man/man1/hlsd.1.gz \
-         /usr/share/doc/hlsd/copyright; do
+         /lib/systemd/system/hlsd.service /lib/systemd/system/hlsd@.service \
+         /usr/share/man/man1/hlsd.1.gz /usr/share/doc/hlsd/copyright; do
   check "package contains $f" grep -qx -- "$f" "$work/contents"
 done
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles >"$work/conffiles"
@@ -285,12 +289,71 @@ else
 fi
 [ -n "$made_run_dir" ] && rm -rf "$made_run_dir" && made_run_dir=""
 
+# 5b. Several cameras on one Pi: two hlsd@ instances at once, each started as the installed
+# hlsd@.service would start it (its ExecStart= and RuntimeDirectory=, %i replaced), each with its
+# own /etc/hlsd/NAME.yml (here the test pattern, small, on its own port) and /run/hlsd-NAME.
+template=/lib/systemd/system/hlsd@.service
+exec_start=$(sed -n 's/^ExecStart=//p' "$template")
+runtime_dir=$(sed -n 's/^RuntimeDirectory=//p' "$template")
+echo "hlsd@.service: ExecStart=$exec_start RuntimeDirectory=$runtime_dir"
+instance_urls=()
+for name in hlsd-test-cam1 hlsd-test-cam2; do
+  sed -e 's/^source: .*/source: test/' -e 's/^width: .*/width: 320/' -e 's/^height: .*/height: 240/' \
+      -e 's/^listen: .*/listen: 127.0.0.1:0/' /etc/hlsd/hlsd.yml >"/etc/hlsd/$name.yml"
+  dir=/run/${runtime_dir//%i/$name}
+  mkdir -m 0755 "$dir" && chown "$uid:$uid" "$dir"
+  read -ra cmd <<<"${exec_start//%i/$name}"
+  setpriv --reuid="$uid" --regid="$uid" --groups="$video_gid" --no-new-privs \
+    --inh-caps=-all --bounding-set=-all \
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/ LANG=C.UTF-8 "${cmd[@]}" \
+    >"$work/$name.log" 2>&1 </dev/null &
+  instance_pids+=($!)
+done
+for i in 0 1; do
+  u=""
+  for _ in $(seq 1 100); do
+    u=$(grep -oE 'http://127\.0\.0\.1:[0-9]+/' "$work/hlsd-test-cam$((i + 1)).log" | head -n 1)
+    [ -n "$u" ] && break
+    sleep 0.1
+  done
+  instance_urls+=("$u")
+done
+both=0
+for _ in $(seq 1 100); do  # both serving a playlist at the same moment
+  if curl -sf -o /dev/null "${instance_urls[0]}live/index.m3u8" &&
+     curl -sf -o /dev/null "${instance_urls[1]}live/index.m3u8" &&
+     kill -0 "${instance_pids[0]}" 2>/dev/null && kill -0 "${instance_pids[1]}" 2>/dev/null; then
+    both=1
+    break
+  fi
+  sleep 0.2
+done
+check "two hlsd@ instances serve at once (${instance_urls[*]})" test "$both" = 1 -a \
+  "${instance_urls[0]}" != "${instance_urls[1]}"
+for name in hlsd-test-cam1 hlsd-test-cam2; do
+  check "hlsd@$name mirrors into /run/hlsd-$name" test -s "/run/hlsd-$name/index.m3u8"
+done
+for i in 0 1; do
+  kill -TERM "${instance_pids[$i]}"
+  wait "${instance_pids[$i]}"
+  rc=$?
+  check "SIGTERM stops hlsd@hlsd-test-cam$((i + 1)) with exit code 0 (got $rc)" test "$rc" = 0
+done
+instance_pids=()
+rm -rf /etc/hlsd/hlsd-test-cam1.yml /etc/hlsd/hlsd-test-cam2.yml /run/hlsd-hlsd-test-cam1 \
+  /run/hlsd-hlsd-test-cam2
+
 # 6. systemd-analyze on the installed unit (PID 1 need not be systemd for these).
 echo "--- systemd-analyze verify /lib/systemd/system/hlsd.service:"
 verify=$(systemd-analyze verify /lib/systemd/system/hlsd.service 2>&1)
 verify_rc=$?
 echo "${verify:-(no output)}"
 check "systemd-analyze verify hlsd.service (exit $verify_rc, no output)" \
+  test "$verify_rc" = 0 -a -z "$verify"
+verify=$(cd /lib/systemd/system && systemd-analyze verify hlsd@cam.service 2>&1)
+verify_rc=$?
+echo "${verify:-(no output)}"
+check "systemd-analyze verify hlsd@cam.service (exit $verify_rc, no output)" \
   test "$verify_rc" = 0 -a -z "$verify"
 security=$(systemd-analyze security --offline=true "$top/packaging/debian/hlsd.service" 2>&1)
 echo "$security" | grep -E '✗'
@@ -309,6 +372,7 @@ fi
 check "dpkg knows no hlsd any more" \
   bash -c '! dpkg-query -W -f="\${Status}\n" hlsd 2>/dev/null | grep -qv "not-installed"'
 for p in /etc/hlsd /usr/share/hlsd /usr/share/doc/hlsd /usr/bin/hlsd /lib/systemd/system/hlsd.service \
+         /lib/systemd/system/hlsd@.service \
          /usr/share/man/man1/hlsd.1.gz /etc/systemd/system/multi-user.target.wants/hlsd.service \
          /var/lib/systemd/deb-systemd-helper-enabled/hlsd.service ${run_existed:-/run/hlsd}; do
   check "purged: $p is gone" test ! -e "$p" -a ! -L "$p"
