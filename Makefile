@@ -2,9 +2,11 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 LIVE_DIR ?= $(BUILD)/live
+# The Debian release of test-fresh's root and of cross-built packages.
+DIST ?= trixie
 
-.PHONY: all deps deps-test build run test test-fresh test-asan test-tsan fuzz deb test-package bench \
-	bench-full soak format clean
+.PHONY: all deps deps-test build run test test-fresh test-asan test-tsan fuzz deb test-qemu \
+	test-package bench bench-full soak format clean
 
 all: build
 
@@ -36,7 +38,6 @@ test: deps-test build
 
 # The README's two commands in a fresh root of Debian 12 or 13 (scripts/test-fresh.sh; as root;
 # DIST=bookworm|trixie, FRESH_ARGS=--quick leaves out the timing tests, --keep reuses the root).
-DIST ?= trixie
 test-fresh:
 	scripts/test-fresh.sh $(DIST) $(FRESH_ARGS)
 
@@ -78,8 +79,19 @@ test-tsan: deps-test build-tsan/CMakeCache.txt
 	ctest --test-dir build-tsan --output-on-failure -j $(JOBS) --timeout 300 -R '$(TSAN_TESTS)'
 
 # The Debian package, from the tracked files: build-deb/hlsd_<version>_<arch>.deb (see README).
+# ARCH=arm64|armhf: for a Raspberry Pi, cross-built in a root of DIST (default trixie) with
+# Debian's multiarch, then linted (packaging/cross.sh; as root). test-qemu ARCH=...: that
+# architecture's unit tests under qemu-user, then its hlsd serving the test pattern.
+ARCH ?=
 deb:
+ifeq ($(ARCH),)
 	JOBS=$(JOBS) packaging/build-deb.sh build-deb
+else
+	JOBS=$(JOBS) packaging/cross.sh deb $(ARCH) $(DIST)
+endif
+
+test-qemu:
+	JOBS=$(JOBS) packaging/cross.sh test $(or $(ARCH),arm64) $(DIST)
 
 # Builds the .deb from a clean clone of HEAD, lints, installs, runs and purges it (as root).
 test-package:

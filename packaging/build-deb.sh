@@ -5,6 +5,8 @@
 # needs first (Debian packages: the tools, then debian/control's Build-Depends; npm: hls.js).
 # The version is CMake's project(VERSION), written into a generated debian/changelog.
 # Usage: packaging/build-deb.sh [OUTDIR]   (default build-deb/; as root, or with sudo)
+# ARCH=arm64|armhf cross-builds for that architecture (the cross toolchain and the target's
+# build dependencies are installed; multiarch must be enabled: packaging/cross.sh does it all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -19,11 +21,17 @@ export DEBIAN_FRONTEND=noninteractive
 
 tools=(dpkg-dev debhelper git)
 command -v npm >/dev/null 2>&1 || tools+=(nodejs npm)
-scripts/apt-ensure.sh "${tools[@]}"
 
 version=$(sed -n 's/^project(hlsd VERSION \([0-9][0-9.]*\).*/\1/p' CMakeLists.txt)
 [ -n "$version" ] || { echo "build-deb: no project(hlsd VERSION x.y.z) in CMakeLists.txt" >&2; exit 1; }
-arch=$(dpkg-architecture -qDEB_HOST_ARCH)
+build_arch=$(dpkg-architecture -qDEB_BUILD_ARCH)
+arch=${ARCH:-$build_arch}
+cross=()
+if [ "$arch" != "$build_arch" ]; then
+  cross=(-a "$arch" -Pcross,nocheck)
+  tools+=("crossbuild-essential-$arch")
+fi
+scripts/apt-ensure.sh "${tools[@]}"
 
 work=$(mktemp -d /tmp/hlsd-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -53,10 +61,10 @@ hlsd ($version) unstable; urgency=medium
 CHANGELOG
 
 # Build dependencies, from debian/control.
-if ! (cd "$src" && dpkg-checkbuilddeps) >/dev/null 2>&1; then
-  echo "Installing the build dependencies of debian/control"
+if ! (cd "$src" && dpkg-checkbuilddeps "${cross[@]}") >/dev/null 2>&1; then
+  echo "Installing the build dependencies of debian/control${cross:+ for $arch}"
   $sudo apt-get update -q
-  $sudo apt-get build-dep -y -q --no-install-recommends "$src"
+  $sudo apt-get build-dep -y -q --no-install-recommends "${cross[@]}" "$src"
 fi
 
 # hls.js, exactly as player/package-lock.json pins it, before the (offline) package build.
@@ -65,7 +73,7 @@ fi
 log="$out/hlsd_${version}_${arch}.build"
 echo "dpkg-buildpackage in $src (log: $log)"
 if ! (cd "$src" && DEB_BUILD_OPTIONS="parallel=$jobs ${DEB_BUILD_OPTIONS:-}" \
-        dpkg-buildpackage -b -us -uc) >"$log" 2>&1; then
+        dpkg-buildpackage "${cross[@]}" -b -us -uc) >"$log" 2>&1; then
   tail -n 40 "$log" >&2
   echo "build-deb: dpkg-buildpackage failed (full log: $log)" >&2
   exit 1

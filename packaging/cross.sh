@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The Raspberry Pi builds, made on this amd64 machine in a root of the target's Debian release
+# (default trixie: Raspberry Pi OS's current base) with Debian's multiarch (amd64 + arm64 +
+# armhf, the cross toolchains, the target's -dev packages) and run under qemu-user:
+#
+#   packaging/cross.sh deb  arm64|armhf [DIST]   build-deb/hlsd_<version>_<arch>.deb (+ lintian)
+#   packaging/cross.sh test arm64|armhf [DIST]   the unit tests under qemu, then hlsd (the
+#       target's binary, under qemu) serving the test pattern: the playlist, a blocking reload,
+#       parts and segments, each segment decoded by ffprobe
+#
+# As root (mmdebstrap, chroot, mounts). The root is /var/tmp/hlsd-cross-DIST (~2.5 GB), made
+# once and reused; the source is copied in fresh each time (tracked files, uncommitted edits
+# included). No binfmt_misc is needed: qemu-<cpu> is called explicitly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+what=${1:?usage: packaging/cross.sh deb|test arm64|armhf [DIST]}
+arch=${2:?usage: packaging/cross.sh deb|test arm64|armhf [DIST]}
+dist=${3:-trixie}
+case $arch in
+  arm64) triplet=aarch64-linux-gnu cpu=aarch64 ;;
+  armhf) triplet=arm-linux-gnueabihf cpu=arm ;;
+  *) echo "cross: ARCH is arm64 or armhf" >&2; exit 2 ;;
+esac
+case $what in deb|test) ;; *) echo "cross: deb or test" >&2; exit 2 ;; esac
+[ "$(id -u)" -eq 0 ] || { echo "cross: run as root (mmdebstrap, chroot)" >&2; exit 2; }
+scripts/apt-ensure.sh mmdebstrap git
+
+root=/var/tmp/hlsd-cross-$dist
+log() { echo "[cross $what $arch $dist $(date +%T)] $*"; }
+mounted=()
+cleanup() {
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" || true; done
+}
+trap cleanup EXIT
+
+if [ ! -x "$root/usr/bin/dpkg-buildpackage" ]; then
+  rm -rf "$root"
+  log "creating the build root $root"
+  start=$SECONDS
+  mmdebstrap --variant=apt --architectures=amd64,arm64,armhf \
+    --include=ca-certificates,git,make,sudo,dpkg-dev,debhelper,nodejs,npm,qemu-user,ffmpeg,curl,lintian,crossbuild-essential-arm64,crossbuild-essential-armhf \
+    "$dist" "$root" "deb http://deb.debian.org/debian $dist main"
+  log "root made in $((SECONDS - start)) s"
+fi
+cp /etc/resolv.conf "$root/etc/"
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >/dev/null 2>&1
+fi
+[ -f ~/.npmrc ] && cp ~/.npmrc "$root/root/.npmrc"
+for m in proc dev sys; do
+  mount --bind "/$m" "$root/$m"
+  mounted+=("$root/$m")
+done
+
+# The tracked tree, uncommitted edits included (as packaging/build-deb.sh takes it).
+rm -rf "$root/src/hlsd"
+mkdir -p "$root/src/hlsd"
+tree=$(git stash create 2>/dev/null || true)
+git archive --format=tar "${tree:-HEAD}" | tar -x -C "$root/src/hlsd"
+git -C "$root/src/hlsd" init -q && git -C "$root/src/hlsd" add -A &&
+  git -C "$root/src/hlsd" -c user.email=cross@hlsd -c user.name=cross commit -qm "$(git rev-parse --short HEAD)"
+
+in_root() {
+  chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt DEBIAN_FRONTEND=noninteractive \
+    JOBS="${JOBS:-2}" bash -c "cd /src/hlsd && $1"
+}
+
+if [ "$what" = deb ]; then
+  start=$SECONDS
+  in_root "ARCH=$arch packaging/build-deb.sh /src/out"
+  mkdir -p build-deb
+  cp "$root"/src/out/hlsd_*_"$arch".* build-deb/
+  deb=$(ls build-deb/hlsd_*_"$arch".deb)
+  log "built $deb in $((SECONDS - start)) s"
+  in_root "lintian --display-info /src/out/$(basename "$deb") /src/out/$(basename "${deb%.deb}").changes" \
+    | tee "build-deb/lintian-$arch.txt"
+  if grep -qE '^[EW]: ' "build-deb/lintian-$arch.txt"; then
+    log "lintian: errors or warnings"
+    exit 1
+  fi
+  log "lintian: no errors, no warnings; Depends: $(dpkg-deb -f "$deb" Depends)"
+  exit 0
+fi
+
+# test: the target's build of hlsd and the unit tests (ctest runs them through qemu: the
+# CMake emulator), then hlsd itself under qemu.
+start=$SECONDS
+in_root "scripts/apt-ensure.sh libavformat-dev:$arch libavcodec-dev:$arch libavutil-dev:$arch \
+  libavfilter-dev:$arch libspdlog-dev:$arch libyaml-cpp-dev:$arch libcli11-dev libgtest-dev:$arch \
+  libcamera-dev:$arch libsystemd-dev:$arch cmake pkgconf ffmpeg fonts-dejavu-core >/dev/null"
+log "build dependencies for $arch ready ($((SECONDS - start)) s)"
+start=$SECONDS
+in_root "cmake -S . -B build-$arch -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG' \
+  -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=$cpu \
+  -DCMAKE_C_COMPILER=$triplet-gcc -DCMAKE_CXX_COMPILER=$triplet-g++ \
+  -DPKG_CONFIG_EXECUTABLE=/usr/bin/$triplet-pkg-config \
+  -DCMAKE_LIBRARY_ARCHITECTURE=$triplet \
+  -DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/qemu-$cpu >/tmp/cmake-$arch.log && \
+  cmake --build build-$arch -j \$JOBS --target hlsd hlsd_unit_tests >/tmp/build-$arch.log 2>&1" || {
+  tail -30 "$root/tmp/build-$arch.log" "$root/tmp/cmake-$arch.log" 2>/dev/null
+  exit 1
+}
+log "built hlsd and the unit tests for $arch in $((SECONDS - start)) s: $(chroot "$root" file -b /src/hlsd/build-$arch/hlsd | cut -d, -f1-2)"
+start=$SECONDS
+rc=0
+in_root "\
+  QEMU_LD_PREFIX=/ ctest --test-dir build-$arch -L unit --output-on-failure -j \$JOBS --timeout 600" \
+  >"$root/tmp/ctest-$arch.log" 2>&1 || rc=$?
+grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)" "$root/tmp/ctest-$arch.log" || true
+log "unit tests under qemu-$cpu: exit $rc after $((SECONDS - start)) s"
+[ $rc -eq 0 ] || exit $rc
+start=$SECONDS
+in_root "tests/qemu/serve-check.sh /usr/bin/qemu-$cpu build-$arch/hlsd"
+log "hlsd under qemu-$cpu served and decoded in $((SECONDS - start)) s"
