@@ -43,7 +43,8 @@ std::shared_ptr<libcamera::CameraManager> cameraManager() {
 
 std::string modelOf(const libcamera::Camera& camera) {
     auto model = camera.properties().get(libcamera::properties::Model);
-    return model ? *model : "unknown model";
+    // std::string(...): from libcamera 0.6 the property is a std::string_view.
+    return model ? std::string(*model) : "unknown model";
 }
 
 const std::map<std::string, int> kExposureModes = {{"normal", libcamera::controls::ExposureNormal},
@@ -258,6 +259,14 @@ void CameraSource::onRequestCompleted(libcamera::Request* request) {
     // libcamera's thread: queue the frame and return; all work happens on the source thread.
     if (!running_ || request->status() == libcamera::Request::RequestCancelled) return;
     auto* buffer = request->buffers().begin()->second;
+    // From libcamera 0.5.2 (Raspberry Pi OS: 0.5.1+rpt) the Pi pipeline hands over the frames it
+    // used to drop itself: invalid ones (FrameError) and those taken before exposure and white
+    // balance settled (FrameStartup). They are not encoded: the buffer goes straight back.
+    if (buffer->metadata().status != libcamera::FrameMetadata::FrameSuccess) {
+        request->reuse(libcamera::Request::ReuseBuffers);
+        camera_->queueRequest(request);
+        return;
+    }
     const auto& planes = mapped_[request->cookie()]->planes;
     CapturedFrame f;
     f.width = options_.width;
