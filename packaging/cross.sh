@@ -113,6 +113,14 @@ in_root "\
 grep -E "tests passed|tests failed|\(Failed\)|\(Timeout\)" "$root/tmp/ctest-$arch.log" || true
 log "unit tests under qemu-$cpu: exit $rc after $((SECONDS - start)) s"
 [ $rc -eq 0 ] || exit $rc
+# The Pi 4's hardware encoder is reached through libavcodec's h264_v4l2m2m: in the target's
+# libavcodec, asked by a program of the target's architecture under qemu.
+in_root "printf '%s\n' '#include <stdio.h>' '#include <libavcodec/avcodec.h>' \
+  'int main(void) { const AVCodec *c = avcodec_find_encoder_by_name(\"h264_v4l2m2m\");' \
+  '  printf(\"%s %s\\n\", LIBAVCODEC_IDENT, c ? \"has h264_v4l2m2m\" : \"has NO h264_v4l2m2m\"); return !c; }' \
+  >/tmp/encoders.c && $triplet-gcc /tmp/encoders.c -o /tmp/encoders-$arch \
+  \$($triplet-pkg-config --cflags --libs libavcodec) && /usr/bin/qemu-$cpu /tmp/encoders-$arch" ||
+  { log "the $arch libavcodec has no h264_v4l2m2m encoder"; exit 1; }
 start=$SECONDS
 in_root "tests/qemu/serve-check.sh /usr/bin/qemu-$cpu build-$arch/hlsd"
 log "hlsd under qemu-$cpu served and decoded in $((SECONDS - start)) s"
