@@ -97,7 +97,7 @@ start=$SECONDS
 in_root "cmake -S . -B build-$arch -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   '-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG' \
   -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=$cpu \
-  -DCMAKE_C_COMPILER=$triplet-gcc -DCMAKE_CXX_COMPILER=$triplet-g++ \
+  -DCMAKE_CXX_COMPILER=$triplet-g++ \
   -DPKG_CONFIG_EXECUTABLE=/usr/bin/$triplet-pkg-config \
   -DCMAKE_LIBRARY_ARCHITECTURE=$triplet \
   -DCMAKE_CROSSCOMPILING_EMULATOR=/usr/bin/qemu-$cpu >/tmp/cmake-$arch.log && \
