@@ -53,6 +53,7 @@ struct ConnectionLoop::Connection {
     std::string head, text;  // the response being written: head, then text or chunks
     std::vector<BodyChunk> chunks;
     std::shared_ptr<BodyStream> stream;  // a body produced over time: asked for more when sent
+    bool streamed = false;               // this response's bytes count as stream bytes
     size_t headSent = 0, textSent = 0, chunk = 0, chunkSent = 0;
     loop::Clock::time_point deadline;
     uint32_t watched = 0;

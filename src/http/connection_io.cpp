@@ -98,6 +98,7 @@ void ConnectionLoop::respond(Connection& c, Response r, bool account) {
         c.chunks = std::move(r.chunks);
         std::erase_if(c.chunks, [](const BodyChunk& b) { return b.size == 0; });
         c.stream = std::move(r.stream);
+        c.streamed = c.stream != nullptr;
         if (c.stream) ++streams_;
     }
     c.headSent = c.textSent = c.chunk = c.chunkSent = 0;
@@ -140,6 +141,7 @@ void ConnectionLoop::flush(Connection& c) {
         }
         if (n <= 0) return close(c.transport->fd());
         c.deadline = Clock::now() + milliseconds(limits_.ioMs);  // progress
+        if (c.streamed) streamBytes_ += static_cast<uint64_t>(n);
         auto left = static_cast<size_t>(n);
         const size_t h = std::min(left, c.head.size() - c.headSent);
         c.headSent += h;
@@ -167,14 +169,21 @@ bool ConnectionLoop::pull(Connection& c) {
     const BodyStream::Status status = c.stream->next(c.chunks);
     std::erase_if(c.chunks, [](const BodyChunk& b) { return b.size == 0; });
     if (status == BodyStream::Status::End) {
-        endStream(c);
-        finished(c);
-        return false;
-    }
-    if (c.chunks.empty()) {  // waits for its producer: no deadline, the client may wait for hours
+        endStream(c);  // what came with End is still sent, then the response is finished
+        if (c.chunks.empty()) {
+            finished(c);
+            return false;
+        }
+    } else if (c.chunks.empty()) {
+        // Waits for its producer: no deadline, the client may wait for hours (a client that
+        // leaves is closed on its FIN or reset).
+        if (c.eof) {
+            close(c.transport->fd());
+            return false;
+        }
         setState(c, Streaming);
         c.deadline = Clock::time_point::max();
-        watch(c, c.eof ? 0 : EPOLLIN | EPOLLRDHUP);
+        watch(c, EPOLLIN | EPOLLRDHUP);
         return false;
     }
     setState(c, Writing);

@@ -70,8 +70,16 @@ void ConnectionLoop::stop() {
 }
 
 ConnectionLoop::Stats ConnectionLoop::stats() const {
-    return {open_.load(),     idle_.load(),           held_.load(),    streams_.load(),
-            rejected_.load(), headerTimeouts_.load(), tooLarge_.load()};
+    Stats s;
+    s.open = open_.load();
+    s.idle = idle_.load();
+    s.held = held_.load();
+    s.streams = streams_.load();
+    s.streamBytes = streamBytes_.load();
+    s.rejected = rejected_.load();
+    s.headerTimeouts = headerTimeouts_.load();
+    s.tooLarge = tooLarge_.load();
+    return s;
 }
 
 void ConnectionLoop::setState(Connection& c, int state) {
@@ -210,6 +218,9 @@ void ConnectionLoop::accept() {
 
 void ConnectionLoop::onEvent(Connection& c, uint32_t events) {
     if (c.state == Closed) return;
+    // A waiting stream whose client reset: HUP/ERR stay reported (level-triggered) while a read
+    // may still return 0, so it is closed here, not left to spin the loop until the next part.
+    if (c.state == Streaming && (events & (EPOLLHUP | EPOLLERR))) return close(c.transport->fd());
     if (c.state == Writing) {
         if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) flush(c);
         if (c.state == Reading) process(c);  // the next pipelined request, if any
@@ -240,7 +251,8 @@ void ConnectionLoop::readFrom(Connection& c) {
         case Draining:
             if (c.eof) close(c.transport->fd());
             return;
-        case Streaming:  // a half-close is not a goodbye: a client gone fails the next write
+        case Streaming:  // an endless body's client that closed has nothing more to take
+            if (c.eof) close(c.transport->fd());
             return;
         case Held:  // a client that left is dropped now, not at the deadline
             if (c.eof || c.pending() >= limit) close(c.transport->fd());

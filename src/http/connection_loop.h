@@ -66,10 +66,11 @@ public:
     void stop();
 
     struct Stats {
-        int64_t open = 0;     // connections open now (refused ones not counted)
-        int64_t idle = 0;     // ...waiting for a request
-        int64_t held = 0;     // ...with a request that waits (blocking reload)
-        int64_t streams = 0;  // ...receiving a body produced over time
+        int64_t open = 0;          // connections open now (refused ones not counted)
+        int64_t idle = 0;          // ...waiting for a request
+        int64_t held = 0;          // ...with a request that waits (blocking reload)
+        int64_t streams = 0;       // ...receiving a body produced over time
+        uint64_t streamBytes = 0;  // sent in such bodies, heads included
         uint64_t rejected = 0;
         uint64_t headerTimeouts = 0;
         uint64_t tooLarge = 0;
@@ -110,7 +111,7 @@ private:
         std::chrono::steady_clock::time_point::max();
 
     std::atomic<int64_t> open_{0}, idle_{0}, held_{0}, streams_{0};
-    std::atomic<uint64_t> rejected_{0}, headerTimeouts_{0}, tooLarge_{0};
+    std::atomic<uint64_t> rejected_{0}, headerTimeouts_{0}, tooLarge_{0}, streamBytes_{0};
 };
 
 }  // namespace hlsd

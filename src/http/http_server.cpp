@@ -111,6 +111,10 @@ private:
                      s.held);
         appendMetric(out, "hlsd_http_streams_open", "gauge",
                      "connections receiving /live/stream.* (a body without end)", s.streams);
+        appendMetric(out, "hlsd_http_stream_sent_bytes_total", "counter",
+                     "bytes sent to /live/stream.* viewers (hlsd_http_sent_bytes_total counts "
+                     "responses of known length)",
+                     static_cast<int64_t>(s.streamBytes));
         appendMetric(out, "hlsd_http_connections_rejected_total", "counter",
                      "connections refused with 503 at max_clients",
                      static_cast<int64_t>(s.rejected));

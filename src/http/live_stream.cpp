@@ -23,15 +23,24 @@ bool LiveStream::seekNewest(const std::vector<const Segment*>& segments) {
 
 BodyStream::Status LiveStream::next(std::vector<BodyChunk>& out) {
     auto snap = store_.snapshot();
+    if (snap == waitedOn_) return Status::Wait;
     std::vector<const Segment*> segments;  // complete ones, then the one being written
     for (const auto& s : snap->window) segments.push_back(s.get());
     if (snap->open) segments.push_back(snap->open.get());
     const bool ended = snap->ended;
-    if (segments.empty()) return ended ? Status::End : Status::Wait;
+    if (segments.empty()) {
+        if (ended) return Status::End;
+        waitedOn_ = snap;
+        return Status::Wait;
+    }
     const uint64_t oldest = segments.front()->msn, newest = segments.back()->msn;
     // Not yet started, more than a segment behind, or a cursor the window no longer explains.
     const bool lost = msn_ < oldest || msn_ > newest + 1 || msn_ + 1 < newest;
-    if ((!started_ || lost) && !seekNewest(segments)) return Status::Wait;
+    if ((!started_ || lost) && !seekNewest(segments)) {
+        if (ended) return Status::End;
+        waitedOn_ = snap;
+        return Status::Wait;
+    }
     for (const Segment* s : segments) {
         if (s->msn < msn_) continue;
         if (s->msn > msn_) break;  // not there yet
@@ -45,8 +54,13 @@ BodyStream::Status LiveStream::next(std::vector<BodyChunk>& out) {
         ++msn_;
         part_ = 0;
     }
-    if (!out.empty()) return Status::More;
-    return ended ? Status::End : Status::Wait;
+    if (!out.empty()) {
+        waitedOn_.reset();
+        return Status::More;
+    }
+    if (ended) return Status::End;
+    waitedOn_ = snap;
+    return Status::Wait;
 }
 
 }  // namespace hlsd

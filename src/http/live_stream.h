@@ -35,6 +35,9 @@ private:
     uint64_t msn_ = 0;  // the next part to give: part part_ of segment msn_
     size_t part_ = 0;
     std::shared_ptr<const InitSection> init_;  // fMP4: the one given
+    // The snapshot the last Wait was answered from: asked again before the store changed (every
+    // wake() asks every waiting stream), the answer is the same, found without a walk.
+    std::shared_ptr<const StoreSnapshot> waitedOn_;
     uint64_t skips_ = 0;
 };
 

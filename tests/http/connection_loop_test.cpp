@@ -1,6 +1,7 @@
 // The connection loop in-process, with a responder of the test's own: holds and wake(),
 // pipelining, slow readers, refusals, stopping. Raw sockets on 127.0.0.1.
 #include "http/connection_loop.h"
+#include "http/loop_fixture.h"
 
 #include "hlsd/segment.h"
 #include "support/http_client.h"
@@ -17,61 +18,10 @@
 #include <string>
 #include <thread>
 
-namespace hlsd {
+namespace hlsd::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-class Client {
-public:
-    explicit Client(int port) : fd_(test::connectTcp("127.0.0.1", port, 10)) {}
-    ~Client() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    bool send(const std::string& s) {
-        return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
-    }
-    // Everything until the server closes, or `until` appears, or the receive timeout.
-    std::string read(const std::string& until = {}, size_t chunk = 65536) {
-        std::string out;
-        std::string buf(chunk, '\0');
-        for (ssize_t n; (n = ::recv(fd_, buf.data(), buf.size(), 0)) > 0;) {
-            out.append(buf.data(), static_cast<size_t>(n));
-            if (!until.empty() && out.find(until) != std::string::npos) break;
-        }
-        return out;
-    }
-    int fd() const { return fd_; }
-
-private:
-    int fd_ = -1;
-};
-
-Response text(std::string body) {
-    Response r;
-    r.setText(std::move(body), "text/plain");
-    return r;
-}
-
-// A loop on a free port whose responder the test sets.
-struct Loop {
-    std::function<std::variant<Response, Hold>(const Request&, bool)> answer =
-        [](const Request& req, bool) { return text("path " + req.path); };
-    std::atomic<int> accounted{0};
-    ConnectionLoop loop;
-    int port;
-
-    explicit Loop(LoopLimits limits = {})
-        : loop(
-              limits,
-              [this](const Request& req, const Peer&, bool mayHold) {
-                  return answer(req, mayHold);
-              },
-              [this](const Request&, const Response&, const Peer&) { ++accounted; }),
-          port(loop.listen("127.0.0.1", 0)) {
-        loop.start();
-    }
-};
 
 // A latch the test opens; ready() waits on it (bounded, so a failing test still ends).
 struct Gate {
@@ -273,120 +223,5 @@ TEST(ConnectionLoop, StopClosesIdleConnectionsAndLetsAWriteFinish) {
     EXPECT_EQ(::recv(idle.fd(), &byte, 1, 0), 0) << "the idle connection was not closed";
 }
 
-// A body the test produces piece by piece; next() is counted.
-struct TestStream : BodyStream {
-    std::mutex m;
-    std::vector<std::shared_ptr<std::string>> queue;
-    bool ended = false;
-    std::atomic<int> calls{0};
-    Status next(std::vector<BodyChunk>& out) override {
-        ++calls;
-        std::lock_guard lock(m);
-        for (auto& piece : queue)
-            out.push_back({piece, reinterpret_cast<const uint8_t*>(piece->data()), piece->size()});
-        queue.clear();
-        if (!out.empty()) return Status::More;
-        return ended ? Status::End : Status::Wait;
-    }
-    void push(std::string piece, bool end = false) {
-        std::lock_guard lock(m);
-        queue.push_back(std::make_shared<std::string>(std::move(piece)));
-        ended = end;
-    }
-};
-
-// A responder answering every request with `stream`'s body.
-auto streamOf(std::shared_ptr<BodyStream> stream) {
-    return [stream](const Request&, bool) -> std::variant<Response, Hold> {
-        Response r;
-        r.stream = stream;
-        return r;
-    };
-}
-
-TEST(ConnectionLoop, StreamsABodyAsItIsProducedAndClosesAtItsEnd) {
-    Loop l;
-    auto stream = std::make_shared<TestStream>();
-    l.answer = streamOf(stream);
-    Client c(l.port);
-    ASSERT_TRUE(c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"));
-    const std::string head = c.read("\r\n\r\n");
-    EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
-    EXPECT_NE(head.find("Connection: close\r\n"), std::string::npos) << head;
-    EXPECT_EQ(l.loop.stats().streams, 1);
-    stream->push("one;");
-    l.loop.wake();
-    EXPECT_EQ(c.read("one;"), "one;");
-    stream->push("two;");
-    stream->push("three;", true);
-    l.loop.wake();
-    EXPECT_EQ(c.read(), "two;three;");  // then the server closed
-    for (int i = 0; i < 100 && l.loop.stats().streams > 0; ++i) std::this_thread::sleep_for(10ms);
-    EXPECT_EQ(l.loop.stats().streams, 0);
-
-    Client h(l.port);  // HEAD: the head, no body, and the stream is never asked
-    const int calls = stream->calls;
-    ASSERT_TRUE(h.send("HEAD /s HTTP/1.1\r\nHost: x\r\n\r\n"));
-    const std::string r = h.read();
-    EXPECT_EQ(r.substr(r.size() - 4), "\r\n\r\n") << r;
-    EXPECT_EQ(stream->calls.load(), calls);
-}
-
-// A viewer that stops reading: the connection holds what one next() gave, no more (the producer
-// is not asked again until it is sent), and is closed once a write made no progress for ioMs.
-TEST(ConnectionLoop, StalledStreamReaderHoldsOneCallsBytesAndIsClosed) {
-    LoopLimits limits;
-    limits.ioMs = 500;
-    Loop l(limits);
-    auto piece = std::make_shared<std::string>(256 << 10, 'x');
-    std::atomic<int> calls{0};
-    std::atomic<long> maxHeld{0};
-    struct Endless : BodyStream {
-        std::shared_ptr<std::string> piece;
-        std::atomic<int>* calls;
-        std::atomic<long>* maxHeld;
-        Status next(std::vector<BodyChunk>& out) override {
-            ++*calls;  // the previous call's chunk is sent: only this one is held now
-            *maxHeld = std::max(maxHeld->load(), piece.use_count());
-            out.push_back({piece, reinterpret_cast<const uint8_t*>(piece->data()), piece->size()});
-            return Status::More;
-        }
-    };
-    auto endless = std::make_shared<Endless>();
-    endless->piece = piece;
-    endless->calls = &calls;
-    endless->maxHeld = &maxHeld;
-    l.answer = streamOf(endless);
-    endless.reset();
-    Client c(l.port);
-    const int small = 65536;  // the kernel buffers fill sooner
-    ::setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    ASSERT_TRUE(c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"));
-    std::this_thread::sleep_for(300ms);
-    const int filled = calls.load();
-    EXPECT_LT(filled, 64) << "the producer was asked while nothing was being sent";
-    for (int i = 0; i < 300 && l.loop.stats().open > 0; ++i) std::this_thread::sleep_for(10ms);
-    EXPECT_EQ(l.loop.stats().open, 0) << "a stalled stream reader was never closed";
-    EXPECT_EQ(l.loop.stats().streams, 0);
-    EXPECT_EQ(calls.load(), filled);
-    EXPECT_LE(maxHeld.load(), 2) << "more than one call's chunk was referenced at once";
-    l.answer = nullptr;  // the responder's stream holds the piece too
-    EXPECT_EQ(piece.use_count(), 1) << "the closed connection still holds the stream's bytes";
-}
-
-TEST(ConnectionLoop, StopEndsAStreamThatWaits) {
-    Loop l;
-    auto stream = std::make_shared<TestStream>();
-    l.answer = streamOf(stream);
-    Client c(l.port);
-    ASSERT_TRUE(c.send("GET /s HTTP/1.1\r\nHost: x\r\n\r\n"));
-    EXPECT_NE(c.read("\r\n\r\n").find("200 OK"), std::string::npos);
-    auto stopped = std::async(std::launch::async, [&] { l.loop.stop(); });
-    EXPECT_EQ(stopped.wait_for(3s), std::future_status::ready);
-    EXPECT_EQ(c.read(), "");  // closed, nothing more
-    l.answer = nullptr;       // the responder's copy
-    EXPECT_EQ(stream.use_count(), 1);
-}
-
 }  // namespace
-}  // namespace hlsd
+}  // namespace hlsd::test
