@@ -90,7 +90,7 @@ fi
 start=$SECONDS
 in_root "scripts/apt-ensure.sh libavformat-dev:$arch libavcodec-dev:$arch libavutil-dev:$arch \
   libavfilter-dev:$arch libspdlog-dev:$arch libyaml-cpp-dev:$arch libcli11-dev libgtest-dev:$arch \
-  libcamera-dev:$arch libsystemd-dev:$arch cmake pkgconf ffmpeg fonts-dejavu-core >/dev/null"
+  libcamera-dev:$arch libsystemd-dev:$arch pkgconf:$arch cmake ffmpeg fonts-dejavu-core >/dev/null"
 in_root "cd player && npm ci --no-audit --no-fund --loglevel=error >/dev/null"  # hls.js
 log "build dependencies for $arch ready ($((SECONDS - start)) s)"
 start=$SECONDS
