@@ -3,7 +3,8 @@
 # (default trixie: Raspberry Pi OS's current base) with Debian's multiarch (amd64 + arm64 +
 # armhf, the cross toolchains, the target's -dev packages) and run under qemu-user:
 #
-#   packaging/cross.sh deb  arm64|armhf [DIST]   build-deb/hlsd_<version>_<arch>.deb (+ lintian)
+#   packaging/cross.sh deb  arm64|armhf [DIST]   build-deb/hlsd_<version>_<arch>.deb, lintian,
+#       and the package's own hlsd under qemu (tests/qemu/serve-check.sh)
 #   packaging/cross.sh test arm64|armhf [DIST]   the unit tests under qemu, then hlsd (the
 #       target's binary, under qemu) serving the test pattern: the playlist, a blocking reload,
 #       parts and segments, each segment decoded by ffprobe
@@ -82,6 +83,10 @@ if [ "$what" = deb ]; then
     exit 1
   fi
   log "lintian: no errors, no warnings; Depends: $(dpkg-deb -f "$deb" Depends)"
+  # The package's own binary, under qemu: serves the test pattern, segments decode.
+  in_root "rm -rf /tmp/deb-$arch && dpkg-deb -x /src/out/$(basename "$deb") /tmp/deb-$arch &&
+    tests/qemu/serve-check.sh /usr/bin/qemu-$cpu /tmp/deb-$arch/usr/bin/hlsd"
+  log "the package's hlsd served and decoded under qemu-$cpu"
   exit 0
 fi
 
