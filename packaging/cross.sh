@@ -28,12 +28,9 @@ case $what in deb|test) ;; *) echo "cross: deb or test" >&2; exit 2 ;; esac
 scripts/apt-ensure.sh mmdebstrap git
 
 root=/var/tmp/hlsd-cross-$dist
+. scripts/chroot-lib.sh
 log() { echo "[cross $what $arch $dist $(date +%T)] $*"; }
-mounted=()
-cleanup() {
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" || true; done
-}
-trap cleanup EXIT
+trap root_leave EXIT
 
 if [ ! -x "$root/usr/bin/dpkg-buildpackage" ]; then
   rm -rf "$root"
@@ -44,16 +41,7 @@ if [ ! -x "$root/usr/bin/dpkg-buildpackage" ]; then
     "$dist" "$root" "deb http://deb.debian.org/debian $dist main"
   log "root made in $((SECONDS - start)) s"
 fi
-cp /etc/resolv.conf "$root/etc/"
-if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
-  chroot "$root" update-ca-certificates >/dev/null 2>&1
-fi
-[ -f ~/.npmrc ] && cp ~/.npmrc "$root/root/.npmrc"
-for m in proc dev sys; do
-  mount --bind "/$m" "$root/$m"
-  mounted+=("$root/$m")
-done
+root_enter
 
 # The tracked tree, uncommitted edits included (as packaging/build-deb.sh takes it).
 rm -rf "$root/src/hlsd"
@@ -63,11 +51,7 @@ git archive --format=tar "${tree:-HEAD}" | tar -x -C "$root/src/hlsd"
 git -C "$root/src/hlsd" init -q && git -C "$root/src/hlsd" add -A &&
   git -C "$root/src/hlsd" -c user.email=cross@hlsd -c user.name=cross commit -qm "$(git rev-parse --short HEAD)"
 
-in_root() {
-  chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt DEBIAN_FRONTEND=noninteractive \
-    JOBS="${JOBS:-2}" bash -c "cd /src/hlsd && $1"
-}
+in_root() { root_run "export JOBS=${JOBS:-2}; $1"; }
 
 if [ "$what" = deb ]; then
   start=$SECONDS

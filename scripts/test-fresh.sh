@@ -26,8 +26,8 @@ case $dist in bookworm|trixie) ;; *) echo "test-fresh: DIST is bookworm or trixi
 scripts/apt-ensure.sh mmdebstrap curl
 
 root=/var/tmp/hlsd-fresh-$dist
+. scripts/chroot-lib.sh
 log() { echo "[test-fresh $dist $(date +%T)] $*"; }
-mounted=()
 cleanup() {
   # Whatever the root still runs (a test that failed to stop its server) is named, then killed.
   local left
@@ -39,7 +39,7 @@ cleanup() {
     ps -o pid,args -p $left || true
     kill -9 $left 2>/dev/null || true
   fi
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[$i]}" || true; done
+  root_leave
 }
 trap cleanup EXIT
 
@@ -49,32 +49,16 @@ if [ $keep -eq 0 ] || [ ! -x "$root/usr/bin/make" ]; then
   mmdebstrap --variant=apt --include=ca-certificates,make,git,sudo "$dist" "$root" \
     "deb http://deb.debian.org/debian $dist main"
 fi
-cp /etc/resolv.conf "$root/etc/"
-# This machine's registries: npm's settings and the extra CA certificates its proxy needs.
-if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
-  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
-  chroot "$root" update-ca-certificates >/dev/null
-fi
-[ -f ~/.npmrc ] && cp ~/.npmrc "$root/root/.npmrc"
-for m in proc dev sys; do
-  mount --bind "/$m" "$root/$m"
-  mounted+=("$root/$m")
-done
+root_enter
 rm -rf "$root/src/hlsd"
 mkdir -p "$root/src"
 git clone -q . "$root/src/hlsd"
 log "clone of $(git rev-parse --short HEAD)"
 
-in_root() {
-  chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt bash -c "cd /src/hlsd && $1"
-}
-
 # 1. make run, on a free loopback port: served once /healthz says the first segment exists.
 t0=$(date +%s)
 run_log=$root/tmp/make-run.log
-setsid chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-  NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt \
+setsid chroot "$root" "${root_env[@]}" \
   bash -c "cd /src/hlsd && exec make run ARGS='--listen 127.0.0.1:0'" >"$run_log" 2>&1 &
 run_pid=$!
 served=0
@@ -103,7 +87,7 @@ t0=$(date +%s)
 args=""
 [ $quick -eq 1 ] && args="CTEST_ARGS='-LE timing'"
 rc=0
-in_root "make test $args" >"$root/tmp/make-test.log" 2>&1 || rc=$?
+root_run "make test $args" >"$root/tmp/make-test.log" 2>&1 || rc=$?
 grep -E "tests passed|tests failed|Failed|\*\*\*" "$root/tmp/make-test.log" | tail -30 || true
 log "make test: exit $rc after $(($(date +%s) - t0)) s (log: $root/tmp/make-test.log)"
 exit $rc
