@@ -104,11 +104,13 @@ void ConnectionLoop::close(int fd) {
     auto it = connections_.find(fd);
     if (it == connections_.end() || it->second->state == Closed) return;
     Connection& c = *it->second;
+    // The counters another thread reads (stats()) drop innermost first: whoever sees open at 0
+    // sees no stream and no held request either.
+    endStream(c);
     setState(c, Closed);
     if (c.counted) --open_;
     ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
     c.chunks.clear();  // the store's buffers go back now
-    endStream(c);
     closing_.push_back(fd);
 }
 
