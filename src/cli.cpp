@@ -39,6 +39,7 @@ const FlagSpec kValueFlags[] = {
     {"allow_origin", "--allow-origin", "Access-Control-Allow-Origin ('' = none)"},
     {"player_dir", "--player-dir", "directory of index.html, player.js, hls.min.js"},
     {"max_clients", "--max-clients", "HTTP connections open at once (more get 503)"},
+    {"http_loops", "--http-loops", "HTTP event threads (0: one per CPU)"},
     {"max_request_size", "--max-request-size", "bytes of request line + headers (more: 431)"},
     {"http_timeout", "--http-timeout", "seconds: keep-alive idle; a stalled write or read"},
     {"header_timeout", "--header-timeout", "seconds for a request's headers to arrive (408)"},

@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
     parseListen(config.listen, httpOptions.host, httpOptions.port);  // validated already
     httpOptions.allowOrigin = config.allowOrigin;
     httpOptions.maxClients = config.maxClients;
+    httpOptions.loops = config.httpLoops;
     httpOptions.maxRequestSize = static_cast<size_t>(config.maxRequestSize);
     httpOptions.timeout = config.httpTimeout;
     httpOptions.headerTimeout = config.headerTimeout;

@@ -37,6 +37,7 @@ struct Config {
     std::string allowOrigin = "*";
     std::string playerDir;  // empty: the directory the build or package installed
     int maxClients = 1024;
+    int httpLoops = 0;  // 0: one per CPU hlsd may run on
     int maxRequestSize = 16384;
     int httpTimeout = 5;
     int headerTimeout = 10;

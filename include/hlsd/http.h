@@ -22,6 +22,7 @@ struct HttpOptions {
     int port = 8080;                // 0: any free port
     std::string allowOrigin = "*";  // Access-Control-Allow-Origin; empty: header not sent
     int maxClients = 1024;          // connections open at once; more get 503
+    int loops = 1;                  // event threads; 0: one per CPU this process may run on
     size_t maxRequestSize = 16384;  // request line + headers, bytes; more gets 431
     int timeout = 5;                // seconds: keep-alive idle; a write or read that stalls
     int headerTimeout = 10;         // seconds from a request's first byte to its end; then 408
@@ -32,7 +33,7 @@ struct HttpOptions {
     std::function<PipelineHealth()> health;
 };
 
-// Thread-safe. Owns the event thread, which serves every connection.
+// Thread-safe. Owns the event threads, which serve every connection.
 class HttpServer {
 public:
     HttpServer(HttpOptions options, const SegmentStore& store);

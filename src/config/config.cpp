@@ -98,6 +98,7 @@ const std::vector<std::string>& configKeys() {
                                                   "allow_origin",
                                                   "player_dir",
                                                   "max_clients",
+                                                  "http_loops",
                                                   "max_request_size",
                                                   "http_timeout",
                                                   "header_timeout"};
@@ -168,6 +169,8 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.playerDir = value;
     } else if (key == "max_clients") {
         c.maxClients = toInt(key, value, origin);
+    } else if (key == "http_loops") {
+        c.httpLoops = toInt(key, value, origin);
     } else if (key == "max_request_size") {
         c.maxRequestSize = toInt(key, value, origin);
     } else if (key == "http_timeout") {
@@ -233,8 +236,8 @@ void loadConfigFile(const std::string& path, Config& config) {
         const std::string key = item.first.as<std::string>();
         if (key == "http_threads") {  // retired: configurations from before it still load
             config.retired.push_back(where +
-                                     ": http_threads is no longer used (every connection "
-                                     "is served by one event loop); remove it");
+                                     ": http_threads is no longer used (connections are "
+                                     "served by event loops, see http_loops); remove it");
             continue;
         }
         const auto& keys = configKeys();
@@ -291,6 +294,8 @@ void validateConfig(const Config& c) {
     check(c.fps > 0 && c.fps <= 240, "fps", "must be > 0 and ≤ 240, got " + formatNumber(c.fps));
     check(c.maxClients >= 4 && c.maxClients <= 100000, "max_clients",
           "must be 4..100000, got " + std::to_string(c.maxClients));
+    check(c.httpLoops >= 0 && c.httpLoops <= 64, "http_loops",
+          "must be 0 (one per CPU) .. 64, got " + std::to_string(c.httpLoops));
     check(c.maxRequestSize >= 1024 && c.maxRequestSize <= 1048576, "max_request_size",
           "must be 1024..1048576 bytes, got " + std::to_string(c.maxRequestSize));
     check(c.httpTimeout >= 1 && c.httpTimeout <= 300, "http_timeout",

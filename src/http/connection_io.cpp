@@ -1,5 +1,6 @@
+// One loop's write path: heads, text and memory chunks gathered into sendmsg(), file chunks
+// with sendfile(), bodies produced over time, and what follows a response.
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 
@@ -44,49 +45,7 @@ Response canned(int status, const std::string& text, const std::string& extraNam
 using namespace loop;
 using std::chrono::milliseconds;
 
-int ConnectionLoop::listen(const std::string& host, int port) {
-    const std::string where = host + ":" + std::to_string(port);
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    addrinfo* list = nullptr;
-    const std::string service = std::to_string(port);
-    if (int e =
-            ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &list))
-        throw std::runtime_error("cannot listen on " + where + ": " + gai_strerror(e));
-    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(list, freeaddrinfo);
-    int err = 0;
-    for (addrinfo* a = list; a; a = a->ai_next) {
-        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        // Not SO_REUSEPORT: a second hlsd on the same port must fail, not share it silently.
-        int yes = 1, no = 0;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-        if (a->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
-        if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, kListenBacklog) == 0) {
-            listenFd_ = fd;
-            break;
-        }
-        err = errno;
-        ::close(fd);
-    }
-    if (listenFd_ < 0)
-        throw std::runtime_error("cannot listen on " + where + ": " + std::strerror(err));
-    sockaddr_storage bound{};
-    socklen_t len = sizeof bound;
-    ::getsockname(listenFd_, reinterpret_cast<sockaddr*>(&bound), &len);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = listenFd_;
-    ::epoll_ctl(epollFd_, EPOLL_CTL_ADD, listenFd_, &ev);
-    return peerOf(bound).port;
-}
-
-void ConnectionLoop::respond(Connection& c, Response r, bool account) {
+void ConnectionLoop::Worker::respond(Connection& c, Response r, bool account) {
     r.close = r.close || c.closeAfter || r.stream;
     c.closeAfter = r.close;
     if (account) accounter_(c.request, r, c.peer);
@@ -108,7 +67,7 @@ void ConnectionLoop::respond(Connection& c, Response r, bool account) {
     flush(c);
 }
 
-void ConnectionLoop::flush(Connection& c) {
+void ConnectionLoop::Worker::flush(Connection& c) {
     for (;;) {
         // The head, owned text and the memory chunks up to the next file chunk in one sendmsg();
         // a file chunk alone with sendfile() (MSG_MORE keeps a head in the same packet as it).
@@ -161,7 +120,7 @@ void ConnectionLoop::flush(Connection& c) {
     }
 }
 
-bool ConnectionLoop::pull(Connection& c) {
+bool ConnectionLoop::Worker::pull(Connection& c) {
     c.head.clear();
     c.text.clear();
     c.chunks.clear();
@@ -191,13 +150,13 @@ bool ConnectionLoop::pull(Connection& c) {
     return true;
 }
 
-void ConnectionLoop::endStream(Connection& c) {
+void ConnectionLoop::Worker::endStream(Connection& c) {
     if (!c.stream) return;
     c.stream.reset();
     --streams_;
 }
 
-void ConnectionLoop::finished(Connection& c) {
+void ConnectionLoop::Worker::finished(Connection& c) {
     c.head.clear();
     c.text.clear();
     c.chunks.clear();

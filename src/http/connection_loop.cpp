@@ -1,16 +1,13 @@
+// The loops and what they share: the listening socket, wake(), stop() and the figures.
 #include "http/connection_loop.h"
 
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
-#include <algorithm>
 #include <csignal>
 #include <cstring>
-#include <optional>
 #include <stdexcept>
 
 #include "http/connection.h"
@@ -18,13 +15,122 @@
 namespace hlsd {
 
 using namespace loop;
-using std::chrono::milliseconds;
 
 ConnectionLoop::ConnectionLoop(LoopLimits limits, Responder responder, Accounter accounter)
-    : limits_(limits), responder_(std::move(responder)), accounter_(std::move(accounter)) {
+    : shared_(std::make_unique<Shared>()) {
     // sendfile() has no MSG_NOSIGNAL: a client that left would kill the process with SIGPIPE
     // instead of failing the call with EPIPE. (Process-wide, as in nginx: nothing here wants it.)
     ::signal(SIGPIPE, SIG_IGN);
+    shared_->limits = limits;
+    shared_->responder = std::move(responder);
+    shared_->accounter = std::move(accounter);
+    const int loops = std::max(1, limits.loops);
+    for (int i = 0; i < loops; ++i)
+        workers_.push_back(std::make_unique<Worker>(*shared_, workers_));
+}
+
+ConnectionLoop::~ConnectionLoop() {
+    stop();
+    workers_.clear();
+    if (shared_->listenFd >= 0) ::close(shared_->listenFd);
+}
+
+int ConnectionLoop::listen(const std::string& host, int port) {
+    const std::string where = host + ":" + std::to_string(port);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* list = nullptr;
+    const std::string service = std::to_string(port);
+    if (int e =
+            ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &list))
+        throw std::runtime_error("cannot listen on " + where + ": " + gai_strerror(e));
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(list, freeaddrinfo);
+    int err = 0;
+    for (addrinfo* a = list; a; a = a->ai_next) {
+        const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        // Not SO_REUSEPORT: a second hlsd on the same port must fail, not share it silently.
+        int yes = 1, no = 0;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        if (a->ai_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &no, sizeof no);
+        if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, kListenBacklog) == 0) {
+            shared_->listenFd = fd;
+            break;
+        }
+        err = errno;
+        ::close(fd);
+    }
+    if (shared_->listenFd < 0)
+        throw std::runtime_error("cannot listen on " + where + ": " + std::strerror(err));
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    ::getsockname(shared_->listenFd, reinterpret_cast<sockaddr*>(&bound), &len);
+    for (auto& w : workers_) w->listen(shared_->listenFd);
+    return peerOf(bound).port;
+}
+
+void ConnectionLoop::start() {
+    for (auto& w : workers_) w->start();
+}
+
+void ConnectionLoop::wake() {
+    for (auto& w : workers_) w->wake();
+}
+
+void ConnectionLoop::stop() {
+    if (!shared_->stopping.exchange(true) && shared_->listenFd >= 0) {
+        // Refuse what the listen queue holds and whatever comes now, at once, rather than
+        // accept it into loops that are closing (Linux stops listening on shutdown()).
+        ::shutdown(shared_->listenFd, SHUT_RDWR);
+    }
+    for (auto& w : workers_) w->wake();
+    for (auto& w : workers_) w->join();
+    if (shared_->listenFd >= 0) {
+        ::close(shared_->listenFd);
+        shared_->listenFd = -1;
+    }
+}
+
+ConnectionLoop::Stats ConnectionLoop::stats() const {
+    const Shared& s = *shared_;
+    Stats out;
+    out.open = s.open.load();
+    out.idle = s.idle.load();
+    out.held = s.held.load();
+    out.streams = s.streams.load();
+    out.streamBytes = s.streamBytes.load();
+    out.rejected = s.rejected.load();
+    out.headerTimeouts = s.headerTimeouts.load();
+    out.tooLarge = s.tooLarge.load();
+    return out;
+}
+
+std::vector<int64_t> ConnectionLoop::openPerLoop() const {
+    std::vector<int64_t> out;
+    for (const auto& w : workers_) out.push_back(w->open());
+    return out;
+}
+
+ConnectionLoop::Worker::Worker(Shared& shared, std::vector<std::unique_ptr<Worker>>& all)
+    : shared_(shared),
+      all_(all),
+      limits_(shared.limits),
+      responder_(shared.responder),
+      accounter_(shared.accounter),
+      stopping_(shared.stopping),
+      open_(shared.open),
+      idle_(shared.idle),
+      held_(shared.held),
+      streams_(shared.streams),
+      rejected_(shared.rejected),
+      headerTimeouts_(shared.headerTimeouts),
+      tooLarge_(shared.tooLarge),
+      streamBytes_(shared.streamBytes) {
     epollFd_ = ::epoll_create1(EPOLL_CLOEXEC);
     const int wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (epollFd_ < 0 || wakeFd < 0) {
@@ -40,322 +146,50 @@ ConnectionLoop::ConnectionLoop(LoopLimits limits, Responder responder, Accounter
     ::epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd, &ev);
 }
 
-ConnectionLoop::~ConnectionLoop() {
-    stop();
+ConnectionLoop::Worker::~Worker() {
+    join();
     connections_.clear();
-    if (listenFd_ >= 0) ::close(listenFd_);
+    for (auto& [fd, peer] : inbox_) ::close(fd);
     ::close(epollFd_);
     ::close(wakeFd_.exchange(-1));
 }
 
-void ConnectionLoop::start() {
+void ConnectionLoop::Worker::listen(int fd) {
+    listenFd_ = fd;
+    epoll_event ev{};
+    // One loop woken per new connection, not all of them (the thundering herd).
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.fd = fd;
+    ::epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void ConnectionLoop::Worker::start() {
     thread_ = std::thread([this] { run(); });
 }
 
-void ConnectionLoop::wake() {
+void ConnectionLoop::Worker::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void ConnectionLoop::Worker::wake() {
+    storeChanged_.store(true, std::memory_order_release);
+    signal();
+}
+
+void ConnectionLoop::Worker::adopt(int fd, Peer peer) {
+    ++mine_;  // seen by the next hand-off at once
+    {
+        std::lock_guard lock(inboxMutex_);
+        inbox_.emplace_back(fd, std::move(peer));
+    }
+    signal();
+}
+
+void ConnectionLoop::Worker::signal() {
     const int fd = wakeFd_.load(std::memory_order_acquire);
     uint64_t one = 1;
     if (fd >= 0 && ::write(fd, &one, sizeof one) < 0) {
         // Only when the counter is full: the loop is awake then anyway.
-    }
-}
-
-void ConnectionLoop::stop() {
-    if (stopping_.exchange(true)) {
-        if (thread_.joinable()) thread_.join();
-        return;
-    }
-    wake();
-    if (thread_.joinable()) thread_.join();
-}
-
-ConnectionLoop::Stats ConnectionLoop::stats() const {
-    Stats s;
-    s.open = open_.load();
-    s.idle = idle_.load();
-    s.held = held_.load();
-    s.streams = streams_.load();
-    s.streamBytes = streamBytes_.load();
-    s.rejected = rejected_.load();
-    s.headerTimeouts = headerTimeouts_.load();
-    s.tooLarge = tooLarge_.load();
-    return s;
-}
-
-void ConnectionLoop::setState(Connection& c, int state) {
-    if (c.counted && c.state == Reading) --idle_;
-    if (c.state == Held) --held_;
-    c.state = state;
-    if (c.counted && state == Reading) ++idle_;
-    if (state == Held) ++held_;
-}
-
-void ConnectionLoop::watch(Connection& c, uint32_t events) {
-    if (c.registered && c.watched == events) return;
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.fd = c.transport->fd();
-    ::epoll_ctl(epollFd_, c.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, ev.data.fd, &ev);
-    c.registered = true;
-    c.watched = events;
-}
-
-void ConnectionLoop::close(int fd) {
-    auto it = connections_.find(fd);
-    if (it == connections_.end() || it->second->state == Closed) return;
-    Connection& c = *it->second;
-    // The counters another thread reads (stats()) drop innermost first: whoever sees open at 0
-    // sees no stream and no held request either.
-    endStream(c);
-    setState(c, Closed);
-    if (c.counted) --open_;
-    ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, fd, nullptr);
-    c.chunks.clear();  // the store's buffers go back now
-    closing_.push_back(fd);
-}
-
-void ConnectionLoop::run() {
-    std::vector<epoll_event> events(256);
-    auto lastSweep = Clock::now();
-    bool accepting = true;
-    Clock::time_point
-        stopDeadline;  // set when stopping: responses being written may finish until then
-    for (;;) {
-        if (stopping_.load() && accepting) {
-            accepting = false;
-            ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, listenFd_, nullptr);
-            ::close(listenFd_);
-            listenFd_ = -1;
-            // Idle and held connections go now; responses being written may finish.
-            stopDeadline = Clock::now() + milliseconds(std::min(limits_.ioMs, 2000));
-            for (auto& [fd, c] : connections_) {
-                if (c->state == Writing) {
-                    c->closeAfter = true;
-                } else {
-                    close(fd);
-                }
-            }
-        }
-        if (!accepting &&
-            (connections_.size() == closing_.size() || Clock::now() >= stopDeadline)) {
-            for (auto& [fd, c] : connections_) close(fd);
-            connections_.clear();
-            closing_.clear();
-            return;
-        }
-        // Sweep every kSweepMs, sooner for a held request's deadline (nextHoldDue_ may be early,
-        // its request since answered: one extra sweep corrects it).
-        const Clock::time_point due = std::min(lastSweep + milliseconds(kSweepMs), nextHoldDue_);
-        auto left = std::chrono::ceil<milliseconds>(due - Clock::now()).count();
-        std::vector<int> again;
-        again.swap(again_);
-        if (!again.empty()) left = 0;
-        const int n = ::epoll_wait(epollFd_, events.data(), static_cast<int>(events.size()),
-                                   static_cast<int>(std::clamp<int64_t>(left, 0, kSweepMs)));
-        // New connections first (nginx's accept priority): under load a new viewer would
-        // otherwise wait behind every busy connection's turn, twice (accept, then its request).
-        for (int i = 0; i < n; ++i) {
-            if (events[i].data.fd == listenFd_) accept();
-        }
-        for (int i = 0; i < n; ++i) {
-            const int fd = events[i].data.fd;
-            if (fd == listenFd_) {
-                continue;
-            } else if (fd == wakeFd_.load(std::memory_order_relaxed)) {
-                uint64_t count;
-                if (::read(fd, &count, sizeof count) < 0) {
-                    // EAGAIN: drained already.
-                }
-                releaseReady();
-            } else if (auto it = connections_.find(fd); it != connections_.end()) {
-                onEvent(*it->second, events[i].events);
-            }
-        }
-        for (int fd : again) {
-            auto it = connections_.find(fd);
-            if (it != connections_.end() && it->second->state == Reading) process(*it->second);
-        }
-        if (Clock::now() >= due) {
-            lastSweep = Clock::now();
-            sweep();
-        }
-        for (int fd : closing_) connections_.erase(fd);
-        closing_.clear();
-    }
-}
-
-void ConnectionLoop::accept() {
-    for (;;) {
-        sockaddr_storage addr{};
-        socklen_t len = sizeof addr;
-        const int fd = ::accept4(listenFd_, reinterpret_cast<sockaddr*>(&addr), &len,
-                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            return;  // EAGAIN; or out of descriptors: the rest wait in the listen queue
-        }
-        int yes = 1;  // a response's head and body leave at once, never behind a delayed ACK
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-        auto owned = std::make_unique<Connection>();
-        owned->transport = std::make_unique<TcpTransport>(fd);
-        owned->peer = peerOf(addr);
-        Connection& c = *owned;
-        if (open_.load() >= limits_.maxConnections) {
-            ++rejected_;
-            c.counted = false;
-            // Refused connections linger only while there is room: a flood of them is closed.
-            if (connections_.size() >= 2 * static_cast<size_t>(limits_.maxConnections)) continue;
-            connections_[fd] = std::move(owned);
-            respond(c, canned(503, "503 Service Unavailable", "Retry-After", "1"), false);
-            continue;
-        }
-        ++open_;
-        connections_[fd] = std::move(owned);
-        setState(c, Reading);
-        c.deadline = Clock::now() + milliseconds(limits_.idleMs);
-        watch(c, EPOLLIN | EPOLLRDHUP);
-        readFrom(c);  // the request is often here already: answered now, not a turn later
-    }
-}
-
-void ConnectionLoop::onEvent(Connection& c, uint32_t events) {
-    if (c.state == Closed) return;
-    // A waiting stream whose client reset: HUP/ERR stay reported (level-triggered) while a read
-    // may still return 0, so it is closed here, not left to spin the loop until the next part.
-    if (c.state == Streaming && (events & (EPOLLHUP | EPOLLERR))) return close(c.transport->fd());
-    if (c.state == Writing) {
-        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) flush(c);
-        if (c.state == Reading) process(c);  // the next pipelined request, if any
-        return;
-    }
-    readFrom(c);
-}
-
-void ConnectionLoop::readFrom(Connection& c) {
-    char buffer[16384];
-    // Reading: no more than the head may still grow by (+1 to see it is too long). Held: what
-    // a client pipelines behind a held request stays buffered, to twice that.
-    const size_t limit = (c.state == Held ? 2 : 1) * limits_.maxRequestSize + 1;
-    // Draining, Streaming: what the client sends now is read and dropped.
-    const bool keep = c.state != Draining && c.state != Streaming;
-    size_t room = sizeof buffer;
-    if (keep) room = std::min(room, limit - std::min(c.pending(), limit - 1));
-    const ssize_t n = c.transport->read(buffer, room);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n < 0) return close(c.transport->fd());  // reset
-    if (n == 0) {
-        c.eof = true;
-        watch(c, 0);  // nothing more to read: no level-triggered EOF events (HUP still comes)
-    } else if (keep) {
-        c.in.append(buffer, static_cast<size_t>(n));
-    }
-    switch (c.state) {
-        case Draining:
-            if (c.eof) close(c.transport->fd());
-            return;
-        case Streaming:  // an endless body's client that closed has nothing more to take
-            if (c.eof) close(c.transport->fd());
-            return;
-        case Held:  // a client that left is dropped now, not at the deadline
-            if (c.eof || c.pending() >= limit) close(c.transport->fd());
-            return;
-        default:
-            process(c);
-    }
-}
-
-void ConnectionLoop::process(Connection& c) {
-    for (int burst = 0; burst < kBurst && c.state == Reading; ++burst) {
-        if (c.pending() == 0) {
-            if (c.eof) return close(c.transport->fd());
-            c.compact();
-            c.partial = false;
-            c.deadline = Clock::now() + milliseconds(limits_.idleMs);
-            return;
-        }
-        const ParseResult parsed = parseRequest(std::string_view(c.in).substr(c.begin), c.request);
-        if (parsed.status == ParseStatus::Incomplete) {
-            if (c.pending() > limits_.maxRequestSize) {
-                ++tooLarge_;
-                return respond(c, canned(431, "431 Request Header Fields Too Large"), false);
-            }
-            if (c.eof) return close(c.transport->fd());
-            if (!c.partial) {
-                c.partial = true;
-                c.deadline = Clock::now() + milliseconds(limits_.headerMs);
-            }
-            return;
-        }
-        if (parsed.status == ParseStatus::Bad)
-            return respond(c,
-                           canned(parsed.httpStatus, std::string(reasonPhrase(parsed.httpStatus)) +
-                                                         ": " + parsed.error),
-                           false);
-        c.begin += parsed.consumed;
-        c.partial = false;
-        c.headOnly = c.request.method == "HEAD";
-        c.closeAfter = !c.request.keepAlive || c.request.hasBody ||
-                       ++c.served >= limits_.maxRequestsPerConnection || stopping_.load();
-        auto answer = responder_(c.request, c.peer, true);
-        if (auto* hold = std::get_if<Hold>(&answer)) {
-            c.hold = std::move(*hold);
-            c.deadline = c.hold->deadline;
-            nextHoldDue_ = std::min(nextHoldDue_, c.deadline);
-            setState(c, Held);
-            wake();  // what it waits for may have come while the responder looked
-            return;
-        }
-        respond(c, std::move(std::get<Response>(answer)));
-    }
-    // A burst answered and more buffered: the rest next turn, after the other connections.
-    if (c.state == Reading && c.pending() > 0) again_.push_back(c.transport->fd());
-}
-
-void ConnectionLoop::releaseReady() {
-    for (auto& [fd, c] : connections_) {
-        if (c->state == Streaming) {
-            if (pull(*c)) flush(*c);
-            continue;
-        }
-        if (c->state != Held || !c->hold->ready()) continue;
-        auto answer = responder_(c->request, c->peer, false);
-        if (auto* r = std::get_if<Response>(&answer)) {
-            respond(*c, std::move(*r));
-        } else {
-            respond(*c, canned(503, "Service Unavailable", "Retry-After", "1"));
-        }
-        if (c->state == Reading) process(*c);
-    }
-}
-
-void ConnectionLoop::sweep() {
-    const auto now = Clock::now();
-    nextHoldDue_ = Clock::time_point::max();
-    for (auto& [fd, c] : connections_) {
-        if (c->state == Held && c->deadline > now)
-            nextHoldDue_ = std::min(nextHoldDue_, c->deadline);
-        if (c->state == Closed || c->deadline > now) continue;
-        switch (c->state) {
-            case Held: {  // due: answered now, ready or not
-                auto answer = responder_(c->request, c->peer, false);
-                auto* r = std::get_if<Response>(&answer);
-                respond(*c, r ? std::move(*r) : canned(503, "Service Unavailable"));
-                if (c->state == Reading) process(*c);
-                break;
-            }
-            case Reading:
-                if (c->partial) {  // a request begun and never finished: slowloris
-                    ++headerTimeouts_;
-                    const Response r = canned(408, "408 Request Timeout");
-                    const std::string bytes = serializeHead(r) + r.text;
-                    iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
-                    c->transport->write(&iov, 1);  // best effort: it is closed either way
-                }
-                close(fd);
-                break;
-            default:  // a write without progress, or a drain that ran out
-                close(fd);
-        }
     }
 }
 

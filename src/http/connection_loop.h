@@ -1,5 +1,6 @@
-// Every HTTP socket in one event loop (epoll, one thread): accepting, reading request heads,
-// holding requests that wait for the store, and writing responses, all non-blocking.
+// Every HTTP socket in event loops (epoll, one thread each, `loops` of them sharing the
+// listening socket): accepting, reading request heads, holding requests that wait for the store,
+// and writing responses, all non-blocking.
 //
 // A connection is a small state machine (nginx's model): it reads until a request head is
 // complete, asks the responder, and then either writes the response (from memory: playlist
@@ -33,6 +34,9 @@ struct LoopLimits {
     int headerMs = 10000;           // from a request's first byte to its blank line, then 408
     int ioMs = 5000;                // a write that makes no progress for this long: closed
     size_t maxRequestsPerConnection = 100000;
+    // Event threads. Each owns the connections it was given for their whole life; whichever is
+    // free accepts (EPOLLEXCLUSIVE), and hands the socket to the one with the fewest.
+    int loops = 1;
 };
 
 struct Peer {
@@ -40,7 +44,7 @@ struct Peer {
     int port = 0;
 };
 
-// Runs on the event thread for each complete request (and again for a held one, with mayHold
+// Runs on an event thread for each complete request (and again for a held one, with mayHold
 // false, once it is ready or due). Quick: it builds a response from memory.
 using Responder =
     std::function<std::variant<Response, Hold>(const Request&, const Peer&, bool mayHold)>;
@@ -57,7 +61,7 @@ public:
     // Binds and listens (backlog 4096); returns the port. Throws std::runtime_error naming the
     // address and the reason.
     int listen(const std::string& host, int port);
-    void start();  // the event thread
+    void start();  // the event threads
     // Something held requests wait for may have happened. Any thread, lock-free (one eventfd
     // write): the thread that publishes never waits for this one.
     void wake();
@@ -75,43 +79,16 @@ public:
         uint64_t headerTimeouts = 0;
         uint64_t tooLarge = 0;
     };
-    Stats stats() const;  // any thread
+    Stats stats() const;                       // any thread
+    std::vector<int64_t> openPerLoop() const;  // any thread; how the connections are spread
 
     struct Connection;
+    struct Shared;
+    class Worker;
 
 private:
-    void run();
-    void accept();
-    void onEvent(Connection& c, uint32_t events);
-    void readFrom(Connection& c);
-    void process(Connection& c);  // answers what is buffered, as far as it can
-    void respond(Connection& c, Response r, bool account = true);
-    void flush(Connection& c);
-    void finished(Connection& c);  // a response is out: next request, or close
-    bool pull(Connection& c);      // a stream's next chunks; false: it waits, or it ended
-    void endStream(Connection& c);
-    void releaseReady();
-    void sweep();
-    void setState(Connection& c, int state);
-    void watch(Connection& c, uint32_t events);
-    void close(int fd);
-
-    LoopLimits limits_;
-    Responder responder_;
-    Accounter accounter_;
-    int listenFd_ = -1;
-    int epollFd_ = -1;
-    std::atomic<int> wakeFd_{-1};
-    std::atomic<bool> stopping_{false};
-    std::thread thread_;
-    std::unordered_map<int, std::unique_ptr<Connection>> connections_;  // event thread only
-    std::vector<int> again_;    // connections with pipelined requests left after a burst
-    std::vector<int> closing_;  // closed at the end of the loop turn (no dangling references)
-    std::chrono::steady_clock::time_point nextHoldDue_ =
-        std::chrono::steady_clock::time_point::max();
-
-    std::atomic<int64_t> open_{0}, idle_{0}, held_{0}, streams_{0};
-    std::atomic<uint64_t> rejected_{0}, headerTimeouts_{0}, tooLarge_{0}, streamBytes_{0};
+    std::unique_ptr<Shared> shared_;
+    std::vector<std::unique_ptr<Worker>> workers_;
 };
 
 }  // namespace hlsd

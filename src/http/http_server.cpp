@@ -1,10 +1,12 @@
 // The HTTP stage, wired: the connection loop (sockets), the HLS service (what is answered) and
 // the metrics, from HttpOptions.
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <memory>
+#include <thread>
 
 #include "hlsd/http.h"
 #include "hlsd/log.h"
@@ -32,6 +34,14 @@ void ensureFileLimit(int maxClients) {
     }
 }
 
+// CPUs this process may run on (systemd's CPUAffinity=, taskset), not all the machine has.
+int cpusAvailable() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
 bool isWildcard(const std::string& host) {
     return host == "0.0.0.0" || host == "::" || host.empty();
 }
@@ -43,6 +53,7 @@ LoopLimits limitsOf(const HttpOptions& o) {
     limits.idleMs = o.timeout * 1000;
     limits.headerMs = o.headerTimeout * 1000;
     limits.ioMs = o.timeout * 1000;
+    limits.loops = o.loops > 0 ? o.loops : cpusAvailable();
     return limits;
 }
 
@@ -53,6 +64,7 @@ public:
     Impl(HttpOptions options, const SegmentStore& store)
         : options_(std::move(options)),
           service_(options_, store, metrics_, [this] { return connectionMetrics(); }),
+          loops_(limitsOf(options_).loops),
           loop_(
               limitsOf(options_),
               [this](const Request& req, const Peer& peer, bool mayHold) {
@@ -75,7 +87,8 @@ public:
         ensureFileLimit(options_.maxClients);
         port_ = loop_.listen(options_.host, options_.port);
         loop_.start();
-        log->info("serving on {} (player), playlist {}live/index.m3u8", url(), url());
+        log->info("serving on {} (player), playlist {}live/index.m3u8; {} event loop{}", url(),
+                  url(), loops_, loops_ == 1 ? "" : "s");
         return port_;
     }
 
@@ -129,6 +142,7 @@ private:
     HttpOptions options_;
     HttpMetrics metrics_;
     HlsService service_;
+    int loops_;
     ConnectionLoop loop_;
     int port_ = 0;
 };

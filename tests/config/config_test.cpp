@@ -279,6 +279,13 @@ TEST(Config, RetiredHttpThreadsLoadsWithAWarning) {
     EXPECT_NE(w[0].find(":2: http_threads is no longer used"), std::string::npos) << w[0];
 }
 
+TEST(Config, HttpLoopsIsACountOrZeroForOnePerCpu) {
+    EXPECT_EQ(load("http_loops: 3\n").config.httpLoops, 3);
+    EXPECT_EQ(load("").config.httpLoops, 0);
+    expectError("http_loops: -1\n", ":1: http_loops: must be 0 (one per CPU) .. 64, got -1");
+    expectError("http_loops: 65\n", ":1: http_loops: must be 0 (one per CPU) .. 64, got 65");
+}
+
 TEST(Config, EmptyFileMeansDefaults) {
     EXPECT_EQ(load("").error, "");
     EXPECT_EQ(load("# only comments\n").error, "");
