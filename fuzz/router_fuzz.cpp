@@ -42,8 +42,11 @@ RouteKind expectedKind(std::string_view path) {
     if (path.size() > 256) return RouteKind::NotFound;  // documented limit (kMaxPath)
     if (path == "/live/index.m3u8") return RouteKind::Playlist;
     if (path == "/live/stream.mp4" || path == "/live/stream.ts") return RouteKind::Stream;
+    if (path == "/live/stream.mjpg" || path == "/stream") return RouteKind::Mjpeg;
+    if (path == "/live/snapshot.jpg" || path == "/snapshot") return RouteKind::Snapshot;
     if (path == "/" || path == "/index.html") return RouteKind::Player;
-    if (path == "/player.js" || path == "/hls.min.js") return RouteKind::Asset;
+    if (path == "/player.js" || path == "/mjpeg.js" || path == "/hls.min.js")
+        return RouteKind::Asset;
     if (path == "/healthz") return RouteKind::Healthz;
     if (path == "/metrics") return RouteKind::Metrics;
     if (std::regex_match(path.begin(), path.end(), kSegment)) return RouteKind::Segment;
@@ -79,6 +82,8 @@ void checkRoute(std::string_view path) {
             break;
         case RouteKind::Healthz:
         case RouteKind::Metrics:
+        case RouteKind::Mjpeg:
+        case RouteKind::Snapshot:
         case RouteKind::NotFound:
             FUZZ_CHECK(r.name.empty(), show(path) + " -> " + show(r.name));
             break;

@@ -105,7 +105,8 @@ fi
 # 3. Contents and Depends.
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/contents"
 for f in /usr/bin/hlsd /etc/hlsd/hlsd.yml /usr/share/hlsd/player/index.html \
-         /usr/share/hlsd/player/player.js /usr/share/hlsd/player/hls.min.js \
+         /usr/share/hlsd/player/player.js /usr/share/hlsd/player/mjpeg.js \
+         /usr/share/hlsd/player/hls.min.js \
          /lib/systemd/system/hlsd.service /lib/systemd/system/hlsd@.service \
          /usr/share/man/man1/hlsd.1.gz /usr/share/doc/hlsd/copyright; do
   check "package contains $f" grep -qx -- "$f" "$work/contents"

@@ -3,6 +3,7 @@
 (function () {
   'use strict';
   const params = new URLSearchParams(location.search);
+  if (window.hlsdMjpeg) return;  // the MJPEG view (mjpeg.js): no HLS on this page
   const src = params.get('src') || 'live/index.m3u8';
   const video = document.getElementById('video');
   const overlay = document.getElementById('stats');

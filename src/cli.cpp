@@ -50,6 +50,10 @@ const FlagSpec kValueFlags[] = {
     {"exposure_mode", "--exposure-mode", "camera: normal | short | long | custom"},
     {"awb", "--awb", "camera white balance: auto | daylight | cloudy | indoor | ..."},
     {"brightness", "--brightness", "camera brightness -1..1"},
+    {"mjpeg_quality", "--mjpeg-quality", "JPEG quality of MJPEG and snapshots, 1..100"},
+    {"mjpeg_width", "--mjpeg-width", "MJPEG and snapshot width (0: the source's)"},
+    {"mjpeg_height", "--mjpeg-height", "MJPEG and snapshot height (0: the source's)"},
+    {"mjpeg_fps", "--mjpeg-fps", "at most this many MJPEG pictures a second (0: every frame)"},
 };
 
 }  // namespace

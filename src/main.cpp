@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "hlsd/http.h"
 #include "hlsd/log.h"
+#include "hlsd/mjpeg.h"
 #include "hlsd/segmenter.h"
 #include "hlsd/source.h"
 #include "hlsd/store.h"
@@ -143,7 +144,13 @@ int main(int argc, char** argv) {
         Segmenter segmenter(segmenterOptions, [&store](std::shared_ptr<const Segment> s) {
             store.publish(std::move(s));
         });
-        SourceRunner runner(makeSource(sourceOptions), segmenter, runnerOptions);
+        MjpegOptions mjpegOptions;
+        mjpegOptions.quality = config.mjpegQuality;
+        mjpegOptions.width = config.mjpegWidth;
+        mjpegOptions.height = config.mjpegHeight;
+        mjpegOptions.fps = config.mjpegFps;
+        MjpegHub mjpeg(mjpegOptions, segmenter);  // the packets pass through to the segmenter
+        SourceRunner runner(makeSource(sourceOptions), mjpeg, runnerOptions);
         httpOptions.health = [&runner, &segmenter, &mirror] {
             PipelineHealth h;
             h.droppedFrames = runner.droppedFrames();
@@ -153,8 +160,10 @@ int main(int argc, char** argv) {
                                              : PipelineHealth::Mirror::Failing;
             return h;
         };
+        httpOptions.mjpeg = &mjpeg;
         HttpServer http(httpOptions, store);
         store.addObserver([&http](const auto&) { http.wake(); });
+        mjpeg.onPicture([&http] { http.wake(); });
         try {
             http.start();
         } catch (const std::exception& e) {
@@ -166,6 +175,7 @@ int main(int argc, char** argv) {
                   HLSD_VERSION, config.segmentTime, config.segmentWrap, config.listSize,
                   segmenterOptions.runPrefix,
                   config.outputDir.empty() ? "" : ", writing to " + config.outputDir);
+        mjpeg.start();
         runner.start();
         ServiceNotifier notifier;  // systemd Type=notify; nothing without $NOTIFY_SOCKET
         notifier.status("waiting for the first segment");
@@ -185,6 +195,7 @@ int main(int argc, char** argv) {
         notifier.stopping("shutting down");
         http.stop();  // stop accepting, finish what is in flight
         runner.stop();
+        mjpeg.stop();
         const auto outcome = runner.outcome();
         if (!signalled && outcome == SourceRunner::Outcome::Finished) store.finish();
         if (mirror) mirror->stop();

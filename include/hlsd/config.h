@@ -50,6 +50,10 @@ struct Config {
     std::string exposureMode = "normal";
     std::string awb = "auto";
     double brightness = 0.0;
+    int mjpegQuality = 80;
+    int mjpegWidth = 0;  // 0: the source's size (in proportion where the other is set)
+    int mjpegHeight = 0;
+    double mjpegFps = 0;  // 0: every frame of the source
 
     // Where each key's value came from ("conf/hlsd.yml:12", "--segment-time"); absent = default.
     std::map<std::string, std::string> origin;

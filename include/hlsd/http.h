@@ -10,6 +10,10 @@
 #include "hlsd/store.h"
 
 namespace hlsd {
+class MjpegHub;
+}
+
+namespace hlsd {
 
 struct PipelineHealth {
     uint64_t droppedFrames = 0;   // camera frames the source had no room for
@@ -31,6 +35,8 @@ struct HttpOptions {
     Container container = Container::Fmp4;  // which of /live/stream.mp4 and .ts exists
     // What the rest of the pipeline counts, for /metrics and /healthz; any thread, quick.
     std::function<PipelineHealth()> health;
+    // Pictures for /live/stream.mjpg and /live/snapshot.jpg; none: those answer 404.
+    MjpegHub* mjpeg = nullptr;
 };
 
 // Thread-safe. Owns the event threads, which serve every connection.

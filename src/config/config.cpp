@@ -93,6 +93,10 @@ const std::vector<std::string>& configKeys() {
                                                   "exposure_mode",
                                                   "awb",
                                                   "brightness",
+                                                  "mjpeg_quality",
+                                                  "mjpeg_width",
+                                                  "mjpeg_height",
+                                                  "mjpeg_fps",
                                                   "log_level",
                                                   "listen",
                                                   "allow_origin",
@@ -201,6 +205,19 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
     } else if (key == "brightness") {
         c.brightness = toDouble(key, value, origin);
         if (c.brightness < -1 || c.brightness > 1) fail(origin, key, "must be -1..1, got " + value);
+    } else if (key == "mjpeg_quality") {
+        c.mjpegQuality = toInt(key, value, origin);
+        if (c.mjpegQuality < 1 || c.mjpegQuality > 100)
+            fail(origin, key, "must be 1..100, got " + value);
+    } else if (key == "mjpeg_width" || key == "mjpeg_height") {
+        const int v = toInt(key, value, origin);
+        if (v != 0 && (v < 16 || v > 8192 || v % 2 != 0))
+            fail(origin, key, "must be 0 (the source's) or even, 16..8192, got " + value);
+        (key == "mjpeg_width" ? c.mjpegWidth : c.mjpegHeight) = v;
+    } else if (key == "mjpeg_fps") {
+        c.mjpegFps = toDouble(key, value, origin);
+        if (c.mjpegFps < 0 || c.mjpegFps > 240)
+            fail(origin, key, "must be 0 (every frame) .. 240, got " + value);
     } else {
         throw ConfigError(origin + ": unknown key \"" + key + "\"");
     }

@@ -4,10 +4,17 @@
 #include <fstream>
 #include <sstream>
 
+#include "hlsd/mjpeg.h"
 #include "http/live_stream.h"
+#include "http/mjpeg_stream.h"
 
 namespace hlsd {
 namespace {
+
+// A snapshot is answered at once from a picture made this recently while pictures are being
+// made; otherwise it waits for a new one, this long at most.
+constexpr auto kCurrentPicture = std::chrono::milliseconds(1000);
+constexpr auto kSnapshotWait = std::chrono::milliseconds(5000);
 
 // Names are never reused, so media may be cached for as long as anyone likes.
 constexpr const char* kMediaCache = "public, max-age=86400, immutable";
@@ -32,6 +39,7 @@ std::map<std::string, std::shared_ptr<const Asset>> loadPlayer(const std::string
     static const std::pair<const char*, const char*> kFiles[] = {
         {"index.html", "text/html; charset=utf-8"},
         {"player.js", "text/javascript; charset=utf-8"},
+        {"mjpeg.js", "text/javascript; charset=utf-8"},
         {"hls.min.js", "text/javascript; charset=utf-8"},
     };
     std::map<std::string, std::shared_ptr<const Asset>> assets;
@@ -72,7 +80,7 @@ std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer&
         res.set("Allow", kAllow);
         return error(std::move(res), 405, "Method Not Allowed");
     }
-    const Route r = route(req.path);
+    const Route r = route(req.path, req.query);
     if (mayHold) {
         if (auto hold = holdFor(req, r)) return std::move(*hold);
     }
@@ -87,6 +95,10 @@ std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer&
             return init(req, std::move(res), r.name);
         case RouteKind::Stream:
             return stream(std::move(res), r.name);
+        case RouteKind::Mjpeg:
+            return mjpeg(req, std::move(res));
+        case RouteKind::Snapshot:
+            return snapshot(std::move(res));
         case RouteKind::Player:
         case RouteKind::Asset:
             return asset(std::move(res), r.name);
@@ -107,8 +119,21 @@ std::chrono::milliseconds HlsService::blockLimit(const StoreSnapshot& snap) cons
     return std::chrono::milliseconds(std::lround(3000 * td));
 }
 
-// A blocking playlist reload or a part request that the store cannot answer yet waits.
+// A blocking playlist reload or a part request that the store cannot answer yet waits; so does
+// a snapshot while no current picture exists (the decoder starts at the newest keyframe).
 std::optional<Hold> HlsService::holdFor(const Request& req, const Route& r) const {
+    if (r.kind == RouteKind::Snapshot && options_.mjpeg) {
+        MjpegHub& hub = *options_.mjpeg;
+        auto f = hub.latest();
+        const auto now = std::chrono::steady_clock::now();
+        if (f && hub.running() && now - f->madeAt < kCurrentPicture) return std::nullopt;
+        hub.want();
+        return Hold{[&hub, seen = f ? f->seq : 0] {
+                        auto n = hub.latest();
+                        return n && n->seq > seen;
+                    },
+                    now + kSnapshotWait};
+    }
     if (r.kind != RouteKind::Playlist && r.kind != RouteKind::Part) return std::nullopt;
     auto snap = store_.snapshot();
     if (snap->partTarget <= 0 && !snap->playlist.empty()) return std::nullopt;
@@ -238,6 +263,31 @@ Response HlsService::stream(Response res, std::string_view name) const {
     return res;
 }
 
+Response HlsService::mjpeg(const Request& req, Response res) const {
+    if (!options_.mjpeg) return error(std::move(res), 404, "Not Found: MJPEG is off");
+    res.set("Content-Type", std::string("multipart/x-mixed-replace; boundary=") + kMjpegBoundary);
+    res.set("Cache-Control", "no-store");
+    res.stream = std::make_shared<MjpegStream>(*options_.mjpeg, fpsParameter(req.query));
+    return res;
+}
+
+Response HlsService::snapshot(Response res) const {
+    if (!options_.mjpeg) return error(std::move(res), 404, "Not Found: MJPEG is off");
+    auto f = options_.mjpeg->latest();
+    // Held until a picture came, or kSnapshotWait: none, or an old one, means the source is
+    // down (a stale picture would pass for the camera's view).
+    if (!f || std::chrono::steady_clock::now() - f->madeAt > kSnapshotWait + kCurrentPicture) {
+        res.set("Retry-After", "1");
+        return error(std::move(res), 503,
+                     "Service Unavailable: no picture from the source yet (is it running?)");
+    }
+    res.set("Content-Type", "image/jpeg");
+    res.set("Cache-Control", "no-store");
+    res.set("X-Timestamp", f->timestamp);
+    res.chunks = chunksOf(f, f->data.data(), f->data.size());
+    return res;
+}
+
 Response HlsService::asset(Response res, std::string_view name) const {
     auto it = assets_.find(std::string(name));
     if (it == assets_.end()) {
@@ -267,7 +317,8 @@ Response HlsService::healthz(Response res) const {
 Response HlsService::metricsText(Response res) const {
     res.set("Cache-Control", "no-store");
     res.setText(metrics_.render(*store_.snapshot()) + connectionMetrics_() +
-                    renderPipelineMetrics(pipelineHealth()),
+                    renderPipelineMetrics(pipelineHealth()) +
+                    (options_.mjpeg ? renderMjpegMetrics(options_.mjpeg->stats()) : ""),
                 "text/plain; version=0.0.4");
     return res;
 }

@@ -108,7 +108,7 @@ public:
 private:
     void account(const Request& req, const Response& res, const Peer& peer) {
         const uint64_t bytes = req.method == "HEAD" ? 0 : res.contentLength();
-        metrics_.count(route(req.path).kind, res.status, bytes);
+        metrics_.count(route(req.path, req.query).kind, res.status, bytes);
         logger("http")->debug("{} {} {} {} {} bytes", peer.ip, req.method, req.path, res.status,
                               bytes);
     }

@@ -126,6 +126,29 @@ void appendMetric(std::string& out, const char* name, const char* type, const ch
     out.append(name).append(" ").append(std::to_string(value)).append("\n");
 }
 
+std::string renderMjpegMetrics(const MjpegHub::Stats& s) {
+    std::string out;
+    appendMetric(out, "hlsd_mjpeg_viewers", "gauge", "connections receiving /live/stream.mjpg",
+                 s.viewers);
+    appendMetric(out, "hlsd_mjpeg_running", "gauge",
+                 "1 while pictures are made (MJPEG viewers, or a snapshot in the last seconds)",
+                 s.running ? 1 : 0);
+    appendMetric(out, "hlsd_mjpeg_frames_decoded_total", "counter",
+                 "H.264 frames decoded for MJPEG and snapshots", static_cast<int64_t>(s.decoded));
+    appendMetric(out, "hlsd_mjpeg_frames_encoded_total", "counter",
+                 "JPEG pictures made (each sent to every viewer)", static_cast<int64_t>(s.encoded));
+    appendMetric(out, "hlsd_mjpeg_frames_dropped_total", "counter",
+                 "pictures MJPEG viewers skipped because they were still receiving an earlier one",
+                 static_cast<int64_t>(s.dropped));
+    appendMetric(out, "hlsd_mjpeg_failures_total", "counter",
+                 "decoding or JPEG encoding failures (pictures start again at the next keyframe)",
+                 static_cast<int64_t>(s.failed));
+    appendMetricHeader(out, "hlsd_mjpeg_work_seconds_total", "counter",
+                       "thread time decoding, scaling and JPEG encoding");
+    out += "hlsd_mjpeg_work_seconds_total " + std::to_string(s.encodeSeconds) + "\n";
+    return out;
+}
+
 std::string renderPipelineMetrics(const PipelineHealth& health) {
     std::string out;
     appendMetric(out, "hlsd_source_dropped_frames_total", "counter",

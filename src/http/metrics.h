@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "hlsd/http.h"
+#include "hlsd/mjpeg.h"
 #include "hlsd/store.h"
 #include "http/router.h"
 
@@ -23,6 +24,7 @@ void appendMetric(std::string& out, const char* name, const char* type, const ch
 
 // The pipeline's own counters (dropped frames and packets, the disk mirror), for /metrics.
 std::string renderPipelineMetrics(const PipelineHealth& health);
+std::string renderMjpegMetrics(const MjpegHub::Stats& s);
 
 // What /healthz answers: 200 "ok", or 503 naming the first thing wrong (no segment yet, the
 // newest segment too old, output_dir failing). Pure: a function of what it is given.

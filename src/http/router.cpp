@@ -62,6 +62,10 @@ const char* routeLabel(RouteKind kind) {
             return "init";
         case RouteKind::Stream:
             return "stream";
+        case RouteKind::Mjpeg:
+            return "mjpeg";
+        case RouteKind::Snapshot:
+            return "snapshot";
         case RouteKind::Player:
             return "player";
         case RouteKind::Asset:
@@ -81,6 +85,8 @@ Route route(std::string_view path) {
     if (path == "/live/index.m3u8") return {RouteKind::Playlist, "index.m3u8"};
     if (path == "/live/stream.mp4" || path == "/live/stream.ts")
         return {RouteKind::Stream, path.substr(6)};
+    if (path == "/live/stream.mjpg" || path == "/stream") return {RouteKind::Mjpeg, {}};
+    if (path == "/live/snapshot.jpg" || path == "/snapshot") return {RouteKind::Snapshot, {}};
     if (path.substr(0, 6) == "/live/") {
         std::string_view name = path.substr(6);
         const RouteKind kind = mediaKind(name);
@@ -88,9 +94,32 @@ Route route(std::string_view path) {
         return {kind, name};
     }
     if (path == "/" || path == "/index.html") return {RouteKind::Player, "index.html"};
-    if (path == "/player.js" || path == "/hls.min.js") return {RouteKind::Asset, path.substr(1)};
+    if (path == "/player.js" || path == "/mjpeg.js" || path == "/hls.min.js")
+        return {RouteKind::Asset, path.substr(1)};
     if (path == "/healthz") return {RouteKind::Healthz, {}};
     if (path == "/metrics") return {RouteKind::Metrics, {}};
+    return {};
+}
+
+Route route(std::string_view path, std::string_view query) {
+    if (path == "/" && !query.empty()) {
+        const std::string_view action = queryValue(query, "action");
+        if (action == "stream") return {RouteKind::Mjpeg, {}};
+        if (action == "snapshot") return {RouteKind::Snapshot, {}};
+    }
+    return route(path);
+}
+
+std::string_view queryValue(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+        const size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const size_t eq = pair.find('=');
+        if (pair.substr(0, eq) == name)
+            return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
     return {};
 }
 

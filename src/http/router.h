@@ -13,13 +13,15 @@ enum class RouteKind {
     Part,
     Init,
     Stream,
+    Mjpeg,     // /live/stream.mjpg, /stream, /?action=stream
+    Snapshot,  // /live/snapshot.jpg, /snapshot, /?action=snapshot
     Player,
     Asset,
     Healthz,
     Metrics,
     NotFound
 };
-inline constexpr int kRouteKinds = 10;
+inline constexpr int kRouteKinds = 12;
 const char* routeLabel(RouteKind kind);
 
 struct Route {
@@ -43,6 +45,12 @@ ReloadQuery parseReloadQuery(std::string_view query);
 
 // Only exact, known names: nothing here ever maps a path to a file.
 Route route(std::string_view path);
+// The same, with mjpg-streamer's URLs, which name the route in the query: "/?action=stream",
+// "/?action=snapshot" (what OctoPrint, Mainsail, Fluidd and crowsnest are set up with).
+Route route(std::string_view path, std::string_view query);
+
+// The value of `name` in a query ("t=1&action=stream"), "" when absent. Not decoded.
+std::string_view queryValue(std::string_view query, std::string_view name);
 
 struct ByteRange {
     size_t offset = 0;

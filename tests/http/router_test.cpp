@@ -17,8 +17,30 @@ TEST(Router, KnownPaths) {
     EXPECT_EQ(route("/index.html").kind, RouteKind::Player);
     EXPECT_EQ(route("/hls.min.js").name, "hls.min.js");
     EXPECT_EQ(route("/player.js").kind, RouteKind::Asset);
+    EXPECT_EQ(route("/mjpeg.js").name, "mjpeg.js");
     EXPECT_EQ(route("/healthz").kind, RouteKind::Healthz);
     EXPECT_EQ(route("/metrics").kind, RouteKind::Metrics);
+}
+
+// MJPEG under hlsd's names, µStreamer's, and mjpg-streamer's (the route in the query, other
+// parameters such as a cache-busting ?t= ignored).
+TEST(Router, MjpegAndSnapshotUnderEveryNameDashboardsUse) {
+    for (const char* p : {"/live/stream.mjpg", "/stream"})
+        EXPECT_EQ(route(p).kind, RouteKind::Mjpeg) << p;
+    for (const char* p : {"/live/snapshot.jpg", "/snapshot"})
+        EXPECT_EQ(route(p).kind, RouteKind::Snapshot) << p;
+    EXPECT_EQ(route("/", "action=stream").kind, RouteKind::Mjpeg);
+    EXPECT_EQ(route("/", "t=1733&action=snapshot").kind, RouteKind::Snapshot);
+    EXPECT_EQ(route("/", "action=snapshot&t=1").kind, RouteKind::Snapshot);
+    EXPECT_EQ(route("/", "action=other").kind, RouteKind::Player);
+    EXPECT_EQ(route("/", "").kind, RouteKind::Player);
+    EXPECT_EQ(route("/index.html", "action=stream").kind, RouteKind::Player);
+    EXPECT_EQ(route("/live/index.m3u8", "action=stream").kind, RouteKind::Playlist);
+    EXPECT_EQ(queryValue("a=1&b=&c", "b"), "");
+    EXPECT_EQ(queryValue("a=1&b=2", "b"), "2");
+    EXPECT_EQ(queryValue("ab=1", "a"), "");
+    EXPECT_STREQ(routeLabel(RouteKind::Mjpeg), "mjpeg");
+    EXPECT_STREQ(routeLabel(RouteKind::Snapshot), "snapshot");
 }
 
 TEST(Router, EverythingElseIsNotFound) {

@@ -73,6 +73,7 @@ TEST(Http, PlayerHealthAndMetrics) {
     EXPECT_EQ(hls.header("content-type"), "text/javascript; charset=utf-8");
     EXPECT_GT(hls.body.size(), 100000u);
     EXPECT_EQ(httpGet(s.port, "/player.js").status, 200);
+    EXPECT_EQ(httpGet(s.port, "/mjpeg.js").status, 200);
     EXPECT_EQ(httpGet(s.port, "/index.html").body, page.body);
     for (const char* path : {"/", "/hls.min.js", "/healthz", "/metrics"}) {
         auto head = httpGet(s.port, path, "", "HEAD");

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "integration/live_server.h"
+#include "integration/load_tools.h"
 #include "support/http_client.h"
 #include "support/m3u8.h"
 
@@ -69,154 +70,6 @@ TEST(LiveStreamRoute, FfmpegDecodesItInBothContainers) {
     }
 }
 
-int threadsOf(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-    }
-    return -1;
-}
-
-// CPU seconds a process used so far (user + system).
-double cpuSecondsOf(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string all((std::istreambuf_iterator<char>(stat)), {});
-    std::istringstream fields(all.substr(all.rfind(')') + 2));
-    std::string f;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; fields >> f; ++i) {
-        if (i == 14) utime = std::stoull(f);
-        if (i == 15) {
-            stime = std::stoull(f);
-            break;
-        }
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// Reads 1,000 stream bodies on one epoll thread: bytes and the longest silence of each.
-class StreamReaders {
-public:
-    StreamReaders(int port, int count) : epoll_(epoll_create1(EPOLL_CLOEXEC)) {
-        const std::string request = "GET /live/stream.mp4 HTTP/1.1\r\nHost: t\r\n\r\n";
-        for (int i = 0; i < count; ++i) {
-            const int fd = connectTcp("127.0.0.1", port, 5);
-            if (fd < 0 || ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) <= 0) {
-                if (fd >= 0) ::close(fd);
-                continue;
-            }
-            epoll_event ev{};
-            ev.events = EPOLLIN;
-            ev.data.u32 = static_cast<uint32_t>(streams_.size());
-            streams_.push_back({fd});
-            epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
-        }
-        thread_ = std::thread([this] { loop(); });
-    }
-    ~StreamReaders() {
-        running_ = false;
-        thread_.join();
-        for (auto& s : streams_) ::close(s.fd);
-        ::close(epoll_);
-    }
-    struct Stream {
-        int fd;
-        uint64_t bytes = 0;
-        steady_clock::time_point last{};
-        double longestGap = 0;  // seconds between two arrivals, once data flows
-        bool closed = false;
-    };
-    const std::vector<Stream>& streams() {
-        running_ = false;
-        thread_.join();
-        thread_ = std::thread([] {});
-        return streams_;
-    }
-
-private:
-    void loop() {
-        std::vector<epoll_event> events(256);
-        char buffer[65536];
-        while (running_) {
-            const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 100);
-            const auto now = steady_clock::now();
-            for (int i = 0; i < n; ++i) {
-                Stream& s = streams_[events[i].data.u32];
-                const ssize_t got = ::recv(s.fd, buffer, sizeof buffer, MSG_DONTWAIT);
-                if (got <= 0) {
-                    if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
-                        s.closed = true;
-                        epoll_ctl(epoll_, EPOLL_CTL_DEL, s.fd, nullptr);
-                    }
-                    continue;
-                }
-                if (s.bytes > 0)
-                    s.longestGap = std::max(s.longestGap, duration<double>(now - s.last).count());
-                s.bytes += static_cast<uint64_t>(got);
-                s.last = now;
-            }
-        }
-    }
-    int epoll_;
-    std::vector<Stream> streams_;
-    std::atomic<bool> running_{true};
-    std::thread thread_;
-};
-
-// An LL-HLS viewer as players are: a blocking reload for the part after the last it has, then
-// that part, on one keep-alive connection.
-struct Viewer {
-    uint64_t parts = 0, failures = 0;
-    int mostBehind = 0;  // parts it had not fetched yet when a reload answered, at worst
-    std::string error;
-    void run(int port, const std::atomic<bool>& stop) {
-        HttpConnection c("127.0.0.1", port, 10);
-        long long msn = -1, part = 0;  // the part wanted next
-        while (!stop) {
-            std::string path = "/live/index.m3u8";
-            if (msn >= 0)
-                path += "?_HLS_msn=" + std::to_string(msn) + "&_HLS_part=" + std::to_string(part);
-            const HttpResponse r = c.get(path);
-            const auto p = parseM3u8(r.body, &error);
-            if (r.status != 200 || !p) {
-                ++failures;
-                return;
-            }
-            // Every part listed, as (msn, index, uri); the open segment's last.
-            struct Listed {
-                long long msn, index;
-                std::string uri;
-            };
-            std::vector<Listed> listed;
-            for (size_t i = 0; i < p->segments.size(); ++i)
-                for (size_t k = 0; k < p->segments[i].parts.size(); ++k)
-                    listed.push_back({p->mediaSequence + static_cast<long long>(i),
-                                      static_cast<long long>(k), p->segments[i].parts[k].uri});
-            const long long openMsn = p->mediaSequence + static_cast<long long>(p->segments.size());
-            for (size_t k = 0; k < p->open.parts.size(); ++k)
-                listed.push_back({openMsn, static_cast<long long>(k), p->open.parts[k].uri});
-            if (listed.empty()) continue;
-            if (msn < 0) {  // start at the newest part
-                msn = listed.back().msn;
-                part = listed.back().index;
-            }
-            // Parts at or past the one wanted (a part index past a segment's end means part 0
-            // of the next, RFC 8216bis §6.2.5.2).
-            std::vector<const Listed*> todo;
-            for (const Listed& l : listed)
-                if (l.msn > msn || (l.msn == msn && l.index >= part)) todo.push_back(&l);
-            mostBehind = std::max(mostBehind, static_cast<int>(todo.size()) - 1);
-            for (const Listed* l : todo) {
-                if (c.get("/live/" + l->uri).status != 200) ++failures;
-                ++parts;
-                msn = l->msn;
-                part = l->index + 1;
-            }
-        }
-    }
-};
-
 // The HTTP-stage issue's scale test. Timing test (label `timing`, run alone): the bounds are on
 // latencies a loaded machine also stretches.
 TEST(StreamLoad, ThousandLongStreamsBesideFiftyLowLatencyViewers) {
@@ -228,7 +81,7 @@ TEST(StreamLoad, ThousandLongStreamsBesideFiftyLowLatencyViewers) {
     const double cpuBefore = cpuSecondsOf(s.process->pid());
     constexpr int kStreams = 1000, kViewers = 50, kSeconds = 60;
 
-    StreamReaders readers(s.port, kStreams);
+    StreamReaders readers(s.port, kStreams, "/live/stream.mp4");
     std::atomic<bool> stop{false};
     std::vector<Viewer> viewers(kViewers);
     std::vector<std::thread> threads;

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "source/encode_frames.h"
 #include "source/h264.h"
 
 extern "C" {
@@ -14,43 +15,11 @@ namespace hlsd {
 namespace {
 
 std::vector<EncodedPacket> encodeFrames(int count, const EncoderOptions& o) {
-    Encoder encoder(o);
-    AVFrame* frame = av_frame_alloc();
-    frame->format = AV_PIX_FMT_YUV420P;
-    frame->width = o.width;
-    frame->height = o.height;
-    av_frame_get_buffer(frame, 0);
-    std::vector<EncodedPacket> out;
-    for (int i = 0; i < count; ++i) {
-        av_frame_make_writable(frame);
-        for (int y = 0; y < o.height; ++y) {
-            for (int x = 0; x < o.width; ++x)
-                frame->data[0][y * frame->linesize[0] + x] = x + y + 3 * i;
-        }
-        for (int p = 1; p < 3; ++p) {
-            for (int y = 0; y < o.height / 2; ++y) {
-                for (int x = 0; x < o.width / 2; ++x)
-                    frame->data[p][y * frame->linesize[p] + x] = 128;
-            }
-        }
-        frame->pts = i;
-        encoder.send(frame, WallClock::now());
-        while (auto p = encoder.receive()) out.push_back(std::move(*p));
-    }
-    encoder.flush();
-    while (auto p = encoder.receive()) out.push_back(std::move(*p));
-    av_frame_free(&frame);
-    return out;
+    return test::encodeFrames(count, o);
 }
 
 std::vector<EncodedPacket> encodeFrames(int count, int gop) {
-    EncoderOptions o;
-    o.width = 320;
-    o.height = 240;
-    o.fps = {30, 1};
-    o.gop = gop;
-    o.bitrate = 500'000;
-    return encodeFrames(count, o);
+    return test::encodeFrames(count, test::smallStream(gop));
 }
 
 TEST(Encoder, KeyframesExactlyEveryGopWithParameterSets) {
