@@ -149,7 +149,13 @@ int main(int argc, char** argv) {
         mjpegOptions.width = config.mjpegWidth;
         mjpegOptions.height = config.mjpegHeight;
         mjpegOptions.fps = config.mjpegFps;
+        // The camera and the test pattern (auto is one of them) hand MJPEG their raw pictures;
+        // the other sources only have H.264, which it decodes.
+        const SourceKind kind = classifySource(config.source);
+        mjpegOptions.rawFrames =
+            kind == SourceKind::Auto || kind == SourceKind::Camera || kind == SourceKind::Test;
         MjpegHub mjpeg(mjpegOptions, segmenter);  // the packets pass through to the segmenter
+        if (mjpegOptions.rawFrames) sourceOptions.frameTap = &mjpeg;
         SourceRunner runner(makeSource(sourceOptions), mjpeg, runnerOptions);
         httpOptions.health = [&runner, &segmenter, &mirror] {
             PipelineHealth h;

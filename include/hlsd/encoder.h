@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "hlsd/frame_tap.h"
 #include "hlsd/packet.h"
 
 struct AVCodecContext;
@@ -24,6 +25,7 @@ struct EncoderOptions {
     std::string codec = "libx264";    // a libavcodec encoder name: libx264, h264_v4l2m2m
     std::string preset = "veryfast";  // libx264 only
     std::string profile = "high";     // baseline | main | high
+    FrameTap* frameTap = nullptr;     // also given each frame before it is encoded (MJPEG)
 };
 
 struct SourceOptions;

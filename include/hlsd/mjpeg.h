@@ -14,8 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "hlsd/frame_tap.h"
 #include "hlsd/packet.h"
 #include "hlsd/source.h"
+
+struct AVFrame;
 
 namespace hlsd {
 
@@ -27,6 +30,9 @@ struct MjpegOptions {
     // How long pictures are still made after the last viewer left or the last snapshot was
     // asked (a dashboard polling snapshots finds the decoder running).
     std::chrono::milliseconds linger{5000};
+    // The source offers its raw pictures (camera, test pattern: FrameTap): they are encoded
+    // as they come and nothing is decoded. Otherwise the H.264 is decoded.
+    bool rawFrames = false;
 };
 
 // One encoded picture, shared by every viewer that sends it.
@@ -40,12 +46,15 @@ struct JpegFrame {
     std::string partHead;   // the multipart head of this picture (boundary, type, length, time)
 };
 
+class H264Decoder;
+class JpegEncoder;
+
 inline constexpr const char* kMjpegBoundary = "boundarydonotcross";  // mjpg-streamer's
 
 // A tee on the packets the source runner delivers: everything goes on to `next` (the
 // segmenter) first, unchanged; a copy of the packets since the newest keyframe stays here. The
 // source thread never waits for the MJPEG thread.
-class MjpegHub final : public PacketSink {
+class MjpegHub final : public PacketSink, public FrameTap {
 public:
     MjpegHub(MjpegOptions options, PacketSink& next);
     ~MjpegHub() override;
@@ -55,6 +64,9 @@ public:
     void beginRun(const StreamInfo& info) override;
     void push(const EncodedPacket& packet) override;
     void endRun() override;
+    // FrameTap: raw pictures, while someone watches (rawFrames).
+    bool wantsFrames() const override { return wantsFrames_.load(std::memory_order_relaxed); }
+    void offer(const AVFrame& frame, WallClock::time_point captureTime) override;
 
     void start();
     void stop();  // joins; idempotent
@@ -83,10 +95,21 @@ public:
 private:
     void run();
     bool wanted(std::chrono::steady_clock::time_point now) const;  // under mutex_
+    void decodeAndPublish(std::unique_lock<std::mutex>& lock);
+    void publish(const AVFrame& picture, WallClock::time_point capture);
+    void addWork(std::chrono::steady_clock::time_point started);
 
     MjpegOptions options_;
     PacketSink& next_;
     std::function<void()> onPicture_;
+    const WallClock::duration minInterval_;  // mjpeg_fps
+
+    // The MJPEG thread's own.
+    std::unique_ptr<H264Decoder> decoder_;
+    uint64_t decoderRun_ = 0;
+    std::unique_ptr<JpegEncoder> encoder_;
+    AVFrame* picture_ = nullptr;  // the one being encoded
+    WallClock::time_point lastCapture_{};
 
     mutable std::mutex mutex_;
     std::condition_variable cv_;
@@ -94,6 +117,9 @@ private:
     size_t fed_ = 0;                                         // gop_ packets the decoder has had
     uint64_t run_ = 0;  // source runs seen; the decoder restarts with a new one
     std::vector<uint8_t> extradata_;
+    AVFrame* raw_ = nullptr;  // offered, not yet taken
+    WallClock::time_point rawCapture_{};
+    bool rawPending_ = false;
     bool stopping_ = false;
     int64_t viewers_ = 0;
     std::chrono::steady_clock::time_point lingerUntil_{};
@@ -104,6 +130,7 @@ private:
     uint64_t seq_ = 0;
 
     std::atomic<bool> running_{false};
+    std::atomic<bool> wantsFrames_{false};
     std::atomic<uint64_t> decoded_{0}, encoded_{0}, failed_{0}, encodeMicros_{0}, dropped_{0};
     std::thread thread_;
 };

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "hlsd/frame_tap.h"
 #include "hlsd/packet.h"
 
 namespace hlsd {
@@ -70,6 +71,7 @@ struct SourceOptions {
     int64_t bitrate = 2'000'000;
     double keyframeInterval = 1.0;  // seconds between IDRs of the camera and test encoders
     CameraOptions camera;
+    FrameTap* frameTap = nullptr;  // camera and test pattern: their raw pictures go here too
 };
 
 enum class SourceKind { Auto, Camera, Test, Stdin, File, Url };

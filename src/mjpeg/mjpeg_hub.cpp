@@ -37,10 +37,21 @@ std::string partHead(size_t size, const std::string& timestamp) {
 
 }  // namespace
 
-MjpegHub::MjpegHub(MjpegOptions options, PacketSink& next) : options_(options), next_(next) {}
+MjpegHub::MjpegHub(MjpegOptions options, PacketSink& next)
+    : options_(options),
+      next_(next),
+      minInterval_(options.fps > 0 ? std::chrono::duration_cast<WallClock::duration>(
+                                         std::chrono::duration<double>(0.999 / options.fps))
+                                   : WallClock::duration::zero()),
+      picture_(av_frame_alloc()),
+      raw_(av_frame_alloc()) {
+    if (!raw_ || !picture_) throw std::runtime_error("out of memory for MJPEG pictures");
+}
 
 MjpegHub::~MjpegHub() {
     stop();
+    av_frame_free(&raw_);
+    av_frame_free(&picture_);
 }
 
 void MjpegHub::beginRun(const StreamInfo& info) {
@@ -53,7 +64,8 @@ void MjpegHub::beginRun(const StreamInfo& info) {
 }
 
 void MjpegHub::push(const EncodedPacket& packet) {
-    next_.push(packet);  // HLS first: nothing here delays it
+    next_.push(packet);              // HLS first: nothing here delays it
+    if (options_.rawFrames) return;  // pictures come raw (offer()): nothing to decode
     auto copy = std::make_shared<const EncodedPacket>(packet);
     bool notify;
     {
@@ -91,11 +103,15 @@ std::shared_ptr<void> MjpegHub::watch() {
     {
         std::lock_guard lock(mutex_);
         ++viewers_;
+        wantsFrames_ = true;
     }
     cv_.notify_one();
-    return std::shared_ptr<void>(nullptr, [this](void*) {
-        std::lock_guard lock(mutex_);
-        if (--viewers_ == 0) lingerUntil_ = std::max(lingerUntil_, Clock::now() + options_.linger);
+    // A token that is not null (a null shared_ptr would test false while it watches).
+    return std::shared_ptr<void>(static_cast<void*>(this), [](void* hub) {
+        auto* self = static_cast<MjpegHub*>(hub);
+        std::lock_guard lock(self->mutex_);
+        if (--self->viewers_ == 0)
+            self->lingerUntil_ = std::max(self->lingerUntil_, Clock::now() + self->options_.linger);
     });
 }
 
@@ -103,6 +119,19 @@ void MjpegHub::want() {
     {
         std::lock_guard lock(mutex_);
         lingerUntil_ = std::max(lingerUntil_, Clock::now() + options_.linger);
+        wantsFrames_ = true;
+    }
+    cv_.notify_one();
+}
+
+void MjpegHub::offer(const AVFrame& frame, WallClock::time_point captureTime) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!wantsFrames_.load(std::memory_order_relaxed)) return;
+        av_frame_unref(raw_);  // one not taken yet is replaced: the newest wins
+        if (av_frame_ref(raw_, &frame) < 0) return;
+        rawCapture_ = captureTime;
+        rawPending_ = true;
     }
     cv_.notify_one();
 }
@@ -132,29 +161,23 @@ MjpegHub::Stats MjpegHub::stats() const {
 }
 
 void MjpegHub::run() {
-    auto log = logger("mjpeg");
-    std::unique_ptr<H264Decoder> decoder;
-    std::unique_ptr<JpegEncoder> encoder;
-    uint64_t decoderRun = 0;
-    const auto minInterval = options_.fps > 0
-                                 ? std::chrono::duration_cast<WallClock::duration>(
-                                       std::chrono::duration<double>(0.999 / options_.fps))
-                                 : WallClock::duration::zero();
-    WallClock::time_point lastCapture{};
-    // The newest picture of a batch (a reference to the decoder's buffer, not a copy).
-    std::unique_ptr<AVFrame, void (*)(AVFrame*)> newest(av_frame_alloc(),
-                                                        [](AVFrame* f) { av_frame_free(&f); });
     std::unique_lock lock(mutex_);
     for (;;) {
-        // Nothing to do: not wanted (the decoder goes, its memory with it), or all decoded.
         const auto now = Clock::now();
-        if (!stopping_ && (!wanted(now) || fed_ >= gop_.size())) {
-            if (!wanted(now)) {
+        const bool want = wanted(now);
+        const bool work = want && (options_.rawFrames ? rawPending_ : fed_ < gop_.size());
+        if (stopping_) break;
+        if (!work) {
+            if (!want) {
+                // Nobody watches: the decoder, the encoder and the picture held go.
                 running_ = false;
-                if (decoder) {
+                wantsFrames_ = false;
+                rawPending_ = false;
+                av_frame_unref(raw_);
+                if (decoder_ || encoder_) {
                     lock.unlock();
-                    decoder.reset();
-                    encoder.reset();
+                    decoder_.reset();
+                    encoder_.reset();
                     lock.lock();
                     continue;
                 }
@@ -164,70 +187,98 @@ void MjpegHub::run() {
             }
             continue;
         }
-        if (stopping_) break;
         running_ = true;
-        // A new run, or a decoder that lost its place: begin again at the newest keyframe.
-        const bool fresh = !decoder || decoderRun != run_;
-        if (fresh) fed_ = 0;
-        std::vector<std::shared_ptr<const EncodedPacket>> batch(
-            gop_.begin() + static_cast<std::ptrdiff_t>(fed_), gop_.end());
-        fed_ = gop_.size();
-        const uint64_t batchRun = run_;
-        const std::vector<uint8_t> extradata = fresh ? extradata_ : std::vector<uint8_t>{};
-        lock.unlock();
-
-        const auto started = Clock::now();
-        try {
-            if (fresh) {
-                decoder = std::make_unique<H264Decoder>(extradata);
-                if (!encoder) {
-                    encoder = std::make_unique<JpegEncoder>(
-                        JpegOptions{options_.quality, options_.width, options_.height});
-                }
-                decoderRun = batchRun;
+        if (options_.rawFrames) {
+            av_frame_unref(picture_);
+            av_frame_move_ref(picture_, raw_);
+            rawPending_ = false;
+            const auto capture = rawCapture_;
+            lock.unlock();
+            const auto started = Clock::now();
+            try {
+                publish(*picture_, capture);
+            } catch (const std::exception& e) {
+                ++failed_;
+                logger("mjpeg")->warn("{}", e.what());
             }
-            // Every unit decoded (each depends on the ones before); only the newest picture of
-            // the batch is encoded: a backlog becomes one picture, never a queue.
-            bool any = false;
-            WallClock::time_point capture{};
-            for (const auto& p : batch) {
-                decoder->decode(*p, [&](const AVFrame& picture) {
-                    ++decoded_;
-                    av_frame_unref(newest.get());
-                    any = av_frame_ref(newest.get(), &picture) >= 0;
-                    capture = p->captureTime;
-                });
-            }
-            if (any && capture - lastCapture >= minInterval) {
-                int w = 0, h = 0;
-                auto frame = std::make_shared<JpegFrame>();
-                frame->data = encoder->encode(*newest, w, h);
-                frame->width = w;
-                frame->height = h;
-                frame->captureTime = capture;
-                frame->madeAt = Clock::now();
-                frame->timestamp = unixTime(capture);
-                frame->partHead = partHead(frame->data.size(), frame->timestamp);
-                lastCapture = capture;
-                ++encoded_;
-                {
-                    std::lock_guard guard(frameMutex_);
-                    frame->seq = ++seq_;
-                    latest_ = std::move(frame);
-                }
-                if (onPicture_) onPicture_();
-            }
-            av_frame_unref(newest.get());
-        } catch (const std::exception& e) {
-            ++failed_;
-            log->warn("{}; starting again at the next keyframe", e.what());
-            decoder.reset();
+            av_frame_unref(picture_);
+            addWork(started);
+        } else {
+            decodeAndPublish(lock);
         }
-        encodeMicros_ += static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count());
         lock.lock();
     }
     running_ = false;
+}
+
+// The packets since the decoder's place (or, for a new decoder, since the newest keyframe),
+// decoded; the newest picture encoded. Called with `lock` held; returns with it released.
+void MjpegHub::decodeAndPublish(std::unique_lock<std::mutex>& lock) {
+    // A new run, or a decoder that lost its place: begin again at the newest keyframe.
+    const bool fresh = !decoder_ || decoderRun_ != run_;
+    if (fresh) fed_ = 0;
+    std::vector<std::shared_ptr<const EncodedPacket>> batch(
+        gop_.begin() + static_cast<std::ptrdiff_t>(fed_), gop_.end());
+    fed_ = gop_.size();
+    const uint64_t batchRun = run_;
+    const std::vector<uint8_t> extradata = fresh ? extradata_ : std::vector<uint8_t>{};
+    lock.unlock();
+
+    const auto started = Clock::now();
+    try {
+        if (fresh) {
+            decoder_ = std::make_unique<H264Decoder>(extradata);
+            decoderRun_ = batchRun;
+        }
+        // Every unit decoded (each depends on the ones before); only the newest picture of the
+        // batch is encoded: a backlog becomes one picture, never a queue.
+        bool any = false;
+        WallClock::time_point capture{};
+        for (const auto& p : batch) {
+            decoder_->decode(*p, [&](const AVFrame& picture) {
+                ++decoded_;
+                av_frame_unref(picture_);
+                any = av_frame_ref(picture_, &picture) >= 0;
+                capture = p->captureTime;
+            });
+        }
+        if (any) publish(*picture_, capture);
+    } catch (const std::exception& e) {
+        ++failed_;
+        logger("mjpeg")->warn("{}; starting again at the next keyframe", e.what());
+        decoder_.reset();
+    }
+    av_frame_unref(picture_);
+    addWork(started);
+}
+
+void MjpegHub::publish(const AVFrame& picture, WallClock::time_point capture) {
+    if (capture - lastCapture_ < minInterval_) return;  // mjpeg_fps
+    if (!encoder_)
+        encoder_ = std::make_unique<JpegEncoder>(
+            JpegOptions{options_.quality, options_.width, options_.height});
+    int w = 0, h = 0;
+    auto frame = std::make_shared<JpegFrame>();
+    frame->data = encoder_->encode(picture, w, h);
+    frame->width = w;
+    frame->height = h;
+    frame->captureTime = capture;
+    frame->madeAt = Clock::now();
+    frame->timestamp = unixTime(capture);
+    frame->partHead = partHead(frame->data.size(), frame->timestamp);
+    lastCapture_ = capture;
+    ++encoded_;
+    {
+        std::lock_guard guard(frameMutex_);
+        frame->seq = ++seq_;
+        latest_ = std::move(frame);
+    }
+    if (onPicture_) onPicture_();
+}
+
+void MjpegHub::addWork(Clock::time_point started) {
+    encodeMicros_ += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count());
 }
 
 }  // namespace hlsd

@@ -92,6 +92,8 @@ StreamInfo Encoder::streamInfo() const {
 }
 
 void Encoder::send(AVFrame* frame, WallClock::time_point captureTime) {
+    if (options_.frameTap && options_.frameTap->wantsFrames())
+        options_.frameTap->offer(*frame, captureTime);
     captureTimes_[frame->pts] = captureTime;
     int ret = avcodec_send_frame(context_, frame);
     if (ret < 0) throw SourceError("encoder rejected a frame: " + avError(ret), false);
@@ -142,6 +144,7 @@ EncoderOptions encoderOptionsFor(const SourceOptions& source) {
     o.fps = source.fps;
     o.bitrate = source.bitrate;
     o.profile = source.camera.profile;
+    o.frameTap = source.frameTap;
     o.gop =
         std::max(1, static_cast<int>(std::lround(source.keyframeInterval * source.fps.toDouble())));
     return o;

@@ -164,6 +164,8 @@ TEST(Mjpeg, ThreeHundredPartsAreWholeJpegsOfTheConfiguredSize) {
     EXPECT_LT(now - lastStamp, 1.0) << "the newest picture is recent";
     EXPECT_EQ(metric(s.port, "hlsd_mjpeg_viewers"), 1);
     EXPECT_EQ(metric(s.port, "hlsd_mjpeg_running"), 1);
+    EXPECT_EQ(metric(s.port, "hlsd_mjpeg_frames_decoded_total"), 0)
+        << "the test pattern's raw pictures are encoded: no H.264 is decoded";
     EXPECT_EQ(s.stop().exitCode, 0);
 }
 

@@ -188,6 +188,35 @@ TEST(MjpegHub, WantMakesAPictureFromTheNewestKeyframe) {
     hub.stop();
 }
 
+// The camera and the test pattern hand over the pictures they encode: nothing is decoded, and
+// nothing is taken while nobody watches.
+TEST(MjpegHub, RawPicturesFromTheEncoderAreUsedWithoutDecoding) {
+    CountingSink sink;
+    MjpegOptions o;
+    o.rawFrames = true;
+    MjpegHub hub(o, sink);
+    hub.start();
+    EncoderOptions e = smallStream(10);
+    e.frameTap = &hub;
+    encodeFrames(10, e);
+    std::this_thread::sleep_for(100ms);
+    EXPECT_FALSE(hub.wantsFrames());
+    EXPECT_EQ(hub.stats().encoded, 0u) << "offered while nobody watched";
+    auto watching = hub.watch();
+    EXPECT_TRUE(hub.wantsFrames());
+    const auto start = WallClock::now();
+    const auto packets = encodeFrames(10, e, 0, start);
+    ASSERT_TRUE(eventually([&] { return hub.latest() != nullptr; }));
+    const auto f = hub.latest();
+    EXPECT_EQ(f->width, 320);
+    EXPECT_EQ(f->height, 240);
+    EXPECT_GE(f->captureTime, start);
+    EXPECT_LE(f->captureTime, packets.back().captureTime);
+    EXPECT_EQ(hub.stats().decoded, 0u);
+    EXPECT_GE(hub.stats().encoded, 1u);
+    hub.stop();
+}
+
 TEST(MjpegHub, CapsThePictureRate) {
     CountingSink sink;
     MjpegOptions o;
