@@ -57,12 +57,13 @@ fuzz:
 # tests (bounds on an uninstrumented hlsd's publication times; the overload itself runs in
 # ConnectionLoop's and HttpAbuse's tests here). test-tsan:
 # ThreadSanitizer on the tests with threads: the store and its disk mirror, the source runner
-# and what interrupts sources, the camera frame queue, and every test of the real binary except
+# and what interrupts sources, the camera frame queue, MJPEG's hub and streams (the source, MJPEG
+# and HTTP threads), and every test of the real binary except
 # the input and window matrices (Inputs/, SeedTable/: the same threads as Live.*, ASan runs
 # them) and the browser (Chromium's time, not hlsd's).
 SANITIZE_CONFIGURE = -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DHLSD_PCH=ON -DHLSD_WERROR=ON \
 	-DHLSD_SANITIZE
-TSAN_TESTS = ^(SegmentStore|ConnectionLoop|DiskMirror|SourceRunner|DemuxSource|Pacer|FrameQueue|CameraFramePath|Http|HttpAbuse|Live|LowLatency|Cli)\.
+TSAN_TESTS = ^(SegmentStore|ConnectionLoop|DiskMirror|SourceRunner|DemuxSource|Pacer|FrameQueue|CameraFramePath|MjpegHub|MjpegStream|Mjpeg|Http|HttpAbuse|Live|LowLatency|Cli)\.
 
 build-asan/CMakeCache.txt:
 	cmake -S . -B build-asan $(SANITIZE_CONFIGURE)=address,undefined

@@ -170,6 +170,12 @@ int main(int argc, char** argv) {
         HttpServer http(httpOptions, store);
         store.addObserver([&http](const auto&) { http.wake(); });
         mjpeg.onPicture([&http] { http.wake(); });
+        // However this scope ends, the MJPEG thread (which wakes `http`) stops before `http`
+        // is destroyed.
+        struct StopFirst {
+            MjpegHub& hub;
+            ~StopFirst() { hub.stop(); }
+        } stopMjpegFirst{mjpeg};
         try {
             http.start();
         } catch (const std::exception& e) {

@@ -29,7 +29,7 @@ struct MjpegOptions {
     double fps = 0;  // at most this many pictures a second; 0: every frame of the source
     // How long pictures are still made after the last viewer left or the last snapshot was
     // asked (a dashboard polling snapshots finds the decoder running).
-    std::chrono::milliseconds linger{5000};
+    std::chrono::milliseconds linger{10000};
     // The source offers its raw pictures (camera, test pattern: FrameTap): they are encoded
     // as they come and nothing is decoded. Otherwise the H.264 is decoded.
     bool rawFrames = false;
@@ -110,6 +110,8 @@ private:
     std::unique_ptr<JpegEncoder> encoder_;
     AVFrame* picture_ = nullptr;  // the one being encoded
     WallClock::time_point lastCapture_{};
+    bool failing_ = false;  // the last batch failed (logged once)
+    std::atomic<bool> stopFlag_{false};
 
     mutable std::mutex mutex_;
     std::condition_variable cv_;
@@ -120,6 +122,7 @@ private:
     AVFrame* raw_ = nullptr;  // offered, not yet taken
     WallClock::time_point rawCapture_{};
     bool rawPending_ = false;
+    bool awaitKeyframe_ = false;  // decoding failed: nothing until the next keyframe
     bool stopping_ = false;
     int64_t viewers_ = 0;
     std::chrono::steady_clock::time_point lingerUntil_{};

@@ -216,8 +216,8 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         (key == "mjpeg_width" ? c.mjpegWidth : c.mjpegHeight) = v;
     } else if (key == "mjpeg_fps") {
         c.mjpegFps = toDouble(key, value, origin);
-        if (c.mjpegFps < 0 || c.mjpegFps > 240)
-            fail(origin, key, "must be 0 (every frame) .. 240, got " + value);
+        if (c.mjpegFps != 0 && (c.mjpegFps < 0.5 || c.mjpegFps > 240))
+            fail(origin, key, "must be 0 (every frame) or 0.5..240, got " + value);
     } else {
         throw ConfigError(origin + ": unknown key \"" + key + "\"");
     }

@@ -30,7 +30,8 @@ inline constexpr int kSweepMs = 200;
 inline constexpr int kDrainMs = 1000;  // an answered-and-refused client may still send; then closed
 inline constexpr int kBurst = 16;      // pipelined requests answered before other connections' turn
 inline constexpr int kMaxIov = 64;
-inline constexpr int kAcceptBatch = 16;  // connections accepted per turn of one loop
+inline constexpr int kAcceptBatch = 16;     // connections accepted per turn of one loop
+inline constexpr int kAcceptPauseMs = 100;  // no descriptor left: accepting waits this long
 
 Peer peerOf(const sockaddr_storage& a);
 
@@ -141,6 +142,7 @@ private:
     std::vector<int> again_;    // connections with pipelined requests left after a burst
     std::vector<int> closing_;  // closed at the end of the loop turn (no dangling references)
     loop::Clock::time_point nextHoldDue_ = loop::Clock::time_point::max();
+    std::optional<loop::Clock::time_point> acceptPausedUntil_;  // out of descriptors (EMFILE)
 };
 
 }  // namespace hlsd

@@ -116,6 +116,10 @@ void ConnectionLoop::Worker::run() {
             lastSweep = Clock::now();
             sweep();
         }
+        if (acceptPausedUntil_ && Clock::now() >= *acceptPausedUntil_) {
+            acceptPausedUntil_.reset();
+            if (listenFd_ >= 0) listen(listenFd_);
+        }
         for (int fd : closing_) connections_.erase(fd);
         closing_.clear();
     }
@@ -131,6 +135,13 @@ void ConnectionLoop::Worker::accept() {
                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno == EMFILE || errno == ENFILE) {
+                // Out of descriptors: the listening socket stays readable, and a loop that kept
+                // watching it would spin. The queue waits while this loop stops listening a
+                // little (other loops, and closing connections, free descriptors meanwhile).
+                ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, listenFd_, nullptr);
+                acceptPausedUntil_ = Clock::now() + milliseconds(kAcceptPauseMs);
+            }
             return;  // EAGAIN; or out of descriptors: the rest wait in the listen queue
         }
         int yes = 1;  // a response's head and body leave at once, never behind a delayed ACK

@@ -98,7 +98,7 @@ std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer&
         case RouteKind::Mjpeg:
             return mjpeg(req, std::move(res));
         case RouteKind::Snapshot:
-            return snapshot(std::move(res));
+            return snapshot(req, std::move(res));
         case RouteKind::Player:
         case RouteKind::Asset:
             return asset(std::move(res), r.name);
@@ -123,11 +123,14 @@ std::chrono::milliseconds HlsService::blockLimit(const StoreSnapshot& snap) cons
 // a snapshot while no current picture exists (the decoder starts at the newest keyframe).
 std::optional<Hold> HlsService::holdFor(const Request& req, const Route& r) const {
     if (r.kind == RouteKind::Snapshot && options_.mjpeg) {
+        if (req.method == "HEAD") return std::nullopt;  // the head of the newest: no decoding
         MjpegHub& hub = *options_.mjpeg;
+        // Every snapshot keeps pictures coming a while: a dashboard polling snapshots finds
+        // them current, not a decoder stopped and started again between its polls.
+        hub.want();
         auto f = hub.latest();
         const auto now = std::chrono::steady_clock::now();
         if (f && hub.running() && now - f->madeAt < kCurrentPicture) return std::nullopt;
-        hub.want();
         return Hold{[&hub, seen = f ? f->seq : 0] {
                         auto n = hub.latest();
                         return n && n->seq > seen;
@@ -271,12 +274,14 @@ Response HlsService::mjpeg(const Request& req, Response res) const {
     return res;
 }
 
-Response HlsService::snapshot(Response res) const {
+Response HlsService::snapshot(const Request& req, Response res) const {
     if (!options_.mjpeg) return error(std::move(res), 404, "Not Found: MJPEG is off");
     auto f = options_.mjpeg->latest();
     // Held until a picture came, or kSnapshotWait: none, or an old one, means the source is
-    // down (a stale picture would pass for the camera's view).
-    if (!f || std::chrono::steady_clock::now() - f->madeAt > kSnapshotWait + kCurrentPicture) {
+    // down (a stale picture would pass for the camera's view). HEAD: the newest one's head.
+    const bool stale =
+        f && std::chrono::steady_clock::now() - f->madeAt > kSnapshotWait + kCurrentPicture;
+    if (!f || (stale && req.method != "HEAD")) {
         res.set("Retry-After", "1");
         return error(std::move(res), 503,
                      "Service Unavailable: no picture from the source yet (is it running?)");

@@ -46,7 +46,7 @@ private:
     Response init(const Request& req, Response res, std::string_view name) const;
     Response stream(Response res, std::string_view name) const;
     Response mjpeg(const Request& req, Response res) const;
-    Response snapshot(Response res) const;
+    Response snapshot(const Request& req, Response res) const;
     Response asset(Response res, std::string_view name) const;
     Response healthz(Response res) const;
     Response metricsText(Response res) const;

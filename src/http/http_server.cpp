@@ -120,7 +120,8 @@ private:
         appendMetric(out, "hlsd_http_connections_idle", "gauge",
                      "open HTTP connections waiting for a request", s.idle);
         appendMetric(out, "hlsd_http_requests_waiting", "gauge",
-                     "LL-HLS requests held until their part exists (blocking reload, preload hint)",
+                     "requests held until what they ask for exists (LL-HLS blocking reload, "
+                     "preload hint; a snapshot waiting for a picture)",
                      s.held);
         appendMetric(out, "hlsd_http_streams_open", "gauge",
                      "connections receiving /live/stream.* (a body without end)", s.streams);

@@ -45,6 +45,7 @@ BodyStream::Status MjpegStream::next(std::vector<BodyChunk>& out) {
         watching_ = hub_.watch();
     }
     auto f = hub_.latest();
+    if (f && f->captureTime < sentCapture_) sentCapture_ = {};  // the wall clock was set back
     if (!f || f->seq <= sent_ ||
         (minInterval_.count() > 0 && f->captureTime - sentCapture_ < minInterval_)) {
         waited_ = true;

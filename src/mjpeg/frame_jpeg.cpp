@@ -28,9 +28,9 @@ H264Decoder::H264Decoder(const std::vector<uint8_t>& extradata) {
         this->~H264Decoder();
         throw std::runtime_error("out of memory for the H.264 decoder");
     }
-    // A picture out for each unit in: no frame threads (a frame of delay per thread).
+    // No frame threads (a frame of delay per thread). Not LOW_DELAY: a stream with B-frames
+    // must come out in display order (one without, x264's zerolatency, has no delay anyway).
     ctx_->thread_count = 1;
-    ctx_->flags |= AV_CODEC_FLAG_LOW_DELAY;
     if (!extradata.empty()) {
         ctx_->extradata =
             static_cast<uint8_t*>(av_mallocz(extradata.size() + AV_INPUT_BUFFER_PADDING_SIZE));
@@ -91,7 +91,9 @@ namespace {
 
 // One pass that converts the range (TV → full: JPEG's YCbCr is full range) and, where asked,
 // the size. The ranges are set before the context is initialised: libswscale picks its
-// unscaled copy (which ignores them) at initialisation when they look equal.
+// unscaled copy (which ignores them) at initialisation when they look equal. The matrix is
+// left as it is: converting BT.709 to JFIF's BT.601 makes libswscale go through RGB at full
+// size for every picture (too slow for a Pi), for a hue shift few would see.
 SwsContext* converter(int w, int h, AVPixelFormat src, bool fullRange, int outW, int outH) {
     SwsContext* c = sws_alloc_context();
     if (!c) return nullptr;
@@ -148,8 +150,7 @@ std::vector<uint8_t> JpegEncoder::encode(const AVFrame& in, int& width, int& hei
             if (av_frame_get_buffer(scaled_, 0) < 0)
                 throw std::runtime_error("out of memory for a scaled picture");
         }
-        const std::array<int, 7> key{in.width,      in.height, src,   fullRange,
-                                     in.colorspace, width,     height};
+        const std::array<int, 6> key{in.width, in.height, src, fullRange, width, height};
         if (!sws_ || key != swsKey_) {
             sws_freeContext(sws_);
             sws_ = converter(in.width, in.height, src, fullRange, width, height);
@@ -159,11 +160,6 @@ std::vector<uint8_t> JpegEncoder::encode(const AVFrame& in, int& width, int& hei
                     std::string("cannot convert ") +
                     (av_get_pix_fmt_name(src) ? av_get_pix_fmt_name(src) : "?") +
                     " pictures to JPEG");
-            // JFIF's YCbCr is BT.601; an HD source is usually BT.709.
-            const int* from = sws_getCoefficients(in.colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709
-                                                                                   : SWS_CS_ITU601);
-            sws_setColorspaceDetails(sws_, from, fullRange ? 1 : 0,
-                                     sws_getCoefficients(SWS_CS_ITU601), 1, 0, 1 << 16, 1 << 16);
         }
         sws_scale(sws_, in.data, in.linesize, 0, in.height, scaled_->data, scaled_->linesize);
         planes = scaled_;

@@ -66,7 +66,7 @@ private:
     JpegOptions options_;
     void* turbo_ = nullptr;  // tjhandle
     SwsContext* sws_ = nullptr;
-    std::array<int, 7> swsKey_{};  // what sws_ converts: input size, format, range, matrix; output
+    std::array<int, 6> swsKey_{};  // what sws_ converts: input size, format and range; output size
     AVFrame* scaled_ = nullptr;    // yuv420p, full range, at the output size
 };
 

@@ -73,6 +73,7 @@ void MjpegHub::push(const EncodedPacket& packet) {
         if (packet.keyframe) {
             gop_.clear();
             fed_ = 0;
+            awaitKeyframe_ = false;
         } else if (gop_.empty() || gop_.size() >= kMaxGopPackets) {
             return;  // nothing to decode it from
         }
@@ -91,6 +92,7 @@ void MjpegHub::start() {
 }
 
 void MjpegHub::stop() {
+    stopFlag_ = true;  // a long decode stops between two packets
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
@@ -165,7 +167,8 @@ void MjpegHub::run() {
     for (;;) {
         const auto now = Clock::now();
         const bool want = wanted(now);
-        const bool work = want && (options_.rawFrames ? rawPending_ : fed_ < gop_.size());
+        const bool work =
+            want && (options_.rawFrames ? rawPending_ : fed_ < gop_.size() && !awaitKeyframe_);
         if (stopping_) break;
         if (!work) {
             if (!want) {
@@ -232,27 +235,39 @@ void MjpegHub::decodeAndPublish(std::unique_lock<std::mutex>& lock) {
         }
         // Every unit decoded (each depends on the ones before); only the newest picture of the
         // batch is encoded: a backlog becomes one picture, never a queue.
+        // A picture's time is that of the unit whose decoding gave it: its own capture time
+        // without B-frames (the camera, x264's zerolatency); with them (files, some IP
+        // cameras), when the picture could first be shown, so the times only grow.
         bool any = false;
         WallClock::time_point capture{};
         for (const auto& p : batch) {
-            decoder_->decode(*p, [&](const AVFrame& picture) {
+            if (stopFlag_.load(std::memory_order_relaxed)) break;
+            const bool taken = decoder_->decode(*p, [&](const AVFrame& picture) {
                 ++decoded_;
                 av_frame_unref(picture_);
                 any = av_frame_ref(picture_, &picture) >= 0;
                 capture = p->captureTime;
             });
+            if (!taken) ++failed_;  // a broken unit: the next keyframe repairs the picture
         }
         if (any) publish(*picture_, capture);
+        failing_ = false;
     } catch (const std::exception& e) {
         ++failed_;
-        logger("mjpeg")->warn("{}; starting again at the next keyframe", e.what());
+        // Once per run of failures, not per packet; and nothing more until the next keyframe
+        // (decoding the same GOP again would fail the same way).
+        if (!failing_) logger("mjpeg")->warn("{}; starting again at the next keyframe", e.what());
+        failing_ = true;
         decoder_.reset();
+        std::lock_guard guard(mutex_);
+        awaitKeyframe_ = true;
     }
     av_frame_unref(picture_);
     addWork(started);
 }
 
 void MjpegHub::publish(const AVFrame& picture, WallClock::time_point capture) {
+    if (capture < lastCapture_) lastCapture_ = {};      // the wall clock was set back
     if (capture - lastCapture_ < minInterval_) return;  // mjpeg_fps
     if (!encoder_)
         encoder_ = std::make_unique<JpegEncoder>(

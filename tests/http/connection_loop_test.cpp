@@ -6,7 +6,11 @@
 #include "hlsd/segment.h"
 #include "support/http_client.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -158,6 +162,58 @@ TEST(ConnectionLoop, LoopsShareConnectionsAndEveryLoopHearsAWake) {
     for (auto& c : clients) EXPECT_NE(c->read("ready").find("\r\n\r\nready"), std::string::npos);
     EXPECT_EQ(l.loop.stats().held, 0);
     EXPECT_EQ(l.loop.stats().open, kClients);
+}
+
+// Out of descriptors, accept() fails and the listening socket stays readable: a loop that kept
+// watching it would spin a core until a descriptor came free. It stops listening a moment, and
+// serves the waiting clients once it can.
+TEST(ConnectionLoop, OutOfDescriptorsTheLoopWaitsInsteadOfSpinning) {
+    Loop l;
+    rlimit old{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+    // The clients' sockets exist before the limit drops; they connect after it, so the loop has
+    // no descriptor left to accept them with.
+    std::vector<int> fds;
+    for (int i = 0; i < 3; ++i) fds.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int highest = 0;
+    for (int fd = 0; fd < 4096; ++fd)
+        if (fcntl(fd, F_GETFD) != -1) highest = fd;
+    rlimit tight = old;
+    tight.rlim_cur = static_cast<rlim_t>(highest + 1);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    std::vector<int> fillers;  // the free numbers below the limit, taken
+    for (int fd; (fd = ::dup(0)) >= 0;) fillers.push_back(fd);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(l.port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const std::string request = "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    for (int fd : fds) {
+        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+        ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(request.size()));
+    }
+    rusage before{}, after{};
+    getrusage(RUSAGE_SELF, &before);
+    std::this_thread::sleep_for(600ms);
+    getrusage(RUSAGE_SELF, &after);
+    auto ms = [](const rusage& r) {
+        return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000.0 +
+               (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1000.0;
+    };
+    const double cpu = ms(after) - ms(before);
+    for (int fd : fillers) ::close(fd);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+    EXPECT_LT(cpu, 300) << "ms of CPU in 600 ms without a descriptor: the loop spun";
+    for (int fd : fds) {  // served once descriptors are back
+        timeval t{5, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, sizeof t);
+        std::string got(4096, '\0');
+        const ssize_t n = ::recv(fd, got.data(), got.size(), MSG_WAITALL);
+        got.resize(n > 0 ? static_cast<size_t>(n) : 0);
+        EXPECT_NE(got.find("path /x"), std::string::npos) << got;
+        ::close(fd);
+    }
 }
 
 // A big body to a client that reads slowly: sent from the owner's bytes, all of them, in

@@ -173,6 +173,9 @@ TEST(Mjpeg, ThreeHundredPartsAreWholeJpegsOfTheConfiguredSize) {
 TEST(Mjpeg, AliasesHeadAndSnapshotsAnswerLikeMjpgStreamer) {
     Server s;
     ASSERT_NE(s.port, 0);
+    // HEAD before any picture: nothing to describe, and nothing started for it.
+    EXPECT_EQ(httpGet(s.port, "/live/snapshot.jpg", "", "HEAD").status, 503);
+    EXPECT_EQ(metric(s.port, "hlsd_mjpeg_running"), 0);
     const std::string dir = makeTempDir("snap");
     for (const char* path : {"/live/snapshot.jpg", "/?action=snapshot&t=1733", "/snapshot"}) {
         const HttpResponse r = httpGet(s.port, path);
@@ -192,16 +195,31 @@ TEST(Mjpeg, AliasesHeadAndSnapshotsAnswerLikeMjpgStreamer) {
             << path;
         EXPECT_EQ(head.header("content-length"), "") << path;
     }
+    const HttpResponse headSnap = httpGet(s.port, "/?action=snapshot", "", "HEAD");
+    EXPECT_EQ(headSnap.status, 200);
+    EXPECT_EQ(headSnap.header("content-type"), "image/jpeg");
+    EXPECT_NE(headSnap.header("content-length"), "");
+    // A dashboard polling snapshots (Mainsail's adaptive mode, Home Assistant) keeps the pictures
+    // coming: polled every 3 s for 12 s, longer than the 10 s linger, they never stop.
+    for (int i = 0; i < 4; ++i) {
+        std::this_thread::sleep_for(3s);
+        EXPECT_EQ(metric(s.port, "hlsd_mjpeg_running"), 1) << "stopped between polls, " << i;
+        EXPECT_EQ(httpGet(s.port, "/?action=snapshot").status, 200);
+    }
     const HttpResponse preflight = httpGet(s.port, "/?action=stream",
                                            "Origin: http://mainsail\r\n"
                                            "Access-Control-Request-Method: GET\r\n",
                                            "OPTIONS");
     EXPECT_EQ(preflight.status, 204);
     EXPECT_EQ(preflight.header("access-control-allow-origin"), "*");
-    // Snapshots made the decoder run; with nobody watching it stops after its linger (5 s).
+    // Snapshots keep pictures coming; with nobody watching they stop after the linger (10 s).
     EXPECT_EQ(metric(s.port, "hlsd_mjpeg_running"), 1);
-    std::this_thread::sleep_for(6500ms);
+    const auto lastSnapshot = steady_clock::now();
+    while (metric(s.port, "hlsd_mjpeg_running") != 0 && steady_clock::now() - lastSnapshot < 15s)
+        std::this_thread::sleep_for(100ms);
+    const double idleAfter = duration<double>(steady_clock::now() - lastSnapshot).count();
     EXPECT_EQ(metric(s.port, "hlsd_mjpeg_running"), 0);
+    EXPECT_GE(idleAfter, 9.0) << "stopped before its linger";
     const double encoded = metric(s.port, "hlsd_mjpeg_frames_encoded_total");
     std::this_thread::sleep_for(1000ms);
     EXPECT_EQ(metric(s.port, "hlsd_mjpeg_frames_encoded_total"), encoded) << "idle: nothing made";
@@ -253,7 +271,7 @@ TEST(Mjpeg, AClientThatStopsReadingIsClosedWithoutSlowingTwentyOthers) {
     EXPECT_EQ(s.stop().exitCode, 0);
 }
 
-// A snapshot from sources that give only H.264: a file and raw H.264 on stdin.
+// Sources that give only H.264: a file (also one with B-frames) and raw H.264 on stdin.
 TEST(Mjpeg, SnapshotFromAFileAndFromRawH264OnStdin) {
     const std::string dir = makeTempDir("snapsrc");
     {
@@ -262,6 +280,23 @@ TEST(Mjpeg, SnapshotFromAFileAndFromRawH264OnStdin) {
         const HttpResponse r = httpGet(s.port, "/?action=snapshot");
         EXPECT_EQ(r.status, 200) << r.body;
         EXPECT_EQ(probeSize(r.body, dir, "file"), "mjpeg,640,360");
+        EXPECT_EQ(s.stop().exitCode, 0);
+    }
+    {
+        // B-frames: pictures leave the decoder in display order, each with its own capture
+        // time, so X-Timestamp only grows.
+        Server s({"--source", "file:" + kMedia + "/720p30_gop30_bf.ts", "--loop"});
+        ASSERT_NE(s.port, 0);
+        MultipartReader r(s.port, "/live/stream.mjpg");
+        ASSERT_TRUE(r.readHead());
+        double last = 0;
+        for (int i = 0; i < 45; ++i) {
+            JpegPart p = r.next();
+            ASSERT_TRUE(wholeJpeg(p.body)) << i << " " << r.error;
+            const double stamp = std::stod(p.headers["x-timestamp"]);
+            EXPECT_GT(stamp, last) << "part " << i;
+            last = stamp;
+        }
         EXPECT_EQ(s.stop().exitCode, 0);
     }
     {
