@@ -279,6 +279,20 @@ TEST(Config, RetiredHttpThreadsLoadsWithAWarning) {
     EXPECT_NE(w[0].find(":2: http_threads is no longer used"), std::string::npos) << w[0];
 }
 
+TEST(Config, MjpegKeys) {
+    const Config c = load("mjpeg_quality: 60\nmjpeg_width: 640\nmjpeg_fps: 10\n").config;
+    EXPECT_EQ(c.mjpegQuality, 60);
+    EXPECT_EQ(c.mjpegWidth, 640);
+    EXPECT_EQ(c.mjpegHeight, 0);
+    EXPECT_DOUBLE_EQ(c.mjpegFps, 10);
+    expectError("mjpeg_quality: 0\n", ":1: mjpeg_quality: must be 1..100, got 0");
+    expectError("mjpeg_width: 641\n",
+                ":1: mjpeg_width: must be 0 (the source's) or even, 16..8192, got 641");
+    expectError("mjpeg_height: 8\n",
+                ":1: mjpeg_height: must be 0 (the source's) or even, 16..8192, got 8");
+    expectError("mjpeg_fps: 0.1\n", ":1: mjpeg_fps: must be 0 (every frame) or 0.5..240, got 0.1");
+}
+
 TEST(Config, HttpLoopsIsACountOrZeroForOnePerCpu) {
     EXPECT_EQ(load("http_loops: 3\n").config.httpLoops, 3);
     EXPECT_EQ(load("").config.httpLoops, 0);
