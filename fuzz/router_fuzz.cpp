@@ -1,4 +1,5 @@
-// Fuzz target: the request path router and the Range parser (src/http/router.cpp).
+// Fuzz target: the request path router and the Range parser (src/http/router.cpp), and the
+// header line as an Authorization value and as a token (src/auth/credentials.cpp).
 //
 // Input: "PATH\nRANGE\nSIZE", the last two optional (SIZE: decimal, wrapping at 2^64; 1000
 // when absent), so the seeds are readable. Both functions are checked against independent
@@ -6,12 +7,16 @@
 //  - route(): only the exact names of README "HTTP" route, segment names only when they match
 //    [a-z0-9]{1,16}-[0-9]{1,20}\.ts, and a segment's name is a view into the path.
 //  - parseRange(): RFC 9110 §14.1.2 single ranges; a 206 range always lies inside the size.
+//  - parseBasic(): what it accepts re-encodes (RFC 4648 base64 of "user:password") to the
+//    credentials as sent; the user holds no ':'. checkToken(): only a token made for a user
+//    (the same bytes) is valid.
 #include <cstddef>
 #include <cstdint>
 #include <regex>
 #include <string>
 #include <string_view>
 
+#include "auth/credentials.h"
 #include "fuzz/fuzz_check.h"
 #include "http/router.h"
 
@@ -155,6 +160,47 @@ void checkRange(std::string_view header, size_t size) {
 
 }  // namespace
 
+std::string base64(std::string_view in) {
+    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (size_t i = 0; i < in.size(); i += 3) {
+        uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16;
+        if (i + 1 < in.size()) n |= static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8;
+        if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
+        out += k[(n >> 18) & 63];
+        out += k[(n >> 12) & 63];
+        out += i + 1 < in.size() ? k[(n >> 6) & 63] : '=';
+        out += i + 2 < in.size() ? k[n & 63] : '=';
+    }
+    return out;
+}
+
+void checkCredentials(std::string_view header) {
+    if (auto basic = hlsd::parseBasic(header)) {
+        FUZZ_CHECK(basic->first.find(':') == std::string::npos, "user with ':' " + show(header));
+        std::string_view sent = header.substr(5);
+        while (!sent.empty() && sent.front() == ' ') sent.remove_prefix(1);
+        while (!sent.empty() && sent.back() == ' ') sent.remove_suffix(1);
+        FUZZ_CHECK(base64(basic->first + ":" + basic->second) == sent,
+                   "parseBasic accepted a non-canonical " + show(header));
+    }
+    // One user with a fixed (SHA-512) hash: HMACs only, no crypt(3) here.
+    static const std::vector<hlsd::User> users{
+        {"alice",
+         "$6$rounds=1000$salt$Cn6p4t7ZxDVB0iE0Y8bq3J4p1r2s5t6u7v8w9x0y1z2A3B4C5D6E7F8G9H0I"
+         "1J2K3L4M5N6O7P8Q9R0S1T2U3V",
+         hlsd::kView}};
+    const hlsd::User* who = nullptr;
+    if (hlsd::checkToken(header, users, 0, &who) == hlsd::TokenCheck::Valid) {
+        const size_t dot = header.find('.');
+        int64_t expires = 0;
+        for (char c : header.substr(dot + 1, header.find('.', dot + 1) - dot - 1))
+            expires = expires * 10 + (c - '0');
+        FUZZ_CHECK(who && hlsd::makeToken(*who, expires) == header,
+                   "checkToken accepted " + show(header));
+    }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);
     size_t nl = in.find('\n');
@@ -174,5 +220,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     checkRoute(path);
     checkRange(header, body);
+    checkCredentials(header);
     return 0;
 }

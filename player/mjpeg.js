@@ -4,6 +4,10 @@
   'use strict';
   const params = new URLSearchParams(location.search);
   const mjpeg = params.get('view') === 'mjpeg';
+  const token = params.get('token');
+  const withToken = (url) =>
+    token ? url + (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token) : url;
+  document.getElementById('snapshot').href = withToken('live/snapshot.jpg');
   const keep = new URLSearchParams(location.search);
   keep.delete('view');
   const hlsLink = document.getElementById('view-hls');
@@ -16,7 +20,7 @@
   window.hlsdMjpeg = true;  // player.js leaves the page to this view
   const img = document.getElementById('mjpeg');
   const fps = params.get('fps');
-  img.src = 'live/stream.mjpg' + (fps ? '?fps=' + encodeURIComponent(fps) : '');
+  img.src = withToken('live/stream.mjpg' + (fps ? '?fps=' + encodeURIComponent(fps) : ''));
   img.hidden = false;
   document.getElementById('video').hidden = true;
   document.getElementById('help').innerHTML =

@@ -4,7 +4,10 @@
   'use strict';
   const params = new URLSearchParams(location.search);
   if (window.hlsdMjpeg) return;  // the MJPEG view (mjpeg.js): no HLS on this page
-  const src = params.get('src') || 'live/index.m3u8';
+  // ?token=… (hlsd --make-token): this page's requests carry it; the playlists then carry it
+  // on every URI themselves.
+  const token = params.get('token');
+  const src = params.get('src') || 'live/index.m3u8' + (token ? '?token=' + encodeURIComponent(token) : '');
   const video = document.getElementById('video');
   const overlay = document.getElementById('stats');
 

@@ -40,6 +40,8 @@ const FlagSpec kValueFlags[] = {
     {"player_dir", "--player-dir", "directory of index.html, player.js, hls.min.js"},
     {"max_clients", "--max-clients", "HTTP connections open at once (more get 503)"},
     {"http_loops", "--http-loops", "HTTP event threads (0: one per CPU)"},
+    {"login_failures", "--login-failures", "failed logins from one address in a minute before 429"},
+    {"login_lockout", "--login-lockout", "seconds an address gets 429 after login_failures"},
     {"max_request_size", "--max-request-size", "bytes of request line + headers (more: 431)"},
     {"http_timeout", "--http-timeout", "seconds: keep-alive idle; a stalled write or read"},
     {"header_timeout", "--header-timeout", "seconds for a request's headers to arrive (408)"},
@@ -78,6 +80,14 @@ CommandLine parseCommandLine(int argc, char** argv) {
     bool loop = false, noLoop = false, noRealtime = false, realtime = false, exitOnEof = false;
     bool hflip = false, vflip = false;
     app.add_flag("--list-cameras", result.listCameras, "print the cameras libcamera sees and exit");
+    app.add_flag("--hash-password", result.hashPassword,
+                 "read a password (not echoed) and print its hash for users: in the config");
+    app.add_flag("--make-token", result.makeToken,
+                 "print a token URL parameter for --user (from the config's users)");
+    app.add_option("--user", result.tokenUser, "the user --make-token makes a token for");
+    app.add_option("--expires", result.tokenExpires,
+                   "how long a --make-token token lasts: 30d, 12h, 90m (default: until the "
+                   "user's password changes)");
     auto* hflipOpt = app.add_flag("--hflip", hflip, "mirror the camera image horizontally");
     auto* vflipOpt = app.add_flag("--vflip", vflip, "flip the camera image vertically");
     auto* loopOpt = app.add_flag("--loop", loop, "repeat a file source forever");

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <random>
 
+#include "auth/access_gate.h"
 #include "cli.h"
 #include "hlsd/http.h"
 #include "hlsd/log.h"
@@ -77,6 +78,8 @@ int main(int argc, char** argv) {
     auto log = logger("main");
     for (const auto& warning : configWarnings(config)) log->warn("{}", warning);
     if (cli.listCameras) return listCamerasCommand();
+    if (cli.hashPassword) return hashPasswordCommand();
+    if (cli.makeToken) return makeTokenCommand(config, cli.tokenUser, cli.tokenExpires);
     if (cli.checkConfig) {
         std::cout << "configuration OK\n";
         return 0;
@@ -167,20 +170,44 @@ int main(int argc, char** argv) {
             return h;
         };
         httpOptions.mjpeg = &mjpeg;
+        std::vector<User> users;
+        for (const auto& u : config.users)
+            users.push_back(
+                User{u.name, u.passwordHash,
+                     (u.view ? unsigned{kView} : 0u) | (u.metrics ? unsigned{kMetrics} : 0u)});
+        GateLimits gateLimits;
+        gateLimits.failures = config.loginFailures;
+        gateLimits.lockout = std::chrono::seconds(config.loginLockout);
+        AccessGate gate(std::move(users), gateLimits);
+        httpOptions.access = &gate;
         HttpServer http(httpOptions, store);
         store.addObserver([&http](const auto&) { http.wake(); });
         mjpeg.onPicture([&http] { http.wake(); });
-        // However this scope ends, the MJPEG thread (which wakes `http`) stops before `http`
-        // is destroyed.
+        gate.onChecked([&http] { http.wake(); });  // a password checked: its request goes on
+        // However this scope ends, the threads that wake `http` (MJPEG's, the password
+        // checker's) stop before `http` is destroyed.
         struct StopFirst {
             MjpegHub& hub;
-            ~StopFirst() { hub.stop(); }
-        } stopMjpegFirst{mjpeg};
+            AccessGate& gate;
+            ~StopFirst() {
+                hub.stop();
+                gate.stop();
+            }
+        } stopWakersFirst{mjpeg, gate};
         try {
             http.start();
         } catch (const std::exception& e) {
             log->error("{} (listen)", e.what());
             return 2;
+        }
+        if (gate.open()) {
+            log->warn(
+                "no users in the configuration: anyone who can reach {} can watch and read "
+                "/metrics (users: in the config file)",
+                http.url());
+        } else {
+            log->info("access: {} user(s); Basic or ?token= needed for all but /healthz",
+                      config.users.size());
         }
 
         log->info("hlsd {}: segment_time {} s, segment_wrap {}, list_size {}, run prefix {}{}",

@@ -37,7 +37,9 @@ struct Config {
     std::string allowOrigin = "*";
     std::string playerDir;  // empty: the directory the build or package installed
     int maxClients = 1024;
-    int httpLoops = 0;  // 0: one per CPU hlsd may run on
+    int httpLoops = 0;       // 0: one per CPU hlsd may run on
+    int loginFailures = 10;  // failed logins from one address within a minute...
+    int loginLockout = 60;   // ...and it gets 429 for this many seconds
     int maxRequestSize = 16384;
     int httpTimeout = 5;
     int headerTimeout = 10;
@@ -54,6 +56,16 @@ struct Config {
     int mjpegWidth = 0;  // 0: the source's size (in proportion where the other is set)
     int mjpegHeight = 0;
     double mjpegFps = 0;  // 0: every frame of the source
+
+    // Who may watch (`users:` in the file; none: anyone who can reach the port). Checked at load.
+    struct UserEntry {
+        std::string name;
+        std::string passwordHash;
+        bool view = false;
+        bool metrics = false;
+        std::string origin;  // "FILE:LINE"
+    };
+    std::vector<UserEntry> users;
 
     // Where each key's value came from ("conf/hlsd.yml:12", "--segment-time"); absent = default.
     std::map<std::string, std::string> origin;

@@ -10,8 +10,9 @@
 #include "hlsd/store.h"
 
 namespace hlsd {
+class AccessGate;
 class MjpegHub;
-}
+}  // namespace hlsd
 
 namespace hlsd {
 
@@ -22,9 +23,11 @@ struct PipelineHealth {
 };
 
 struct HttpOptions {
-    std::string host = "0.0.0.0";   // "::" for IPv6 (dual stack)
-    int port = 8080;                // 0: any free port
-    std::string allowOrigin = "*";  // Access-Control-Allow-Origin; empty: header not sent
+    std::string host = "0.0.0.0";  // "::" for IPv6 (dual stack)
+    int port = 8080;               // 0: any free port
+    // Access-Control-Allow-Origin: "*", or origins (space or comma separated) echoed with
+    // Allow-Credentials; empty: not sent.
+    std::string allowOrigin = "*";
     int maxClients = 1024;          // connections open at once; more get 503
     int loops = 1;                  // event threads; 0: one per CPU this process may run on
     size_t maxRequestSize = 16384;  // request line + headers, bytes; more gets 431
@@ -37,6 +40,8 @@ struct HttpOptions {
     std::function<PipelineHealth()> health;
     // Pictures for /live/stream.mjpg and /live/snapshot.jpg; none: those answer 404.
     MjpegHub* mjpeg = nullptr;
+    // Who may watch and read /metrics; none (or one without users): everyone.
+    AccessGate* access = nullptr;
 };
 
 // Thread-safe. Owns the event threads, which serve every connection.

@@ -86,7 +86,7 @@ public:
         int64_t viewers = 0;
         bool running = false;
         uint64_t decoded = 0, encoded = 0, failed = 0;
-        double encodeSeconds = 0;  // decoding, scaling and JPEG encoding, summed
+        double encodeSeconds = 0;  // CPU time decoding, scaling and JPEG encoding, summed
         uint64_t dropped = 0;      // pictures viewers skipped because they were still sending
     };
     Stats stats() const;
@@ -97,7 +97,7 @@ private:
     bool wanted(std::chrono::steady_clock::time_point now) const;  // under mutex_
     void decodeAndPublish(std::unique_lock<std::mutex>& lock);
     void publish(const AVFrame& picture, WallClock::time_point capture);
-    void addWork(std::chrono::steady_clock::time_point started);
+    void addWork(int64_t startedMicros);  // adds this thread's CPU time since then
 
     MjpegOptions options_;
     PacketSink& next_;

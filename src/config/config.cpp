@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "auth/credentials.h"
 #include "hlsd/source.h"
 
 namespace hlsd {
@@ -103,6 +104,8 @@ const std::vector<std::string>& configKeys() {
                                                   "player_dir",
                                                   "max_clients",
                                                   "http_loops",
+                                                  "login_failures",
+                                                  "login_lockout",
                                                   "max_request_size",
                                                   "http_timeout",
                                                   "header_timeout"};
@@ -173,6 +176,14 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.playerDir = value;
     } else if (key == "max_clients") {
         c.maxClients = toInt(key, value, origin);
+    } else if (key == "login_failures") {
+        c.loginFailures = toInt(key, value, origin);
+        if (c.loginFailures < 1 || c.loginFailures > 100000)
+            fail(origin, key, "must be 1..100000, got " + value);
+    } else if (key == "login_lockout") {
+        c.loginLockout = toInt(key, value, origin);
+        if (c.loginLockout < 1 || c.loginLockout > 86400)
+            fail(origin, key, "must be 1..86400 seconds, got " + value);
     } else if (key == "http_loops") {
         c.httpLoops = toInt(key, value, origin);
     } else if (key == "max_request_size") {
@@ -224,6 +235,68 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
     c.origin[key] = origin;
 }
 
+namespace {
+
+// users:
+//   - name: alice
+//     password_hash: "$y$j9T$..."
+//     permissions: [view, metrics]
+void loadUsers(const YAML::Node& list, const std::string& where, const std::string& path,
+               Config& config) {
+    if (list.IsNull()) return;
+    if (!list.IsSequence())
+        throw ConfigError(where +
+                          ": users: expected a list of users (- name: ..., "
+                          "password_hash: ..., permissions: [view, metrics])");
+    for (const auto& u : list) {
+        const std::string at = path + ":" + std::to_string(u.Mark().line + 1);
+        if (!u.IsMap()) throw ConfigError(at + ": users: each user is a mapping (name: ...)");
+        Config::UserEntry entry;
+        entry.origin = at;
+        bool hasPermissions = false;
+        for (const auto& field : u) {
+            const std::string name = field.first.IsScalar() ? field.first.Scalar() : "";
+            const YAML::Node& value = field.second;
+            if (name == "name" && value.IsScalar()) {
+                entry.name = value.Scalar();
+            } else if (name == "password_hash" && value.IsScalar()) {
+                entry.passwordHash = value.Scalar();
+            } else if (name == "permissions" && value.IsSequence()) {
+                hasPermissions = true;
+                for (const auto& p : value) {
+                    const std::string perm = p.IsScalar() ? p.Scalar() : "";
+                    if (perm == "view") {
+                        entry.view = true;
+                    } else if (perm == "metrics") {
+                        entry.metrics = true;
+                    } else {
+                        throw ConfigError(at + ": users: permissions: unknown \"" + perm +
+                                          "\" (view, metrics)");
+                    }
+                }
+            } else {
+                throw ConfigError(at + ": users: unknown or malformed field \"" + name +
+                                  "\" (name, password_hash, permissions: [view, metrics])");
+            }
+        }
+        if (entry.name.empty()) throw ConfigError(at + ": users: a user without a name");
+        if (entry.passwordHash.empty())
+            throw ConfigError(at + ": users: " + entry.name +
+                              " has no password_hash (make one with `hlsd --hash-password`)");
+        if (!hasPermissions)
+            throw ConfigError(at + ": users: " + entry.name +
+                              " has no permissions (view, metrics, or both)");
+        for (const auto& other : config.users) {
+            if (other.name == entry.name)
+                throw ConfigError(at + ": users: " + entry.name + " is listed twice (also at " +
+                                  other.origin + ")");
+        }
+        config.users.push_back(std::move(entry));
+    }
+}
+
+}  // namespace
+
 void loadConfigFile(const std::string& path, Config& config) {
     {
         std::ifstream probe(path);
@@ -251,6 +324,10 @@ void loadConfigFile(const std::string& path, Config& config) {
             throw ConfigError(where + ": expected a key name, not a list or mapping");
         }
         const std::string key = item.first.as<std::string>();
+        if (key == "users") {
+            loadUsers(item.second, where, path, config);
+            continue;
+        }
         if (key == "http_threads") {  // retired: configurations from before it still load
             config.retired.push_back(where +
                                      ": http_threads is no longer used (connections are "
@@ -278,6 +355,12 @@ void validateConfig(const Config& c) {
     auto check = [&](bool ok, const std::string& key, const std::string& msg) {
         if (!ok) fail(originOf(c, key), key, msg);
     };
+    for (const auto& u : c.users) {
+        if (const std::string why = checkUserName(u.name); !why.empty())
+            throw ConfigError(u.origin + ": users: name \"" + u.name + "\" " + why);
+        if (const std::string why = checkPasswordHash(u.passwordHash); !why.empty())
+            throw ConfigError(u.origin + ": users: " + u.name + ": password_hash " + why);
+    }
     check(c.segmentTime > 0 && c.segmentTime <= 60, "segment_time",
           "must be > 0 and ≤ 60 seconds, got " + formatNumber(c.segmentTime));
     check(c.listSize >= 1, "list_size", "must be ≥ 1, got " + std::to_string(c.listSize));

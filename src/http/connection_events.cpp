@@ -299,9 +299,17 @@ void ConnectionLoop::Worker::releaseReady() {
             continue;
         }
         if (c->state != Held || !c->hold->ready()) continue;
-        auto answer = responder_(c->request, c->peer, false);
+        // A hold that was a first step (a password being checked) asks again as if the request
+        // came now: it may be held once more, for what it asks (an LL-HLS blocking reload).
+        const bool again = c->hold->again;
+        auto answer = responder_(c->request, c->peer, again);
         if (auto* r = std::get_if<Response>(&answer)) {
             respond(*c, std::move(*r));
+        } else if (auto* hold = std::get_if<Hold>(&answer); hold && again) {
+            c->hold = std::move(*hold);
+            c->deadline = c->hold->deadline;
+            nextHoldDue_ = std::min(nextHoldDue_, c->deadline);
+            if (c->hold->ready()) wake();  // already there: answered on the next turn
         } else {
             respond(*c, canned(503, "Service Unavailable", "Retry-After", "1"));
         }

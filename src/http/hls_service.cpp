@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "hlsd/mjpeg.h"
+#include "http/access_policy.h"
 #include "http/live_stream.h"
 #include "http/mjpeg_stream.h"
 
@@ -65,14 +66,14 @@ std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer&
                                                  bool mayHold) const {
     // Policy: what every request must pass before it is held or routed.
     Response res;
-    if (!options_.allowOrigin.empty()) res.set("Access-Control-Allow-Origin", options_.allowOrigin);
+    setCors(options_.allowOrigin, req, res);
     if (req.minorVersion == 1 && !req.hasHeader("host"))
         return error(std::move(res), 400, "Bad Request: HTTP/1.1 needs a Host header");
-    if (req.method == "OPTIONS") {  // CORS preflight
+    if (req.method == "OPTIONS") {  // CORS preflight: browsers send no credentials with it
         res.status = 204;
         res.set("Allow", kAllow);
         res.set("Access-Control-Allow-Methods", kAllow);
-        res.set("Access-Control-Allow-Headers", "Range");
+        res.set("Access-Control-Allow-Headers", "Range, Authorization");
         res.set("Access-Control-Max-Age", "86400");
         return res;
     }
@@ -81,12 +82,19 @@ std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer&
         return error(std::move(res), 405, "Method Not Allowed");
     }
     const Route r = route(req.path, req.query);
+    // Who asks, before anything is held, routed or counted as a viewer.
+    std::string token;
+    if (options_.access) {
+        AccessResult access = checkAccess(*options_.access, req, peer, r, mayHold, res);
+        if (access.answer) return std::move(*access.answer);
+        token = std::move(access.token);
+    }
     if (mayHold) {
         if (auto hold = holdFor(req, r)) return std::move(*hold);
     }
     switch (r.kind) {
         case RouteKind::Playlist:
-            return playlist(req, peer, std::move(res));
+            return playlist(req, peer, std::move(res), token);
         case RouteKind::Segment:
             return segment(req, std::move(res), r.name);
         case RouteKind::Part:
@@ -161,7 +169,8 @@ std::optional<Hold> HlsService::holdFor(const Request& req, const Route& r) cons
                 deadline};
 }
 
-Response HlsService::playlist(const Request& req, const Peer& peer, Response res) const {
+Response HlsService::playlist(const Request& req, const Peer& peer, Response res,
+                              const std::string& token) const {
     auto snap = store_.snapshot();
     const ReloadQuery rq = parseReloadQuery(req.query);
     const bool lowLatency = snap->partTarget > 0;
@@ -196,6 +205,10 @@ Response HlsService::playlist(const Request& req, const Peer& peer, Response res
     const bool skip = lowLatency && rq.skip && !snap->playlistSkip.empty();
     const std::string& text = skip ? snap->playlistSkip : snap->playlist;
     res.set("Content-Type", "application/vnd.apple.mpegurl");
+    if (!token.empty()) {  // a player given a token URL gets it on every URI of the playlist
+        res.text = withToken(text, token);
+        return res;
+    }
     // The snapshot owns the rendered text: sent from there, not copied.
     res.chunks.push_back({snap, reinterpret_cast<const uint8_t*>(text.data()), text.size()});
     return res;
@@ -323,7 +336,10 @@ Response HlsService::metricsText(Response res) const {
     res.set("Cache-Control", "no-store");
     res.setText(metrics_.render(*store_.snapshot()) + connectionMetrics_() +
                     renderPipelineMetrics(pipelineHealth()) +
-                    (options_.mjpeg ? renderMjpegMetrics(options_.mjpeg->stats()) : ""),
+                    (options_.mjpeg ? renderMjpegMetrics(options_.mjpeg->stats()) : "") +
+                    (options_.access && !options_.access->open()
+                         ? renderAccessMetrics(options_.access->stats())
+                         : ""),
                 "text/plain; version=0.0.4");
     return res;
 }

@@ -38,7 +38,8 @@ public:
 
 private:
     std::optional<Hold> holdFor(const Request& req, const Route& r) const;
-    Response playlist(const Request& req, const Peer& peer, Response res) const;
+    Response playlist(const Request& req, const Peer& peer, Response res,
+                      const std::string& token) const;
     Response media(const Request& req, Response res, std::string_view name,
                    std::vector<BodyChunk> chunks) const;
     Response segment(const Request& req, Response res, std::string_view name) const;

@@ -144,7 +144,7 @@ std::string renderMjpegMetrics(const MjpegHub::Stats& s) {
                  "decoding or JPEG encoding failures (pictures start again at the next keyframe)",
                  static_cast<int64_t>(s.failed));
     appendMetricHeader(out, "hlsd_mjpeg_work_seconds_total", "counter",
-                       "thread time decoding, scaling and JPEG encoding");
+                       "CPU time of the MJPEG thread decoding, scaling and JPEG encoding");
     out += "hlsd_mjpeg_work_seconds_total " + std::to_string(s.encodeSeconds) + "\n";
     return out;
 }

@@ -26,6 +26,10 @@ const char* reasonPhrase(int status) {
             return "Partial Content";
         case 400:
             return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
         case 404:
             return "Not Found";
         case 405:
@@ -36,6 +40,8 @@ const char* reasonPhrase(int status) {
             return "URI Too Long";
         case 416:
             return "Range Not Satisfiable";
+        case 429:
+            return "Too Many Requests";
         case 431:
             return "Request Header Fields Too Large";
         case 503:

@@ -65,6 +65,9 @@ std::vector<BodyChunk> sliceChunks(const std::vector<BodyChunk>& chunks, size_t 
 struct Hold {
     std::function<bool()> ready;  // called on the event thread after each wake(); quick
     std::chrono::steady_clock::time_point deadline;
+    // Ready, the request is asked again as new (it may be held again), not answered as is:
+    // for a first step such as a password check before an LL-HLS blocking reload.
+    bool again = false;
 };
 
 }  // namespace hlsd

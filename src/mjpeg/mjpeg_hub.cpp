@@ -1,5 +1,8 @@
 #include "hlsd/mjpeg.h"
 
+#include <time.h>
+
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -33,6 +36,13 @@ std::string partHead(size_t size, const std::string& timestamp) {
     return std::string("--") + kMjpegBoundary +
            "\r\nContent-Type: image/jpeg\r\nContent-Length: " + std::to_string(size) +
            "\r\nX-Timestamp: " + timestamp + "\r\n\r\n";
+}
+
+// This thread's CPU time: what making pictures costs, not the time it waited for a core.
+int64_t threadCpuMicros() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<int64_t>(t.tv_sec) * 1000000 + t.tv_nsec / 1000;
 }
 
 }  // namespace
@@ -197,7 +207,7 @@ void MjpegHub::run() {
             rawPending_ = false;
             const auto capture = rawCapture_;
             lock.unlock();
-            const auto started = Clock::now();
+            const int64_t started = threadCpuMicros();
             try {
                 publish(*picture_, capture);
             } catch (const std::exception& e) {
@@ -227,7 +237,7 @@ void MjpegHub::decodeAndPublish(std::unique_lock<std::mutex>& lock) {
     const std::vector<uint8_t> extradata = fresh ? extradata_ : std::vector<uint8_t>{};
     lock.unlock();
 
-    const auto started = Clock::now();
+    const int64_t started = threadCpuMicros();
     try {
         if (fresh) {
             decoder_ = std::make_unique<H264Decoder>(extradata);
@@ -291,9 +301,8 @@ void MjpegHub::publish(const AVFrame& picture, WallClock::time_point capture) {
     if (onPicture_) onPicture_();
 }
 
-void MjpegHub::addWork(Clock::time_point started) {
-    encodeMicros_ += static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count());
+void MjpegHub::addWork(int64_t startedMicros) {
+    encodeMicros_ += static_cast<uint64_t>(std::max<int64_t>(0, threadCpuMicros() - startedMicros));
 }
 
 }  // namespace hlsd
