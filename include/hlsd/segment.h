@@ -15,20 +15,28 @@ enum class Container { MpegTs, Fmp4 };
 // The same bytes as a part's, in an anonymous in-memory file (memfd), so that the HTTP stage can
 // hand them to the socket with sendfile(): the kernel then references these pages instead of
 // copying each response into the socket's buffers. Closed with the last reference.
+//
+// One file per segment, its parts appended as they are made: a response of several parts is then
+// one contiguous range of one file, sent with one sendfile() call where the socket has room.
 class FileCopy {
 public:
-    // Null when memfd is unavailable, or while kMaxLive copies exist (a huge window, as a VOD
+    // Null when memfd is unavailable, or while kMaxLive files exist (a huge window, as a VOD
     // run with segment_wrap 10000 has, would otherwise use up the process's descriptors).
+    static std::shared_ptr<FileCopy> create();
     static std::shared_ptr<const FileCopy> of(const std::vector<uint8_t>& bytes);
     ~FileCopy();
     FileCopy(const FileCopy&) = delete;
     FileCopy& operator=(const FileCopy&) = delete;
+    // Appends `bytes` (the segmenter's thread only; readers only ever read ranges written
+    // before): false when the write failed. `at`: where they begin.
+    bool append(const std::vector<uint8_t>& bytes, uint64_t& at);
     int fd() const { return fd_; }
     static constexpr int kMaxLive = 256;
 
 private:
     explicit FileCopy(int fd) : fd_(fd) {}
     int fd_;
+    uint64_t size_ = 0;
 };
 
 // One partial segment (LL-HLS EXT-X-PART): bytes the muxer produced for a run of access units.
@@ -38,6 +46,7 @@ struct Part {
     double duration = 0.0;                 // seconds
     bool independent = false;              // starts with a keyframe (and, in MPEG-TS, PAT/PMT)
     std::shared_ptr<const FileCopy> file;  // data again, for sendfile(); may be null
+    uint64_t fileOffset = 0;               // where in `file` (its segment's) they are
 };
 
 // The fMP4 initialization section (EXT-X-MAP) shared by the segments of one muxer.

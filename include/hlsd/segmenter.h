@@ -139,8 +139,9 @@ private:
     std::unique_ptr<Muxer> muxer_;
     std::shared_ptr<const InitSection> init_;  // fMP4: the muxer's, named after its first segment
     std::unique_ptr<Segment> current_;
-    int64_t partTicks_ = 0;    // 0: no parts
-    int64_t partStart_ = 0;    // where the open part starts (pts timeline)
+    std::shared_ptr<FileCopy> segmentFile_;  // current_'s parts, one after another
+    int64_t partTicks_ = 0;                  // 0: no parts
+    int64_t partStart_ = 0;                  // where the open part starts (pts timeline)
     int64_t dtsToPts_ = 0;     // pts − dts of the segment's first frame: dts + this = position
     uint32_t partFrames_ = 0;  // frames in the open part
     bool partIndependent_ = false;

@@ -70,7 +70,8 @@ void ConnectionLoop::Worker::respond(Connection& c, Response r, bool account) {
 void ConnectionLoop::Worker::flush(Connection& c) {
     for (;;) {
         // The head, owned text and the memory chunks up to the next file chunk in one sendmsg();
-        // a file chunk alone with sendfile() (MSG_MORE keeps a head in the same packet as it).
+        // file chunks with sendfile(), contiguous ones together (MSG_MORE keeps a head in the
+        // same packet as the file's first bytes).
         iovec iov[kMaxIov];
         int count = 0;
         if (c.headSent < c.head.size())
@@ -86,8 +87,16 @@ void ConnectionLoop::Worker::flush(Connection& c) {
         if (count > 0) {
             n = c.transport->write(iov, count, i < c.chunks.size());
         } else if (c.chunk < c.chunks.size()) {
+            // The chunks that follow in the same file (a segment's parts) go in the same call.
             const BodyChunk& f = c.chunks[c.chunk];
-            n = c.transport->sendFile(f.fd, f.fileOffset + c.chunkSent, f.size - c.chunkSent);
+            size_t count = f.size - c.chunkSent;
+            for (size_t j = c.chunk + 1; j < c.chunks.size(); ++j) {
+                const BodyChunk& prev = c.chunks[j - 1];
+                if (c.chunks[j].fd != f.fd || c.chunks[j].fileOffset != prev.fileOffset + prev.size)
+                    break;
+                count += c.chunks[j].size;
+            }
+            n = c.transport->sendFile(f.fd, f.fileOffset + c.chunkSent, count);
         } else if (c.stream && !stopping_.load()) {
             if (!pull(c)) return;
             continue;

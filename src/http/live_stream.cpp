@@ -3,7 +3,7 @@
 namespace hlsd {
 
 BodyChunk partChunk(const std::shared_ptr<const Part>& p) {
-    return {p, p->data.data(), p->data.size(), p->file ? p->file->fd() : -1, 0};
+    return {p, p->data.data(), p->data.size(), p->file ? p->file->fd() : -1, p->fileOffset};
 }
 
 bool LiveStream::seekNewest(const std::vector<const Segment*>& segments) {

@@ -181,6 +181,7 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
 
 void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discontinuity) {
     current_ = std::make_unique<Segment>();
+    segmentFile_.reset();
     current_->msn = nextMsn_++;
     const std::string base = options_.runPrefix + "-" + std::to_string(current_->msn);
     current_->name = base + (options_.container == Container::Fmp4 ? ".m4s" : ".ts");
@@ -202,7 +203,15 @@ void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discon
 void Segmenter::closePart(int64_t end, bool publish) {
     auto part = std::make_shared<Part>();
     part->data = muxer_->take();
-    part->file = FileCopy::of(part->data);
+    // The segment's file, the parts one after another (a response of several is one range).
+    if (current_->parts.empty()) segmentFile_ = FileCopy::create();
+    if (segmentFile_ && !part->data.empty()) {
+        if (segmentFile_->append(part->data, part->fileOffset)) {
+            part->file = segmentFile_;
+        } else {
+            segmentFile_.reset();  // a failed write: this segment's later parts from memory
+        }
+    }
     part->duration = ticksToSeconds(std::max<int64_t>(end - partStart_, 1));
     part->independent = partIndependent_;
     current_->addPart(std::move(part));
@@ -228,6 +237,7 @@ void Segmenter::closeSegment(int64_t endPts) {
         whole->independent = true;
         current_->addPart(std::move(whole));
     }
+    segmentFile_.reset();  // the next segment has its own
     std::shared_ptr<Segment> segment = std::move(current_);
     segment->complete = true;
     segment->duration = ticksToSeconds(ticks);

@@ -22,7 +22,7 @@ namespace {
 
 using namespace std::chrono;
 
-// hlsd's descriptors but the in-memory files holding the window's parts (they come and go with
+// hlsd's descriptors but the in-memory files holding the window's segments (they come and go with
 // the segments, bounded by the window: FileCopy::kMaxLive).
 size_t fdCount(pid_t pid) {
     size_t n = 0;
@@ -31,7 +31,7 @@ size_t fdCount(pid_t pid) {
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
         std::error_code linkError;
         const auto target = std::filesystem::read_symlink(it->path(), linkError).string();
-        if (target.rfind("/memfd:hlsd-part", 0) != 0) ++n;
+        if (target.rfind("/memfd:hlsd-", 0) != 0) ++n;
     }
     return n;
 }

@@ -1,6 +1,7 @@
 #include "hlsd/segmenter.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -324,6 +325,18 @@ TEST(Segmenter, PartsCutOnFramesAndMakeUpTheSegment) {
         EXPECT_NEAR(total, s->duration, 1e-9);
         EXPECT_EQ(size, s->size);
         EXPECT_EQ(decodeAlone(joined), 30);
+        // One file for the segment, its parts one after another: what sendfile() sends.
+        ASSERT_TRUE(s->parts[0]->file);
+        uint64_t at = 0;
+        for (const auto& part : s->parts) {
+            EXPECT_EQ(part->file, s->parts[0]->file);
+            EXPECT_EQ(part->fileOffset, at);
+            at += part->data.size();
+        }
+        std::vector<uint8_t> inFile(joined.size());
+        EXPECT_EQ(pread(s->parts[0]->file->fd(), inFile.data(), inFile.size(), 0),
+                  static_cast<ssize_t>(inFile.size()));
+        EXPECT_EQ(inFile, joined);
         EXPECT_EQ(decodeAlone(s->parts[0]->data), 6);  // the first part plays alone
     }
     // After each part but the last, the segment so far, sharing (not copying) its parts.
