@@ -8,6 +8,8 @@
 #include <iostream>
 #include <string>
 
+#include <openssl/crypto.h>
+
 #include "auth/credentials.h"
 #include "cli.h"
 
@@ -39,7 +41,11 @@ int64_t durationSeconds(const std::string& text) {
     int64_t n = 0;
     const char* end = text.data() + text.size();
     auto [rest, ec] = std::from_chars(text.data(), end, n);
-    if (ec != std::errc() || n <= 0 || rest + 1 != end) return -1;
+    // At most 100 years in any unit: no overflow, and a typo fails instead of wrapping.
+    if (ec != std::errc() || n <= 0 || n > 100LL * 366 * 86400 || rest + 1 != end) return -1;
+    if (*rest == 'd' && n > 100 * 366) return -1;
+    if (*rest == 'h' && n > 100 * 366 * 24) return -1;
+    if (*rest == 'm' && n > 100LL * 366 * 24 * 60) return -1;
     switch (*rest) {
         case 'd':
             return n * 86400;
@@ -68,13 +74,16 @@ int hashPasswordCommand() {
             return 2;
         }
     }
+    int code = 0;
     try {
         std::cout << hashPassword(password) << "\n";
     } catch (const std::exception& e) {
         std::cerr << "hlsd: " << e.what() << "\n";
-        return 1;
+        code = 1;
     }
-    return 0;
+    OPENSSL_cleanse(password.data(), password.size());
+    OPENSSL_cleanse(again.data(), again.size());
+    return code;
 }
 
 int makeTokenCommand(const Config& config, const std::string& name, const std::string& expires) {

@@ -1,26 +1,33 @@
 #include "auth/access_gate.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 namespace hlsd {
 namespace {
 
-constexpr size_t kMaxChecked = 4096;     // remembered header digests
+constexpr size_t kMaxChecked = 4096;     // remembered digests
 constexpr size_t kMaxAddresses = 16384;  // addresses with recent failures
-constexpr size_t kMaxQueue = 256;        // passwords waiting for a check
-
-// A hash to check unknown users against, so that they take as long as known ones (the time of
-// an answer does not tell which names exist). Made once, with the default cost.
-const std::string& decoyHash() {
-    static const std::string hash = hashPassword("hlsd decoy");
-    return hash;
-}
+constexpr size_t kMaxQueue = 256;        // passwords waiting for a check, from every address
 
 }  // namespace
+
+std::string addressKey(const std::string& ip) {
+    in6_addr v6{};
+    if (ip.find(':') == std::string::npos || inet_pton(AF_INET6, ip.c_str(), &v6) != 1) return ip;
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) return ip.substr(ip.rfind(':') + 1);  // ::ffff:a.b.c.d
+    char text[INET6_ADDRSTRLEN] = {};
+    std::memset(v6.s6_addr + 8, 0, 8);
+    inet_ntop(AF_INET6, &v6, text, sizeof text);
+    return std::string(text) + "/64";
+}
 
 size_t AccessGate::DigestHash::operator()(const Digest& d) const {
     size_t h;
@@ -30,21 +37,22 @@ size_t AccessGate::DigestHash::operator()(const Digest& d) const {
 
 AccessGate::AccessGate(std::vector<User> users, GateLimits limits)
     : users_(std::move(users)), limits_(limits) {
-    if (!users_.empty()) {
-        decoyHash();
-        thread_ = std::thread([this] { run(); });
-    }
+    if (users_.empty()) return;
+    if (RAND_bytes(key_.data(), static_cast<int>(key_.size())) != 1)
+        throw std::runtime_error("cannot make a random key for the access gate");
+    thread_ = std::thread([this] { run(); });
 }
 
 AccessGate::~AccessGate() {
     stop();
+    OPENSSL_cleanse(key_.data(), key_.size());
 }
 
 void AccessGate::stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
-        for (auto& [digest, value] : queue_) OPENSSL_cleanse(value.data(), value.size());
+        for (auto& p : queue_) OPENSSL_cleanse(p.header.data(), p.header.size());
         queue_.clear();
     }
     work_.notify_all();
@@ -56,24 +64,51 @@ AccessGate::Stats AccessGate::stats() const {
     return stats_;
 }
 
-// Under mutex_. Records a failure; true when the address is (now) locked out.
-bool AccessGate::failed(const std::string& ip, Clock::time_point now) {
-    if (addresses_.size() >= kMaxAddresses && !addresses_.count(ip)) {
-        // Many addresses failing at once: forget those whose failures are all old.
+AccessGate::Digest AccessGate::digestOf(char kind, std::string_view value) const {
+    std::string message(1, kind);
+    message.append(value);
+    Digest d{};
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+         reinterpret_cast<const unsigned char*>(message.data()), message.size(), d.data(), &length);
+    OPENSSL_cleanse(message.data(), message.size());
+    return d;
+}
+
+const User* AccessGate::find(std::string_view name) const {
+    for (const User& u : users_) {
+        if (u.name == name) return &u;
+    }
+    return nullptr;
+}
+
+// Under mutex_. One more failed check from `address`; enough of them lock it out.
+void AccessGate::failed(const std::string& address, Clock::time_point now) {
+    if (addresses_.size() >= kMaxAddresses && !addresses_.count(address)) {
+        // Many addresses failing at once: forget those with nothing recent, never a lockout
+        // or a check in flight.
         std::erase_if(addresses_, [&](const auto& a) {
-            return a.second.lockedUntil <= now &&
+            return a.second.lockedUntil <= now && a.second.checks == 0 &&
                    (a.second.failures.empty() || a.second.failures.back() < now - limits_.window);
         });
-        if (addresses_.size() >= kMaxAddresses) addresses_.clear();
+        if (addresses_.size() >= kMaxAddresses) return;  // full of live entries: not recorded
     }
-    Address& a = addresses_[ip];
+    Address& a = addresses_[address];
     while (!a.failures.empty() && a.failures.front() < now - limits_.window) a.failures.pop_front();
     a.failures.push_back(now);
     if (static_cast<int>(a.failures.size()) >= limits_.failures) {
         a.lockedUntil = now + limits_.lockout;
         a.failures.clear();
     }
-    return a.lockedUntil > now;
+}
+
+// Under mutex_.
+bool AccessGate::locked(const std::string& address, Clock::time_point now, int& retryAfter) {
+    auto it = addresses_.find(address);
+    if (it == addresses_.end() || it->second.lockedUntil <= now) return false;
+    retryAfter = static_cast<int>(
+        std::chrono::ceil<std::chrono::seconds>(it->second.lockedUntil - now).count());
+    return true;
 }
 
 AccessGate::Decision AccessGate::permit(const User& user, unsigned needed, std::string token) {
@@ -85,37 +120,33 @@ AccessGate::Decision AccessGate::permit(const User& user, unsigned needed, std::
         ++stats_.forbidden;
         return d;
     }
-    d.kind = Decision::Allow;
     d.token = std::move(token);
-    ++stats_.allowed;
     return d;
 }
 
 AccessGate::Decision AccessGate::decide(std::string_view authorization, std::string_view token,
                                         const std::string& ip, unsigned needed,
                                         Clock::time_point now, int64_t nowUnix) {
-    Decision d;
-    if (users_.empty() || needed == 0) return d;  // Allow
-    std::lock_guard lock(mutex_);
-    if (auto it = addresses_.find(ip); it != addresses_.end() && it->second.lockedUntil > now) {
-        d.kind = Decision::TooMany;
-        d.retryAfter = static_cast<int>(
-            std::chrono::ceil<std::chrono::seconds>(it->second.lockedUntil - now).count());
-        ++stats_.limited;
-        return d;
-    }
-    auto deny = [&](std::string why, bool counts) {
+    if (users_.empty() || needed == 0) return {};  // Allow
+    const std::string address = addressKey(ip);
+    auto deny = [&](std::string why) {
         Decision no;
         no.kind = Decision::Unauthenticated;
         no.why = std::move(why);
         ++stats_.unauthenticated;
-        if (counts && failed(ip, now)) {
-            no.kind = Decision::TooMany;
-            no.retryAfter = static_cast<int>(limits_.lockout.count());
-        }
         return no;
     };
+    auto tooMany = [&](int retryAfter) {
+        Decision no;
+        no.kind = Decision::TooMany;
+        no.retryAfter = retryAfter;
+        ++stats_.limited;
+        return no;
+    };
+    int retryAfter = 0;
     if (!token.empty()) {
+        // An HMAC: cheap, checked here. A valid token passes even while its address is locked
+        // out (a proxy or a NAT shares one address); a wrong one counts once per distinct token.
         if (nowUnix < 0) {
             nowUnix = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
@@ -123,37 +154,62 @@ AccessGate::Decision AccessGate::decide(std::string_view authorization, std::str
         }
         const User* user = nullptr;
         const TokenCheck c = checkToken(token, users_, nowUnix, &user);
-        if (c != TokenCheck::Valid) return deny(tokenCheckText(c), true);
-        return permit(*user, needed, std::string(token));
+        const Digest digest = digestOf('T', token);
+        std::lock_guard lock(mutex_);
+        if (c == TokenCheck::Valid) return permit(*user, needed, std::string(token));
+        if (locked(address, now, retryAfter)) return tooMany(retryAfter);
+        if (checked_.emplace(digest, Checked{false, {}, now}).second) failed(address, now);
+        // One answer for a made-up name and a forged MAC: names are not revealed.
+        return deny(c == TokenCheck::Expired ? "token expired" : "invalid token");
     }
-    if (authorization.empty()) return deny("credentials required", false);
-    Digest digest;
-    SHA256(reinterpret_cast<const unsigned char*>(authorization.data()), authorization.size(),
-           digest.data());
+    if (authorization.empty()) {
+        std::lock_guard lock(mutex_);
+        return deny("credentials required");
+    }
+    const Digest digest = digestOf('B', authorization);
+    const bool wellFormed = parseBasic(authorization).has_value();
+    std::lock_guard lock(mutex_);
     if (auto it = checked_.find(digest); it != checked_.end()) {
-        if (now - it->second.at <
-            (it->second.ok ? Clock::duration(limits_.remember) : Clock::duration(limits_.window))) {
-            if (!it->second.ok) return deny("wrong user or password", true);
-            for (const User& u : users_) {
-                if (u.name == it->second.user) return permit(u, needed, {});
+        Checked& c = it->second;
+        if (c.ok && now - c.at < limits_.remember) {
+            // A password already checked passes, also from a locked address.
+            if (const User* u = find(c.user)) {
+                c.at = now;  // trusted while in use
+                return permit(*u, needed, {});
             }
+        } else if (!c.ok && now - c.at < limits_.window) {
+            if (locked(address, now, retryAfter)) return tooMany(retryAfter);
+            return deny("wrong user or password");  // the same guess again: not counted again
         }
-        checked_.erase(it);  // too old, or its user is gone
+        checked_.erase(it);
     }
-    if (!parseBasic(authorization)) return deny("malformed Authorization header", true);
-    // A password to check: on the gate's thread; the request waits (held, no thread) for it.
-    const bool queued =
-        std::any_of(queue_.begin(), queue_.end(), [&](const auto& q) { return q.first == digest; });
+    // A new password to check: refused while the address is locked or has its checks in flight.
+    if (locked(address, now, retryAfter)) return tooMany(retryAfter);
+    if (!wellFormed) {
+        failed(address, now);
+        return deny("malformed Authorization header");
+    }
+    const bool queued = std::any_of(queue_.begin(), queue_.end(),
+                                    [&](const Pending& p) { return p.digest == digest; });
     if (!queued) {
-        if (queue_.size() >= kMaxQueue) return deny("too many logins at once", true);
-        queue_.emplace_back(digest, std::string(authorization));
+        Address& a = addresses_[address];
+        if (a.checks >= limits_.checksPerAddress || queue_.size() >= kMaxQueue) {
+            Decision busy;
+            busy.kind = Decision::Busy;
+            busy.retryAfter = 1;
+            return busy;
+        }
+        ++a.checks;
+        queue_.push_back(Pending{digest, std::string(authorization), address});
         work_.notify_one();
     }
+    Decision d;
     d.kind = Decision::Checking;
     d.until = now + limits_.wait;
-    d.ready = [this, digest] {
+    d.ready = [this, digest, address] {
         std::lock_guard guard(mutex_);
-        return checked_.count(digest) > 0;
+        int unused = 0;  // locked meanwhile: the check is skipped, the answer is 429
+        return checked_.count(digest) > 0 || locked(address, Clock::now(), unused);
     };
     return d;
 }
@@ -163,32 +219,45 @@ void AccessGate::run() {
     for (;;) {
         work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (stopping_) return;
-        auto [digest, value] = std::move(queue_.front());
+        // In order: with at most checksPerAddress from each address in the queue, one address
+        // cannot push the others' checks back by more than that many.
+        Pending p = std::move(queue_.front());
         queue_.pop_front();
+        int retryAfter = 0;
+        const bool skip = locked(p.address, Clock::now(), retryAfter);  // locked meanwhile
         lock.unlock();
         bool ok = false;
         std::string name;
-        if (auto basic = parseBasic(value)) {
-            const User* user = nullptr;
-            for (const User& u : users_) {
-                if (u.name == basic->first) user = &u;
+        if (!skip) {
+            if (auto basic = parseBasic(p.header)) {
+                const User* user = find(basic->first);
+                // An unknown name costs a check with the hash of a real user (same method and
+                // cost): how long the answer takes does not tell which names exist.
+                const std::string& against =
+                    user ? user->passwordHash
+                         : users_[std::hash<std::string>{}(basic->first) % users_.size()]
+                               .passwordHash;
+                ok = passwordMatches(basic->second, against) && user;
+                if (ok) name = user->name;
+                OPENSSL_cleanse(basic->first.data(), basic->first.size());
+                OPENSSL_cleanse(basic->second.data(), basic->second.size());
             }
-            // An unknown name costs a check too: the answer's time does not tell it apart.
-            ok = passwordMatches(basic->second, user ? user->passwordHash : decoyHash()) && user;
-            if (ok) name = user->name;
-            OPENSSL_cleanse(basic->second.data(), basic->second.size());
         }
-        OPENSSL_cleanse(value.data(), value.size());
+        OPENSSL_cleanse(p.header.data(), p.header.size());
         lock.lock();
+        const auto now = Clock::now();
+        if (auto it = addresses_.find(p.address); it != addresses_.end() && it->second.checks > 0)
+            --it->second.checks;
+        if (skip) continue;  // its request finds the lockout when it is answered
         if (checked_.size() >= kMaxChecked) {
-            const auto now = Clock::now();
             std::erase_if(checked_, [&](const auto& c) {
                 return now - c.second.at >= (c.second.ok ? Clock::duration(limits_.remember)
                                                          : Clock::duration(limits_.window));
             });
             if (checked_.size() >= kMaxChecked) checked_.clear();
         }
-        checked_[digest] = Checked{ok, name, Clock::now()};
+        checked_[p.digest] = Checked{ok, name, now};
+        if (!ok) failed(p.address, now);
         ++stats_.checks;
         lock.unlock();
         if (onChecked_) onChecked_();

@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -22,11 +21,12 @@
 namespace hlsd {
 
 struct GateLimits {
-    int failures = 10;  // wrong passwords or tokens from one address within `window`...
+    int failures = 10;  // failed checks from one address within `window`...
     std::chrono::seconds window{60};
-    std::chrono::seconds lockout{60};      // ...and it gets 429 for this long
-    std::chrono::seconds remember{600};    // a checked password is trusted this long (by digest)
+    std::chrono::seconds lockout{60};    // ...and it may not try again for this long
+    std::chrono::seconds remember{600};  // a right password is trusted this long after its last use
     std::chrono::milliseconds wait{5000};  // a request waits at most this for its check
+    int checksPerAddress = 2;              // password checks queued or running per address
 };
 
 class AccessGate {
@@ -44,55 +44,68 @@ public:
     void onChecked(std::function<void()> callback) { onChecked_ = std::move(callback); }
 
     struct Decision {
-        enum Kind { Allow, Unauthenticated, Forbidden, TooMany, Checking } kind = Allow;
+        enum Kind { Allow, Unauthenticated, Forbidden, TooMany, Busy, Checking } kind = Allow;
         std::string user;
         std::string token;            // Allow through ?token=: the playlists' URIs carry it on
         std::string why;              // for the 401/403 body (never the credential itself)
-        int retryAfter = 0;           // TooMany: seconds
+        int retryAfter = 0;           // TooMany, Busy: seconds
         Clock::time_point until;      // Checking: wait at most until then...
         std::function<bool()> ready;  // ...or until this says the check is done
     };
-    // `authorization`: the header's value; `token`: the ?token= value; `needed`: Permission
-    // bits the route needs (0: none, e.g. /healthz).
+    // `authorization`: the header's value; `token`: the ?token= value; `ip`: the peer's
+    // address; `needed`: Permission bits the route needs (0: none, e.g. /healthz).
     Decision decide(std::string_view authorization, std::string_view token, const std::string& ip,
                     unsigned needed, Clock::time_point now = Clock::now(), int64_t nowUnix = -1);
 
     struct Stats {
-        uint64_t allowed = 0, unauthenticated = 0, forbidden = 0, limited = 0, checks = 0;
+        uint64_t unauthenticated = 0, forbidden = 0, limited = 0, checks = 0;
     };
     Stats stats() const;
 
 private:
+    using Digest = std::array<unsigned char, 32>;
+    struct DigestHash {
+        size_t operator()(const Digest& d) const;
+    };
     struct Checked {
         bool ok = false;
         std::string user;
         Clock::time_point at;
     };
-    using Digest = std::array<unsigned char, 32>;
-    struct DigestHash {
-        size_t operator()(const Digest& d) const;
-    };
     struct Address {
         std::deque<Clock::time_point> failures;
         Clock::time_point lockedUntil{};
+        int checks = 0;  // queued or running
+    };
+    struct Pending {
+        Digest digest;
+        std::string header;  // cleansed once checked
+        std::string address;
     };
 
+    Digest digestOf(char kind, std::string_view value) const;  // keyed: no offline brute force
     void run();
-    bool failed(const std::string& ip, Clock::time_point now);  // true: now locked out
+    void failed(const std::string& address, Clock::time_point now);  // under mutex_
+    bool locked(const std::string& address, Clock::time_point now, int& retryAfter);
     Decision permit(const User& user, unsigned needed, std::string token);
+    const User* find(std::string_view name) const;
 
     const std::vector<User> users_;
     const GateLimits limits_;
+    std::array<unsigned char, 32> key_{};  // random, for this process's digests
     std::function<void()> onChecked_;
 
     mutable std::mutex mutex_;
     std::condition_variable work_;
-    std::unordered_map<Digest, Checked, DigestHash> checked_;  // by SHA-256 of the header value
-    std::deque<std::pair<Digest, std::string>> queue_;         // header values to check
-    std::unordered_map<std::string, Address> addresses_;
+    std::unordered_map<Digest, Checked, DigestHash> checked_;  // passwords, and bad tokens
+    std::deque<Pending> queue_;
+    std::unordered_map<std::string, Address> addresses_;  // IPv4, or an IPv6 /64
     bool stopping_ = false;
     Stats stats_;
     std::thread thread_;
 };
+
+// The address failures are counted by: IPv4 as it is, IPv6 by its /64 (one host has them all).
+std::string addressKey(const std::string& ip);
 
 }  // namespace hlsd

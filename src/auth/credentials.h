@@ -16,7 +16,7 @@ enum Permission : unsigned {
 };
 
 struct User {
-    std::string name;          // [A-Za-z0-9_.-]: it travels in tokens and URLs as it is
+    std::string name;          // [A-Za-z0-9_-]: it travels in tokens and URLs as it is
     std::string passwordHash;  // crypt(3): yescrypt $y$, SHA-512 $6$, bcrypt $2b$
     unsigned permissions = 0;  // Permission bits
 };

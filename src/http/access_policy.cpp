@@ -83,11 +83,18 @@ AccessResult checkAccess(AccessGate& gate, const Request& req, const Peer& peer,
         case AccessGate::Decision::Forbidden:
             out.answer = refuse(std::move(res), 403, "Forbidden: " + d.why);
             return out;
+        case AccessGate::Decision::Busy:
+            res.set("Retry-After", std::to_string(d.retryAfter));
+            out.answer = refuse(std::move(res), 503,
+                                "Service Unavailable: too many logins being checked from " +
+                                    peer.ip + "; try again");
+            return out;
         case AccessGate::Decision::TooMany:
             res.set("Retry-After", std::to_string(d.retryAfter));
             out.answer = refuse(std::move(res), 429,
                                 "Too Many Requests: too many failed logins from " + peer.ip +
-                                    "; try again in " + std::to_string(d.retryAfter) + " s");
+                                    "; a new password or token is checked again in " +
+                                    std::to_string(d.retryAfter) + " s");
             return out;
     }
     return out;
@@ -102,7 +109,8 @@ std::string renderAccessMetrics(const AccessGate::Stats& s) {
                  "requests answered 403 (a user without the permission the route needs)",
                  static_cast<int64_t>(s.forbidden));
     appendMetric(out, "hlsd_auth_limited_total", "counter",
-                 "requests answered 429 (an address with too many failed logins)",
+                 "requests answered 429 (a new password or token from an address with too many "
+                 "failed logins)",
                  static_cast<int64_t>(s.limited));
     appendMetric(out, "hlsd_auth_password_checks_total", "counter",
                  "crypt(3) password checks made (each credential is remembered a while)",

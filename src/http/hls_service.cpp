@@ -19,6 +19,9 @@ constexpr auto kSnapshotWait = std::chrono::milliseconds(5000);
 
 // Names are never reused, so media may be cached for as long as anyone likes.
 constexpr const char* kMediaCache = "public, max-age=86400, immutable";
+// With users, "public" would let a shared cache give one viewer's media to anyone (RFC 9111
+// §3.5): the names are predictable.
+constexpr const char* kPrivateMediaCache = "private, max-age=86400, immutable";
 constexpr const char* kAllow = "GET, HEAD, OPTIONS";
 
 Response error(Response res, int status, const std::string& text) {
@@ -234,7 +237,8 @@ Response HlsService::media(const Request& req, Response res, std::string_view na
             break;
     }
     res.set("Content-Type", mediaType(name));
-    res.set("Cache-Control", kMediaCache);
+    res.set("Cache-Control",
+            options_.access && !options_.access->open() ? kPrivateMediaCache : kMediaCache);
     res.set("Accept-Ranges", "bytes");
     res.chunks = std::move(chunks);
     return res;
