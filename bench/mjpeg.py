@@ -639,8 +639,9 @@ def section(res):
            "core; the anchor = motion + the relay + its ffmpeg camera, motion alone in "
            "parentheses); peak RSS = VmHWM summed over them (reset at the row's start; motion "
            "alone in parentheses); kB/part = bytes received / parts. JPEG ms/picture: "
-           "Δ`hlsd_mjpeg_work_seconds_total` / Δ`hlsd_mjpeg_frames_encoded_total`, the wall "
-           "time hlsd's JPEG thread spent per picture (it counts time the thread was preempted), "
+           "Δ`hlsd_mjpeg_work_seconds_total` / Δ`hlsd_mjpeg_frames_encoded_total`, the time "
+           "hlsd's JPEG thread spent per picture (its CPU time since commit 6d1db83; "
+           "wall time before, which counted time the thread was preempted), "
            "and in parentheses that thread's CPU time per picture (schedstat of the one thread "
            "that was idle without viewers and whose CPU time matches the work time). Busy = the "
            "whole machine's non-idle share during the window; load = 1-minute load average at "
@@ -732,7 +733,7 @@ def section(res):
                            f"{fmt(x['encode_ms_per_frame'], 2)} | {fmt(x['kb_per_frame'])} |")
         out.append(f"| the same frames made, not encoded: `{ff['frames_only']['command']}` | "
                    f"{fmt(ff['frames_only']['ms_per_frame'], 2)} | – |")
-        out.append(f"| hlsd, JPEG thread wall time per picture (rows above) | "
+        out.append(f"| hlsd, JPEG thread time per picture from the metric (rows above) | "
                    f"{fmt(min(wall), 2)}–{fmt(max(wall), 2)} | "
                    f"{fmt(min(kb))}–{fmt(max(kb))} (parts) |")
         if cpu:
@@ -763,12 +764,12 @@ def section(res):
                        "**met** in some rows, not all" if min(cpu) <= enc else "**missed**")
             verdict += (f" by the JPEG thread's CPU time ({fmt(min(cpu), 2)}–"
                         f"{fmt(max(cpu), 2)} ms per picture, in {len(cpu)} of {len(hl)} rows)")
-            verdict += (f"; the metric's wall time ({fmt(best, 2)}–{fmt(worst, 2)} ms) "
+            verdict += (f"; the metric's time ({fmt(best, 2)}–{fmt(worst, 2)} ms) "
                         + ("is below it too" if worst <= enc else
                            "is above it, by the time the thread waited for a core"))
         else:
             verdict = ("**met**" if worst <= enc else "**met** in some rows" if best <= enc
-                       else "**missed**") + (f" by the metric's wall time ({fmt(best, 2)}–"
+                       else "**missed**") + (f" by the metric's time ({fmt(best, 2)}–"
                                              f"{fmt(worst, 2)} ms per picture)")
         goal.append(f"the JPEG path's CPU ≤ ffmpeg `-c:v mjpeg` on the same frames (`-q:v 5`: "
                     f"{fmt(enc, 2)} ms of CPU per frame for conversion + encoding, at "
