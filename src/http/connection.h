@@ -30,6 +30,7 @@ inline constexpr int kSweepMs = 200;
 inline constexpr int kDrainMs = 1000;  // an answered-and-refused client may still send; then closed
 inline constexpr int kBurst = 16;      // pipelined requests answered before other connections' turn
 inline constexpr int kMaxIov = 64;
+inline constexpr size_t kPage = 4096;       // sendfile() from a page boundary (see flush())
 inline constexpr int kAcceptBatch = 16;     // connections accepted per turn of one loop
 inline constexpr int kAcceptPauseMs = 100;  // no descriptor left: accepting waits this long
 

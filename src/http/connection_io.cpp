@@ -83,6 +83,16 @@ void ConnectionLoop::Worker::flush(Connection& c) {
             const size_t skip = i == c.chunk ? c.chunkSent : 0;
             iov[count++] = {const_cast<uint8_t*>(c.chunks[i].data) + skip, c.chunks[i].size - skip};
         }
+        // A file chunk that starts inside a page (a part in its segment's file): its bytes up to
+        // the page boundary go from memory in this sendmsg(), and sendfile() starts on the
+        // boundary. Measured: a 97 KB part sent from an unaligned offset cost ~50 % more CPU
+        // (softirq) at 1,000 connections than the same part from a page boundary.
+        if (i < c.chunks.size() && count < kMaxIov && (i != c.chunk || c.chunkSent == 0)) {
+            const BodyChunk& f = c.chunks[i];
+            if (const uint64_t into = f.fileOffset % kPage; into != 0 && f.data)
+                iov[count++] = {const_cast<uint8_t*>(f.data),
+                                std::min<size_t>(f.size, kPage - into)};
+        }
         ssize_t n;
         if (count > 0) {
             n = c.transport->write(iov, count, i < c.chunks.size());

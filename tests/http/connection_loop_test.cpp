@@ -260,10 +260,20 @@ TEST(ConnectionLoop, SendsFileChunksAndMemoryChunksInOrder) {
             {owner, owner->data(), 1000},
             {file, bytes.data() + 1000, bytes.size() - 2000, file->fd(), 1000},
             {owner, owner->data() + bytes.size() - 1000, 1000}};
-        r.chunks = req.path == "/slice" ? sliceChunks(all, 500, bytes.size() - 1000) : all;
+        // /split: the file's range as two chunks one after another in it (a segment's parts in
+        // its file), sent together.
+        const size_t half = 1'500'001;
+        const std::vector<BodyChunk> split = {
+            {owner, owner->data(), 1000},
+            {file, bytes.data() + 1000, half - 1000, file->fd(), 1000},
+            {file, bytes.data() + half, bytes.size() - 1000 - half, file->fd(), half},
+            {owner, owner->data() + bytes.size() - 1000, 1000}};
+        r.chunks = req.path == "/slice"   ? sliceChunks(all, 500, bytes.size() - 1000)
+                   : req.path == "/split" ? split
+                                          : all;
         return r;
     };
-    for (const std::string path : {"/all", "/slice"}) {
+    for (const std::string path : {"/all", "/slice", "/split"}) {
         Client c(l.port);
         ASSERT_TRUE(c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
         const std::string r = c.read();
