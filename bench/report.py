@@ -582,20 +582,18 @@ def serving_section(r, sr, w, behind):
 
 SERVING_EXPLANATIONS = {
     "serving": (
-        "- **Segments per second: one core against two.** hlsd serves every connection "
-        "from one event thread, so it uses at most one core (its CPU column stays near "
-        "100 %), while nginx's two workers use both (~115 %, wrk sharing them). Per "
-        "segment, both spend ~98 % of their CPU in the kernel (sendfile of the same pages "
-        "and TCP over loopback; the perf profile in section 2): hlsd's requests/s ≈ "
-        "nginx's × (hlsd CPU % / nginx CPU %) × (nginx µs/request / hlsd µs/request). On "
-        "a Pi the network runs out first: one core here sends ~2 GB/s of segments over "
-        "loopback, a Pi 4's or 5's Ethernet carries 0.12 GB/s. One event loop per core "
-        "(sharing the listening socket with EPOLLEXCLUSIVE) would lift it."),
+        "- **Segments per second.** Per segment, both servers spend ~98 % of their CPU in "
+        "the kernel (sendfile of the same pages and TCP over loopback; the perf profile in "
+        "section 2): hlsd's requests/s ≈ nginx's × (hlsd CPU % / nginx CPU %) × (nginx "
+        "µs/request / hlsd µs/request). hlsd runs one event loop per CPU, as nginx runs "
+        "one worker per CPU; wrk shares the same cores. On a Pi the network runs out "
+        "first: one core here sends ~2 GB/s of segments over loopback, a Pi 4's or 5's "
+        "Ethernet carries 0.12 GB/s."),
     "serving_cpu": (
         "- **Segments cost more CPU than nginx's at the same rate.** Both send the "
-        "segment's pages with sendfile (hlsd from its per-part memfds, a call per part; "
-        "nginx from the page cache, one call; batching them was measured and is not "
-        "better across the board: section 2's profile). In the perf "
+        "segment's pages with sendfile (hlsd from its per-segment memfd, contiguous parts "
+        "in one call, a part's unaligned start from memory; nginx from the page cache). "
+        "In the perf "
         "profile (section 2), hlsd's samples pass through loopback's receive path (wrk's "
         "side of TCP, run in softirq on the sending core) two to three times as often as "
         "nginx's, while nginx spends that share in task switches between its workers."),
@@ -649,8 +647,8 @@ def update_serving(path, run, perf=None):
                 f"{sr['mode']} --only serving` on {sr['date']} (commit `{sr['commit']}`, "
                 f"{sr['duration_s']:.0f} s, load average {' '.join(sr['loadavg_start'])} at the "
                 f"start, {' '.join(sr['loadavg_end'])} at the end), on hlsd's HTTP stage at that "
-                "commit (every connection in one epoll loop; media sent with sendfile from "
-                "in-memory files, text with sendmsg), put here by `report.py --serving JSON "
+                "commit (one epoll loop per CPU; media sent with sendfile from a per-segment "
+                "in-memory file, text with sendmsg), put here by `report.py --serving JSON "
                 "--update` (with `--perf`: bench/perf_serving.py's profile). "
                 "Sections 5 (soak) and 6 (players) name their own runs. Every other section "
                 "comes from the full run named above, which measured earlier HTTP layers: its "
@@ -1082,20 +1080,21 @@ def main():
         if "segmenting" in kinds:
             w("- **Segmenting**: hlsd's top user-space function at real time is its own Annex B "
               "scanner (`h264::split`), followed by memcpy; ffmpeg's `-c copy` path does not "
-              "rescan NAL units. hlsd also starts its HTTP server and worker pool, which a "
-              "one-shot segmenting job does not need.")
+              "rescan NAL units. hlsd also starts its HTTP event loops, which a one-shot "
+              "segmenting job does not need.")
         if "rss" in kinds:
             w("- **Memory**: hlsd keeps `segment_wrap` segments in memory (by design: it "
-              "serves from memory) and maps a stack for each HTTP worker at start (32 by default "
-              "now; the earlier HTTP layer, which the full run measured, had 512); ffmpeg + "
-              "nginx keep segments in the page cache instead, which RSS does not count.")
+              "serves from memory; the earlier HTTP layer, which the full run measured, also "
+              "mapped a stack for each of its 512 workers; today's has one event thread per "
+              "CPU); ffmpeg + nginx keep segments in the page cache instead, which RSS does not "
+              "count.")
         if "latency" in kinds:
             w("- **Latency**: see the note under the latency table; differences smaller than "
               "one segment duration in a single session are start-phase noise.")
         if "startup" in kinds:
             w("- **Start-up**: hlsd opens its HTTP server, reads the player files and "
-              "creates its HTTP worker threads (32 by default now, 512 on the earlier HTTP "
-              "layer the full run measured) before the source starts.")
+              "starts its HTTP threads (512 workers on the earlier HTTP layer the full run "
+              "measured; one event thread per CPU now) before the source starts.")
         w("")
 
     # ------------------------------------------------------------------ commands
