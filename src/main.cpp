@@ -13,6 +13,7 @@
 #include "hlsd/segmenter.h"
 #include "hlsd/source.h"
 #include "hlsd/store.h"
+#include "mjpeg/frame_jpeg.h"
 #include "service/notify.h"
 #include "source/camera_source.h"
 
@@ -158,7 +159,15 @@ int main(int argc, char** argv) {
         mjpegOptions.rawFrames =
             kind == SourceKind::Auto || kind == SourceKind::Camera || kind == SourceKind::Test;
         MjpegHub mjpeg(mjpegOptions, segmenter);  // the packets pass through to the segmenter
-        if (mjpegOptions.rawFrames) sourceOptions.frameTap = &mjpeg;
+        if (mjpegOptions.rawFrames) {
+            sourceOptions.frameTap = &mjpeg;
+            // The camera gives MJPEG a second stream at its size, where it has one.
+            if (config.mjpegWidth > 0 || config.mjpegHeight > 0) {
+                jpegSize(JpegOptions{config.mjpegQuality, config.mjpegWidth, config.mjpegHeight},
+                         config.width, config.height, sourceOptions.loresWidth,
+                         sourceOptions.loresHeight);
+            }
+        }
         SourceRunner runner(makeSource(sourceOptions), mjpeg, runnerOptions);
         httpOptions.health = [&runner, &segmenter, &mirror] {
             PipelineHealth h;

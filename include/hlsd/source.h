@@ -72,6 +72,10 @@ struct SourceOptions {
     double keyframeInterval = 1.0;  // seconds between IDRs of the camera and test encoders
     CameraOptions camera;
     FrameTap* frameTap = nullptr;  // camera and test pattern: their raw pictures go here too
+    // The camera: a second, smaller stream for `frameTap` (MJPEG's size), where it offers one;
+    // 0: the main stream's pictures go to the tap.
+    int loresWidth = 0;
+    int loresHeight = 0;
 };
 
 enum class SourceKind { Auto, Camera, Test, Stdin, File, Url };

@@ -71,6 +71,25 @@ CameraFramePath::~CameraFramePath() {
     av_frame_free(&frame_);
 }
 
+void CameraFramePath::copy(const std::array<CapturedPlane, 3>& planes, int w0, int h0,
+                           AVFrame* to) const {
+    for (int p = 0; p < 3; ++p) {
+        const int w = p ? w0 / 2 : w0;
+        const int h = p ? h0 / 2 : h0;
+        const CapturedPlane& in = planes[p];
+        for (int y = 0; y < h; ++y) {
+            const uint8_t* src =
+                in.data + static_cast<size_t>(options_.vflip ? h - 1 - y : y) * in.stride;
+            uint8_t* dst = to->data[p] + static_cast<size_t>(y) * to->linesize[p];
+            if (options_.hflip) {
+                std::reverse_copy(src, src + w, dst);
+            } else {
+                std::memcpy(dst, src, static_cast<size_t>(w));
+            }
+        }
+    }
+}
+
 WallClock::time_point CameraFramePath::toWallClock(int64_t boottimeNs) {
     timespec boot{};
     clock_gettime(CLOCK_BOOTTIME, &boot);
@@ -97,22 +116,21 @@ void CameraFramePath::process(CapturedFrame f) {
                           false);
     }
     if (av_frame_make_writable(frame_) < 0) throw SourceError("out of memory", false);
-    for (int p = 0; p < 3; ++p) {
-        const int w = p ? f.width / 2 : f.width;
-        const int h = p ? f.height / 2 : f.height;
-        const CapturedPlane& in = f.planes[p];
-        for (int y = 0; y < h; ++y) {
-            const uint8_t* src =
-                in.data + static_cast<size_t>(options_.vflip ? h - 1 - y : y) * in.stride;
-            uint8_t* dst = frame_->data[p] + static_cast<size_t>(y) * frame_->linesize[p];
-            if (options_.hflip) {
-                std::reverse_copy(src, src + w, dst);
-            } else {
-                std::memcpy(dst, src, static_cast<size_t>(w));
-            }
-        }
-    }
+    copy(f.planes, f.width, f.height, frame_);
     const auto captureTime = toWallClock(f.timestampNs);
+    // The lores picture, while MJPEG wants one: copied out of the camera's buffer (it goes
+    // back now) into a frame of its own, which the tap references.
+    if (f.loresWidth > 0 && options_.loresTap && options_.loresTap->wantsFrames()) {
+        AVFrame* lores = av_frame_alloc();
+        lores->format = AV_PIX_FMT_YUV420P;
+        lores->width = f.loresWidth;
+        lores->height = f.loresHeight;
+        if (av_frame_get_buffer(lores, 0) == 0) {
+            copy(f.lores, f.loresWidth, f.loresHeight, lores);
+            options_.loresTap->offer(*lores, captureTime);
+        }
+        av_frame_free(&lores);
+    }
     releaser.now();  // requeue before the (slower) encode
     if (!started_) {
         started_ = true;

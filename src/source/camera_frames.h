@@ -31,8 +31,13 @@ struct CapturedFrame {
     int width = 0;
     int height = 0;
     std::array<CapturedPlane, 3> planes{};  // Y, U, V
-    int64_t timestampNs = 0;                // sensor time, CLOCK_BOOTTIME nanoseconds
-    std::function<void()> release;          // requeues the buffer; called exactly once
+    // The camera's second, smaller stream of the same capture ("lores"), where it has one:
+    // pictures for MJPEG. Width 0: none.
+    int loresWidth = 0;
+    int loresHeight = 0;
+    std::array<CapturedPlane, 3> lores{};
+    int64_t timestampNs = 0;        // sensor time, CLOCK_BOOTTIME nanoseconds
+    std::function<void()> release;  // requeues the buffer; called exactly once
 };
 
 // Thread-safe, bounded. The capture side never blocks: a full queue gives the frame straight
@@ -61,6 +66,7 @@ struct FramePathOptions {
     Rational fps{30, 1};
     bool hflip = false;
     bool vflip = false;
+    FrameTap* loresTap = nullptr;  // where the lores pictures go (MJPEG), copied and flipped
 };
 
 // Thread-bound (the source thread).
@@ -80,6 +86,9 @@ public:
     const AVFrame* lastFrame() const { return frame_; }
 
 private:
+    // YUV 4:2:0 planes of w × h into `to`, flipped as configured.
+    void copy(const std::array<CapturedPlane, 3>& planes, int w, int h, AVFrame* to) const;
+
     FramePathOptions options_;
     std::unique_ptr<Encoder> encoder_;
     AVFrame* frame_ = nullptr;

@@ -73,6 +73,37 @@ struct CameraSource::MappedBuffer {
     }
 };
 
+std::unique_ptr<CameraSource::MappedBuffer> CameraSource::map(const libcamera::FrameBuffer& buffer,
+                                                              unsigned stride, unsigned height) {
+    auto mapped = std::make_unique<MappedBuffer>();
+    const auto& planes = buffer.planes();
+    std::map<int, std::pair<uint8_t*, size_t>> byFd;  // one mapping per dmabuf
+    for (const auto& plane : planes) {
+        const int fd = plane.fd.get();
+        const size_t end = plane.offset + plane.length;
+        if (byFd.count(fd) == 0) {
+            const off_t size = lseek(fd, 0, SEEK_END);
+            const size_t length = size > 0 ? static_cast<size_t>(size) : end;
+            void* addr = mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+            if (addr == MAP_FAILED) {
+                throw SourceError(label_ + ": cannot map a capture buffer: " + std::strerror(errno),
+                                  false);
+            }
+            mapped->maps.emplace_back(addr, length);
+            byFd[fd] = {static_cast<uint8_t*>(addr), length};
+        }
+    }
+    if (planes.size() >= 3) {
+        for (int p = 0; p < 3; ++p)
+            mapped->planes[p] = byFd[planes[p].fd.get()].first + planes[p].offset;
+    } else {  // one plane holding Y, U, V back to back
+        const uint8_t* base = byFd[planes[0].fd.get()].first + planes[0].offset;
+        mapped->planes = {base, base + stride * height,
+                          base + stride * height + (stride / 2) * (height / 2)};
+    }
+    return mapped;
+}
+
 std::vector<CameraInfo> listCameras() {
     auto manager = cameraManager();
     std::vector<CameraInfo> out;
@@ -138,9 +169,44 @@ StreamInfo CameraSource::open() {
                               "holds it; stop that process first",
                           true);
     }
-    std::vector<StreamRole> roles = {StreamRole::VideoRecording};
-    std::unique_ptr<CameraConfiguration> config = camera_->generateConfiguration(roles);
-    if (!config || config->size() != 1) {
+    // MJPEG's pictures from a second, smaller stream of the same captures (what rpicam-apps
+    // call lores), where the camera offers one as asked; otherwise from the main stream.
+    const bool wantLores =
+        options_.frameTap && options_.loresWidth > 0 && options_.loresHeight > 0 &&
+        (options_.loresWidth < options_.width || options_.loresHeight < options_.height);
+    std::unique_ptr<CameraConfiguration> config;
+    if (wantLores) {
+        config =
+            camera_->generateConfiguration({StreamRole::VideoRecording, StreamRole::Viewfinder});
+        if (config && config->size() == 2) {
+            StreamConfiguration& lo = config->at(1);
+            lo.pixelFormat = formats::YUV420;
+            lo.size = Size(static_cast<unsigned>(options_.loresWidth),
+                           static_cast<unsigned>(options_.loresHeight));
+            lo.bufferCount = 6;
+            StreamConfiguration& main = config->at(0);
+            main.pixelFormat = formats::YUV420;
+            main.size =
+                Size(static_cast<unsigned>(options_.width), static_cast<unsigned>(options_.height));
+            main.bufferCount = 6;
+            if (config->validate() == CameraConfiguration::Invalid ||
+                lo.pixelFormat != formats::YUV420 ||
+                lo.size != Size(options_.loresWidth, options_.loresHeight) ||
+                main.size != Size(options_.width, options_.height) ||
+                main.pixelFormat != formats::YUV420) {
+                logger("camera")->info(
+                    "{} offers no YUV420 {}x{} second stream beside the main one: MJPEG scales "
+                    "the main stream's pictures",
+                    label_, options_.loresWidth, options_.loresHeight);
+                config.reset();
+            }
+        } else {
+            config.reset();
+        }
+    }
+    const bool lores = config != nullptr;
+    if (!config) config = camera_->generateConfiguration({StreamRole::VideoRecording});
+    if (!config || config->size() < 1) {
         throw SourceError(label_ + " cannot record video (no VideoRecording stream)", true);
     }
     StreamConfiguration& sc = config->at(0);
@@ -167,49 +233,36 @@ StreamInfo CameraSource::open() {
     }
     stream_ = sc.stream();
     stride_ = sc.stride;
+    lores_ = lores ? config->at(1).stream() : nullptr;
+    loresStride_ = lores ? config->at(1).stride : 0;
 
     allocator_ = std::make_unique<FrameBufferAllocator>(camera_);
-    if (allocator_->allocate(stream_) < 0) {
+    if (allocator_->allocate(stream_) < 0 || (lores_ && allocator_->allocate(lores_) < 0)) {
         throw SourceError(label_ + ": cannot allocate capture buffers", false);
     }
-    const unsigned h = sc.size.height;
-    for (const auto& buffer : allocator_->buffers(stream_)) {
-        auto mapped = std::make_unique<MappedBuffer>();
-        const auto& planes = buffer->planes();
-        std::map<int, std::pair<uint8_t*, size_t>> byFd;  // one mapping per dmabuf
-        for (const auto& plane : planes) {
-            const int fd = plane.fd.get();
-            size_t end = plane.offset + plane.length;
-            if (byFd.count(fd) == 0) {
-                off_t size = lseek(fd, 0, SEEK_END);
-                size_t length = size > 0 ? static_cast<size_t>(size) : end;
-                void* addr = mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
-                if (addr == MAP_FAILED) {
-                    throw SourceError(
-                        label_ + ": cannot map a capture buffer: " + std::strerror(errno), false);
-                }
-                mapped->maps.emplace_back(addr, length);
-                byFd[fd] = {static_cast<uint8_t*>(addr), length};
-            }
-        }
-        if (planes.size() >= 3) {
-            for (int p = 0; p < 3; ++p)
-                mapped->planes[p] = byFd[planes[p].fd.get()].first + planes[p].offset;
-        } else {  // one plane holding Y, U, V back to back
-            const uint8_t* base = byFd[planes[0].fd.get()].first + planes[0].offset;
-            mapped->planes = {base, base + stride_ * h,
-                              base + stride_ * h + (stride_ / 2) * (h / 2)};
-        }
+    const auto& buffers = allocator_->buffers(stream_);
+    for (size_t i = 0; i < buffers.size(); ++i) {
         std::unique_ptr<Request> request = camera_->createRequest(mapped_.size());
-        if (!request || request->addBuffer(stream_, buffer.get()) < 0) {
+        if (!request || request->addBuffer(stream_, buffers[i].get()) < 0) {
             throw SourceError(label_ + ": cannot create capture requests", false);
         }
+        mapped_.push_back(map(*buffers[i], stride_, sc.size.height));
+        if (lores_) {
+            const auto& small = allocator_->buffers(lores_);
+            if (i >= small.size() || request->addBuffer(lores_, small[i].get()) < 0) {
+                throw SourceError(label_ + ": cannot create capture requests", false);
+            }
+            loresMapped_.push_back(map(*small[i], loresStride_, config->at(1).size.height));
+        }
         requests_.push_back(std::move(request));
-        mapped_.push_back(std::move(mapped));
     }
 
-    const EncoderOptions eo = encoderOptionsFor(options_);
+    EncoderOptions eo = encoderOptionsFor(options_);
     FramePathOptions fo;
+    if (lores_) {  // MJPEG takes the lores pictures, not the encoder's
+        fo.loresTap = eo.frameTap;
+        eo.frameTap = nullptr;
+    }
     fo.fps = options_.fps;
     fo.hflip = options_.camera.hflip != (options_.camera.rotation == 180);
     fo.vflip = options_.camera.vflip != (options_.camera.rotation == 180);
@@ -251,6 +304,9 @@ StreamInfo CameraSource::open() {
     StreamInfo out = path_->streamInfo();
     out.description = label_ + ", YUV420 " + std::to_string(options_.width) + "x" +
                       std::to_string(options_.height) + " stride " + std::to_string(stride_) +
+                      (lores_ ? " (+ " + std::to_string(options_.loresWidth) + "x" +
+                                    std::to_string(options_.loresHeight) + " for MJPEG)"
+                              : std::string()) +
                       " → " + out.description;
     return out;
 }
@@ -258,7 +314,8 @@ StreamInfo CameraSource::open() {
 void CameraSource::onRequestCompleted(libcamera::Request* request) {
     // libcamera's thread: queue the frame and return; all work happens on the source thread.
     if (!running_ || request->status() == libcamera::Request::RequestCancelled) return;
-    auto* buffer = request->buffers().begin()->second;
+    auto* buffer = request->findBuffer(stream_);
+    if (!buffer) return;
     // From libcamera 0.5.2 (Raspberry Pi OS: 0.5.1+rpt) the Pi pipeline hands over the frames it
     // used to drop itself: invalid ones (FrameError) and those taken before exposure and white
     // balance settled (FrameStartup). They are not encoded: the buffer goes straight back.
@@ -273,6 +330,16 @@ void CameraSource::onRequestCompleted(libcamera::Request* request) {
     f.height = options_.height;
     f.planes = {CapturedPlane{planes[0], stride_}, CapturedPlane{planes[1], stride_ / 2},
                 CapturedPlane{planes[2], stride_ / 2}};
+    if (lores_) {
+        auto* small = request->findBuffer(lores_);
+        if (small && small->metadata().status == libcamera::FrameMetadata::FrameSuccess) {
+            const auto& lp = loresMapped_[request->cookie()]->planes;
+            f.loresWidth = options_.loresWidth;
+            f.loresHeight = options_.loresHeight;
+            f.lores = {CapturedPlane{lp[0], loresStride_}, CapturedPlane{lp[1], loresStride_ / 2},
+                       CapturedPlane{lp[2], loresStride_ / 2}};
+        }
+    }
     f.timestampNs = static_cast<int64_t>(buffer->metadata().timestamp);
     f.release = [this, request] {
         if (!running_) return;
@@ -306,6 +373,8 @@ void CameraSource::close() {
     queue_.clear();
     requests_.clear();
     mapped_.clear();
+    loresMapped_.clear();
+    lores_ = nullptr;
     allocator_.reset();
     path_.reset();
     if (camera_) camera_->release();

@@ -13,6 +13,7 @@
 namespace libcamera {
 class Camera;
 class CameraManager;
+class FrameBuffer;
 class FrameBufferAllocator;
 class Request;
 class Stream;
@@ -51,6 +52,9 @@ private:
     struct MappedBuffer;
     void onRequestCompleted(libcamera::Request* request);
     std::shared_ptr<libcamera::Camera> select();
+    // Maps a buffer's planes (one mapping per dmabuf); Y, U, V of a YUV420 `stride` × `height`.
+    std::unique_ptr<MappedBuffer> map(const libcamera::FrameBuffer& buffer, unsigned stride,
+                                      unsigned height);
 
     SourceOptions options_;
     Interrupter interrupter_;
@@ -59,10 +63,13 @@ private:
     std::shared_ptr<libcamera::Camera> camera_;
     std::unique_ptr<libcamera::FrameBufferAllocator> allocator_;
     libcamera::Stream* stream_ = nullptr;
+    libcamera::Stream* lores_ = nullptr;  // the second, smaller stream for MJPEG, if any
     std::vector<std::unique_ptr<libcamera::Request>> requests_;
     std::vector<std::unique_ptr<MappedBuffer>> mapped_;
+    std::vector<std::unique_ptr<MappedBuffer>> loresMapped_;
     std::unique_ptr<CameraFramePath> path_;
     unsigned stride_ = 0;
+    unsigned loresStride_ = 0;
     std::atomic<bool> running_{false};
     std::string label_ = "camera";
 };

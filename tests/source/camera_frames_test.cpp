@@ -93,6 +93,60 @@ TEST(CameraFramePath, FlipsAndRotation180) {
     EXPECT_EQ(at(f, 2, 0, 0), 200 - (kH / 2 - 1));
 }
 
+struct RecordingTap : FrameTap {
+    bool wants = true;
+    int offered = 0, width = 0, height = 0;
+    uint8_t y00 = 0, yLast = 0;
+    WallClock::time_point capture;
+    bool wantsFrames() const override { return wants; }
+    void offer(const AVFrame& f, WallClock::time_point t) override {
+        ++offered;
+        width = f.width;
+        height = f.height;
+        y00 = f.data[0][0];
+        yLast = f.data[0][(f.height - 1) * f.linesize[0] + f.width - 1];
+        capture = t;
+    }
+};
+
+// The camera's second, smaller stream: copied out of its buffer (flipped like the main one)
+// before the buffer goes back, and offered to MJPEG only while it wants pictures.
+TEST(CameraFramePath, LoresPicturesGoToTheTapFlippedLikeTheMainOnes) {
+    EncoderOptions eo;
+    eo.width = kW;
+    eo.height = kH;
+    eo.bitrate = 200'000;
+    RecordingTap tap;
+    FramePathOptions fo;
+    fo.hflip = fo.vflip = true;
+    fo.loresTap = &tap;
+    CameraFramePath path(fo, openEncoder(eo, "x264", "/nonexistent"));
+    SyntheticBuffer buf(3);
+    // A 32x24 lores buffer: Y(x, y) = 10 + x + y.
+    std::vector<uint8_t> ly(40 * 24), lu(20 * 12, 128), lv(20 * 12, 128);
+    for (int y = 0; y < 24; ++y)
+        for (int x = 0; x < 32; ++x) ly[y * 40 + x] = static_cast<uint8_t>(10 + x + y);
+    auto frame = [&] {
+        CapturedFrame f = buf.frame(boottimeNow());
+        f.loresWidth = 32;
+        f.loresHeight = 24;
+        f.lores = {CapturedPlane{ly.data(), 40}, CapturedPlane{lu.data(), 20},
+                   CapturedPlane{lv.data(), 20}};
+        return f;
+    };
+    path.process(frame());
+    EXPECT_EQ(tap.offered, 1);
+    EXPECT_EQ(tap.width, 32);
+    EXPECT_EQ(tap.height, 24);
+    EXPECT_EQ(tap.y00, 10 + 31 + 23) << "flipped both ways";
+    EXPECT_EQ(tap.yLast, 10);
+    EXPECT_EQ(buf.releases, 1);
+    tap.wants = false;  // nobody watches: not even copied
+    path.process(frame());
+    EXPECT_EQ(tap.offered, 1);
+    EXPECT_EQ(buf.releases, 2);
+}
+
 TEST(CameraFramePath, BufferIsGivenBackEvenWhenTheFrameIsRefused) {
     auto path = makePath();
     SyntheticBuffer buf(0);
