@@ -120,14 +120,20 @@ void CameraFramePath::process(CapturedFrame f) {
     const auto captureTime = toWallClock(f.timestampNs);
     // The lores picture, while MJPEG wants one: copied out of the camera's buffer (it goes
     // back now) into a frame of its own, which the tap references.
-    if (f.loresWidth > 0 && options_.loresTap && options_.loresTap->wantsFrames()) {
-        AVFrame* lores = av_frame_alloc();
-        lores->format = AV_PIX_FMT_YUV420P;
-        lores->width = f.loresWidth;
-        lores->height = f.loresHeight;
-        if (av_frame_get_buffer(lores, 0) == 0) {
+    if (options_.loresTap && options_.loresTap->wantsFrames()) {
+        AVFrame* lores = f.loresWidth > 0 ? av_frame_alloc() : nullptr;
+        if (lores) {
+            lores->format = AV_PIX_FMT_YUV420P;
+            lores->width = f.loresWidth;
+            lores->height = f.loresHeight;
+        }
+        if (lores && av_frame_get_buffer(lores, 0) == 0) {
             copy(f.lores, f.loresWidth, f.loresHeight, lores);
             options_.loresTap->offer(*lores, captureTime);
+        } else {
+            // No lores picture with this capture (its buffer failed): MJPEG gets the main one,
+            // which it scales, rather than nothing.
+            options_.loresTap->offer(*frame_, captureTime);
         }
         av_frame_free(&lores);
     }

@@ -156,8 +156,25 @@ std::shared_ptr<libcamera::Camera> CameraSource::select() {
 }
 
 StreamInfo CameraSource::open() {
+    try {
+        return openOnce();
+    } catch (const SourceError& e) {
+        // Whatever the second stream broke, the camera must still run: HLS does not need it.
+        if (!loresTried_ || e.permanent()) throw;
+        logger("camera")->warn(
+            "{}: {} (with a second stream for MJPEG); from now on the main "
+            "stream alone, MJPEG scales its pictures",
+            label_, e.what());
+        loresFailed_ = true;
+        close();
+        return openOnce();
+    }
+}
+
+StreamInfo CameraSource::openOnce() {
     using namespace libcamera;
     close();
+    loresTried_ = false;
     manager_ = cameraManager();
     camera_ = select();
     label_ = "camera " + modelOf(*camera_) + " (" + camera_->id() + ")";
@@ -171,8 +188,12 @@ StreamInfo CameraSource::open() {
     }
     // MJPEG's pictures from a second, smaller stream of the same captures (what rpicam-apps
     // call lores), where the camera offers one as asked; otherwise from the main stream.
+    // Both sides within the main stream, one smaller, neither tiny (the ISP scales down only so
+    // far, and older libcamera does not report a size the driver changed).
     const bool wantLores =
-        options_.frameTap && options_.loresWidth > 0 && options_.loresHeight > 0 &&
+        options_.frameTap && !loresFailed_ && options_.loresWidth >= 64 &&
+        options_.loresHeight >= 64 && options_.loresWidth <= options_.width &&
+        options_.loresHeight <= options_.height &&
         (options_.loresWidth < options_.width || options_.loresHeight < options_.height);
     std::unique_ptr<CameraConfiguration> config;
     if (wantLores) {
@@ -201,10 +222,15 @@ StreamInfo CameraSource::open() {
                 config.reset();
             }
         } else {
+            logger("camera")->info(
+                "{} has no second stream: MJPEG scales the main stream's "
+                "pictures",
+                label_);
             config.reset();
         }
     }
     const bool lores = config != nullptr;
+    loresTried_ = lores;
     if (!config) config = camera_->generateConfiguration({StreamRole::VideoRecording});
     if (!config || config->size() < 1) {
         throw SourceError(label_ + " cannot record video (no VideoRecording stream)", true);
@@ -241,7 +267,9 @@ StreamInfo CameraSource::open() {
         throw SourceError(label_ + ": cannot allocate capture buffers", false);
     }
     const auto& buffers = allocator_->buffers(stream_);
-    for (size_t i = 0; i < buffers.size(); ++i) {
+    const size_t count =
+        lores_ ? std::min(buffers.size(), allocator_->buffers(lores_).size()) : buffers.size();
+    for (size_t i = 0; i < count; ++i) {
         std::unique_ptr<Request> request = camera_->createRequest(mapped_.size());
         if (!request || request->addBuffer(stream_, buffers[i].get()) < 0) {
             throw SourceError(label_ + ": cannot create capture requests", false);
@@ -249,7 +277,7 @@ StreamInfo CameraSource::open() {
         mapped_.push_back(map(*buffers[i], stride_, sc.size.height));
         if (lores_) {
             const auto& small = allocator_->buffers(lores_);
-            if (i >= small.size() || request->addBuffer(lores_, small[i].get()) < 0) {
+            if (request->addBuffer(lores_, small[i].get()) < 0) {
                 throw SourceError(label_ + ": cannot create capture requests", false);
             }
             loresMapped_.push_back(map(*small[i], loresStride_, config->at(1).size.height));

@@ -37,7 +37,7 @@ public:
     explicit CameraSource(const SourceOptions& options);
     ~CameraSource() override;
 
-    StreamInfo open() override;
+    StreamInfo open() override;  // with the lores stream, or after it failed without
     std::optional<EncodedPacket> read() override;
     void close() override;
     void interrupt() override;
@@ -50,6 +50,7 @@ public:
 
 private:
     struct MappedBuffer;
+    StreamInfo openOnce();
     void onRequestCompleted(libcamera::Request* request);
     std::shared_ptr<libcamera::Camera> select();
     // Maps a buffer's planes (one mapping per dmabuf); Y, U, V of a YUV420 `stride` × `height`.
@@ -64,6 +65,8 @@ private:
     std::unique_ptr<libcamera::FrameBufferAllocator> allocator_;
     libcamera::Stream* stream_ = nullptr;
     libcamera::Stream* lores_ = nullptr;  // the second, smaller stream for MJPEG, if any
+    bool loresTried_ = false;             // this open() chose it
+    bool loresFailed_ = false;            // it broke an open(): never asked for again
     std::vector<std::unique_ptr<libcamera::Request>> requests_;
     std::vector<std::unique_ptr<MappedBuffer>> mapped_;
     std::vector<std::unique_ptr<MappedBuffer>> loresMapped_;

@@ -141,10 +141,16 @@ TEST(CameraFramePath, LoresPicturesGoToTheTapFlippedLikeTheMainOnes) {
     EXPECT_EQ(tap.y00, 10 + 31 + 23) << "flipped both ways";
     EXPECT_EQ(tap.yLast, 10);
     EXPECT_EQ(buf.releases, 1);
+    // A capture whose lores buffer failed: the main picture instead, not nothing.
+    CapturedFrame without = frame();
+    without.loresWidth = 0;
+    path.process(std::move(without));
+    EXPECT_EQ(tap.offered, 2);
+    EXPECT_EQ(tap.width, kW);
     tap.wants = false;  // nobody watches: not even copied
     path.process(frame());
-    EXPECT_EQ(tap.offered, 1);
-    EXPECT_EQ(buf.releases, 2);
+    EXPECT_EQ(tap.offered, 2);
+    EXPECT_EQ(buf.releases, 3);
 }
 
 TEST(CameraFramePath, BufferIsGivenBackEvenWhenTheFrameIsRefused) {
