@@ -189,8 +189,10 @@ AccessGate::Decision AccessGate::decide(std::string_view authorization, std::str
         failed(address, now);
         return deny("malformed Authorization header");
     }
+    // Already asked for (queued or being checked): this request waits for the same check.
     const bool queued = std::any_of(queue_.begin(), queue_.end(),
-                                    [&](const Pending& p) { return p.digest == digest; });
+                                    [&](const Pending& p) { return p.digest == digest; }) ||
+                        std::find(checking_.begin(), checking_.end(), digest) != checking_.end();
     if (!queued) {
         Address& a = addresses_[address];
         if (a.checks >= limits_.checksPerAddress || queue_.size() >= kMaxQueue) {
@@ -223,6 +225,7 @@ void AccessGate::run() {
         // cannot push the others' checks back by more than that many.
         Pending p = std::move(queue_.front());
         queue_.pop_front();
+        checking_.push_back(p.digest);
         int retryAfter = 0;
         const bool skip = locked(p.address, Clock::now(), retryAfter);  // locked meanwhile
         lock.unlock();
@@ -248,6 +251,7 @@ void AccessGate::run() {
         const auto now = Clock::now();
         if (auto it = addresses_.find(p.address); it != addresses_.end() && it->second.checks > 0)
             --it->second.checks;
+        std::erase(checking_, p.digest);
         if (skip) continue;  // its request finds the lockout when it is answered
         if (checked_.size() >= kMaxChecked) {
             std::erase_if(checked_, [&](const auto& c) {

@@ -99,6 +99,7 @@ private:
     std::condition_variable work_;
     std::unordered_map<Digest, Checked, DigestHash> checked_;  // passwords, and bad tokens
     std::deque<Pending> queue_;
+    std::vector<Digest> checking_;                        // taken from queue_, being checked now
     std::unordered_map<std::string, Address> addresses_;  // IPv4, or an IPv6 /64
     bool stopping_ = false;
     Stats stats_;
