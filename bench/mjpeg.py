@@ -50,6 +50,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree for the imports below
 
 import bench as B  # noqa: E402  (processes, /proc readers, machine description)
+import players_report as P  # noqa: E402  (rewriting one section of RESULTS.md)
 import soak as S  # noqa: E402  (machine CPU / steal, /metrics scrape)
 
 CLIENT = os.path.join(B.BUILD, "mjpeg_clients")
@@ -785,19 +786,6 @@ def section(res):
     return out + [""]
 
 
-def update(path, lines):
-    with open(path) as f:
-        text = f.read().split("\n")
-    if HEADING in text:
-        i = text.index(HEADING)
-        j = next((k for k in range(i + 1, len(text)) if text[k].startswith("## ")), len(text))
-    else:
-        i = j = next((k for k, t in enumerate(text) if t == "## Profile (callgrind)"), len(text))
-    text[i:j] = lines
-    with open(path, "w") as f:
-        f.write("\n".join(text))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=DEFAULT_JSON, help="where the measurement's JSON goes")
@@ -821,7 +809,7 @@ def main():
     if a.update:
         shutil_rmtree_scratch()
         with open(a.json) as f:
-            update(a.update, section(json.load(f)))
+            P.update(a.update, section(json.load(f)), HEADING)
         B.log(f"{a.update}: {HEADING} from {a.json}")
         return
     atexit.register(B.cleanup)

@@ -60,11 +60,13 @@ def section(paths, note):
     return out + [""]
 
 
-def update(path, lines):
+def update(path, lines, heading=HEADING):
+    """Replaces the section `heading` of RESULTS.md with `lines` (a new one goes before the
+    profile section)."""
     with open(path) as f:
         text = f.read().split("\n")
-    if HEADING in text:
-        i = text.index(HEADING)
+    if heading in text:
+        i = text.index(heading)
         j = next((k for k in range(i + 1, len(text)) if text[k].startswith("## ")), len(text))
     else:
         i = j = next((k for k, t in enumerate(text) if t == "## Profile (callgrind)"), len(text))

@@ -41,23 +41,15 @@ int64_t durationSeconds(const std::string& text) {
     int64_t n = 0;
     const char* end = text.data() + text.size();
     auto [rest, ec] = std::from_chars(text.data(), end, n);
-    // At most 100 years in any unit: no overflow, and a typo fails instead of wrapping.
-    if (ec != std::errc() || n <= 0 || n > 100LL * 366 * 86400 || rest + 1 != end) return -1;
-    if (*rest == 'd' && n > 100 * 366) return -1;
-    if (*rest == 'h' && n > 100 * 366 * 24) return -1;
-    if (*rest == 'm' && n > 100LL * 366 * 24 * 60) return -1;
-    switch (*rest) {
-        case 'd':
-            return n * 86400;
-        case 'h':
-            return n * 3600;
-        case 'm':
-            return n * 60;
-        case 's':
-            return n;
-        default:
-            return -1;
-    }
+    if (ec != std::errc() || n <= 0 || rest + 1 != end) return -1;
+    const int64_t unit = *rest == 'd'   ? 86400
+                         : *rest == 'h' ? 3600
+                         : *rest == 'm' ? 60
+                         : *rest == 's' ? 1
+                                        : 0;
+    // At most 100 years: no overflow, and a typo fails instead of wrapping.
+    if (unit == 0 || n > 100LL * 366 * 86400 / unit) return -1;
+    return n * unit;
 }
 
 }  // namespace

@@ -116,6 +116,7 @@ private:
     void finished(Connection& c);  // a response is out: next request, or close
     bool pull(Connection& c);      // a stream's next chunks; false: it waits, or it ended
     void endStream(Connection& c);
+    void holdRequest(Connection& c, Hold hold);  // waits, holding no thread, until ready or due
     void releaseReady();
     void sweep();
     void setState(Connection& c, int state);

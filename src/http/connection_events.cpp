@@ -287,18 +287,19 @@ void ConnectionLoop::Worker::process(Connection& c) {
         c.closeAfter = !c.request.keepAlive || c.request.hasBody ||
                        ++c.served >= limits_.maxRequestsPerConnection || stopping_.load();
         auto answer = responder_(c.request, c.peer, true);
-        if (auto* hold = std::get_if<Hold>(&answer)) {
-            c.hold = std::move(*hold);
-            c.deadline = c.hold->deadline;
-            nextHoldDue_ = std::min(nextHoldDue_, c.deadline);
-            setState(c, Held);
-            wake();  // what it waits for may have come while the responder looked
-            return;
-        }
+        if (auto* hold = std::get_if<Hold>(&answer)) return holdRequest(c, std::move(*hold));
         respond(c, std::move(std::get<Response>(answer)));
     }
     // A burst answered and more buffered: the rest next turn, after the other connections.
     if (c.state == Reading && c.pending() > 0) again_.push_back(c.transport->fd());
+}
+
+void ConnectionLoop::Worker::holdRequest(Connection& c, Hold hold) {
+    c.hold = std::move(hold);
+    c.deadline = c.hold->deadline;
+    nextHoldDue_ = std::min(nextHoldDue_, c.deadline);
+    setState(c, Held);
+    wake();  // what it waits for may have come while the responder looked
 }
 
 void ConnectionLoop::Worker::releaseReady() {
@@ -315,10 +316,7 @@ void ConnectionLoop::Worker::releaseReady() {
         if (auto* r = std::get_if<Response>(&answer)) {
             respond(*c, std::move(*r));
         } else if (auto* hold = std::get_if<Hold>(&answer); hold && again) {
-            c->hold = std::move(*hold);
-            c->deadline = c->hold->deadline;
-            nextHoldDue_ = std::min(nextHoldDue_, c->deadline);
-            if (c->hold->ready()) wake();  // already there: answered on the next turn
+            holdRequest(*c, std::move(*hold));
         } else {
             respond(*c, canned(503, "Service Unavailable", "Retry-After", "1"));
         }

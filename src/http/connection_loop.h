@@ -81,6 +81,7 @@ public:
     };
     Stats stats() const;                       // any thread
     std::vector<int64_t> openPerLoop() const;  // any thread; how the connections are spread
+    int loops() const { return static_cast<int>(workers_.size()); }
 
     struct Connection;
     struct Shared;

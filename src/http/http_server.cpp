@@ -64,7 +64,6 @@ public:
     Impl(HttpOptions options, const SegmentStore& store)
         : options_(std::move(options)),
           service_(options_, store, metrics_, [this] { return connectionMetrics(); }),
-          loops_(limitsOf(options_).loops),
           loop_(
               limitsOf(options_),
               [this](const Request& req, const Peer& peer, bool mayHold) {
@@ -87,8 +86,9 @@ public:
         ensureFileLimit(options_.maxClients);
         port_ = loop_.listen(options_.host, options_.port);
         loop_.start();
+        const int loops = loop_.loops();
         log->info("serving on {} (player), playlist {}live/index.m3u8; {} event loop{}", url(),
-                  url(), loops_, loops_ == 1 ? "" : "s");
+                  url(), loops, loops == 1 ? "" : "s");
         return port_;
     }
 
@@ -143,7 +143,6 @@ private:
     HttpOptions options_;
     HttpMetrics metrics_;
     HlsService service_;
-    int loops_;
     ConnectionLoop loop_;
     int port_ = 0;
 };

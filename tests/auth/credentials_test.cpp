@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "auth/access_gate.h"
+#include "support/http_client.h"
 
 namespace hlsd {
 namespace {
@@ -89,8 +90,6 @@ TEST(Credentials, TokensAreSignedByTheUsersHash) {
             << "a token goes in URLs as it is: " << never;
 }
 
-std::string basicOf(const std::string& user, const std::string& password);
-
 struct GateFixture {
     crypt_data d{};
     std::vector<User> users{{"alice", crypt_r("pw", "$6$rounds=1000$s1$", &d), kView | kMetrics},
@@ -112,7 +111,7 @@ TEST(AccessGate, PasswordsAreCheckedOffTheCallersThreadAndRemembered) {
     AccessGate gate(f.users);
     std::atomic<int> checked{0};
     gate.onChecked([&] { ++checked; });
-    const std::string alice = basicOf("alice", "pw");
+    const std::string alice = test::basicCredentials("alice", "pw");
     auto first = gate.decide(alice, "", "10.0.0.1", kView);
     EXPECT_EQ(first.kind, AccessGate::Decision::Checking) << "never crypt(3) on the caller";
     EXPECT_EQ(settle(gate, alice, "10.0.0.1", kView).kind, AccessGate::Decision::Allow);
@@ -131,44 +130,30 @@ TEST(AccessGate, PasswordsAreCheckedOffTheCallersThreadAndRemembered) {
     EXPECT_EQ(gate.decide("", "", "10.0.0.3", kView).kind, AccessGate::Decision::Unauthenticated);
 }
 
-std::string basicOf(const std::string& user, const std::string& password) {
-    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const std::string in = user + ":" + password;
-    std::string out = "Basic ";
-    for (size_t i = 0; i < in.size(); i += 3) {
-        uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-        if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-        if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
-        out += k[(n >> 18) & 63];
-        out += k[(n >> 12) & 63];
-        out += i + 1 < in.size() ? k[(n >> 6) & 63] : '=';
-        out += i + 2 < in.size() ? k[n & 63] : '=';
-    }
-    return out;
-}
-
 TEST(AccessGate, GuessingFromOneAddressLocksOutNewGuessesOnly) {
     GateFixture f;
     GateLimits limits;
     limits.failures = 5;
     limits.lockout = 60s;
     AccessGate gate(f.users, limits);
-    const std::string right = basicOf("alice", "pw");
+    const std::string right = test::basicCredentials("alice", "pw");
     EXPECT_EQ(settle(gate, right, "10.0.0.9", kView).kind, AccessGate::Decision::Allow);
     for (int i = 0; i < 4; ++i)
-        EXPECT_EQ(
-            settle(gate, basicOf("alice", "guess" + std::to_string(i)), "10.0.0.9", kView).kind,
-            AccessGate::Decision::Unauthenticated)
+        EXPECT_EQ(settle(gate, test::basicCredentials("alice", "guess" + std::to_string(i)),
+                         "10.0.0.9", kView)
+                      .kind,
+                  AccessGate::Decision::Unauthenticated)
             << i;
     // The same wrong guess again is answered from memory and not counted again.
-    EXPECT_EQ(gate.decide(basicOf("alice", "guess0"), "", "10.0.0.9", kView).kind,
+    EXPECT_EQ(gate.decide(test::basicCredentials("alice", "guess0"), "", "10.0.0.9", kView).kind,
               AccessGate::Decision::Unauthenticated);
-    auto d = settle(gate, basicOf("alice", "guess4"), "10.0.0.9", kView);  // the fifth
+    auto d =
+        settle(gate, test::basicCredentials("alice", "guess4"), "10.0.0.9", kView);  // the fifth
     EXPECT_EQ(d.kind, AccessGate::Decision::TooMany);
     EXPECT_EQ(d.retryAfter, 60);
     // Locked: a new guess, even the right password for another user, is not checked at all...
     const uint64_t checks = gate.stats().checks;
-    EXPECT_EQ(gate.decide(basicOf("viewer", "pw2"), "", "10.0.0.9", kView).kind,
+    EXPECT_EQ(gate.decide(test::basicCredentials("viewer", "pw2"), "", "10.0.0.9", kView).kind,
               AccessGate::Decision::TooMany);
     EXPECT_EQ(gate.stats().checks, checks);
     // ...but what was already checked, and a valid token, still pass (a proxy or a NAT shares
@@ -177,7 +162,7 @@ TEST(AccessGate, GuessingFromOneAddressLocksOutNewGuessesOnly) {
     EXPECT_EQ(gate.decide("", makeToken(f.users[1], 0), "10.0.0.9", kView).kind,
               AccessGate::Decision::Allow);
     // Another address is not affected; an IPv6 host is one address for its whole /64.
-    EXPECT_EQ(settle(gate, basicOf("viewer", "pw2"), "10.0.0.10", kView).kind,
+    EXPECT_EQ(settle(gate, test::basicCredentials("viewer", "pw2"), "10.0.0.10", kView).kind,
               AccessGate::Decision::Allow);
     EXPECT_EQ(addressKey("2001:db8:1:2:aaaa::1"), addressKey("2001:db8:1:2:bbbb::7"));
     EXPECT_NE(addressKey("2001:db8:1:2::1"), addressKey("2001:db8:1:3::1"));
@@ -195,8 +180,8 @@ TEST(AccessGate, ManyGuessesAtOnceAreNotAllChecked) {
     AccessGate gate(users, limits);
     int busy = 0, checking = 0;
     for (int i = 0; i < 100; ++i) {
-        const auto d =
-            gate.decide(basicOf("alice", "g" + std::to_string(i)), "", "10.0.0.5", kView);
+        const auto d = gate.decide(test::basicCredentials("alice", "g" + std::to_string(i)), "",
+                                   "10.0.0.5", kView);
         busy += d.kind == AccessGate::Decision::Busy;
         checking += d.kind == AccessGate::Decision::Checking;
     }

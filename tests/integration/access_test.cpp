@@ -17,23 +17,8 @@ namespace {
 
 using namespace std::chrono;
 
-std::string base64(const std::string& in) {
-    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    for (size_t i = 0; i < in.size(); i += 3) {
-        uint32_t n = static_cast<uint8_t>(in[i]) << 16;
-        if (i + 1 < in.size()) n |= static_cast<uint8_t>(in[i + 1]) << 8;
-        if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
-        out += k[(n >> 18) & 63];
-        out += k[(n >> 12) & 63];
-        out += i + 1 < in.size() ? k[(n >> 6) & 63] : '=';
-        out += i + 2 < in.size() ? k[n & 63] : '=';
-    }
-    return out;
-}
-
 std::string basic(const std::string& user, const std::string& password) {
-    return "Authorization: Basic " + base64(user + ":" + password) + "\r\n";
+    return "Authorization: " + basicCredentials(user, password) + "\r\n";
 }
 
 // `hlsd --hash-password` with the password on a pipe.

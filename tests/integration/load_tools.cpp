@@ -156,4 +156,14 @@ void Viewer::run(int port, const std::atomic<bool>& stop) {
     }
 }
 
+ViewerSummary summarize(const std::vector<Viewer>& viewers) {
+    ViewerSummary s;
+    for (const auto& v : viewers) {
+        s.fewestParts = std::min(s.fewestParts, v.parts);
+        s.failures += v.failures;
+        s.mostBehind = std::max(s.mostBehind, v.mostBehind);
+    }
+    return s;
+}
+
 }  // namespace hlsd::test

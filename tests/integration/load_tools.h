@@ -52,4 +52,12 @@ struct Viewer {
     void run(int port, const std::atomic<bool>& stop);
 };
 
+// What a load test asserts about its viewers: the fewest parts one got, failures in all, and
+// how far behind the worst one fell.
+struct ViewerSummary {
+    uint64_t fewestParts = UINT64_MAX, failures = 0;
+    int mostBehind = 0;
+};
+ViewerSummary summarize(const std::vector<Viewer>& viewers);
+
 }  // namespace hlsd::test

@@ -351,13 +351,7 @@ TEST(MjpegLoad, TwoHundredClientsBesideTwentyLowLatencyViewers) {
         longestGap = std::max(longestGap, st.longestGap);
         closed += st.closed;
     }
-    uint64_t fewestParts = UINT64_MAX, failures = 0;
-    int mostBehind = 0;
-    for (const auto& v : viewers) {
-        fewestParts = std::min(fewestParts, v.parts);
-        failures += v.failures;
-        mostBehind = std::max(mostBehind, v.mostBehind);
-    }
+    const auto [fewestParts, failures, mostBehind] = summarize(viewers);
     std::cout << kClients << " MJPEG clients for " << elapsed << " s: " << encoded
               << " pictures made, the fewest a client got " << fewest << " ("
               << 100.0 * static_cast<double>(fewest) / encoded << " %), longest silence "

@@ -107,13 +107,7 @@ TEST(StreamLoad, ThousandLongStreamsBesideFiftyLowLatencyViewers) {
         longestGap = std::max(longestGap, st.longestGap);
         closed += st.closed;
     }
-    uint64_t fewestParts = UINT64_MAX, failures = 0;
-    int mostBehind = 0;
-    for (const auto& v : viewers) {
-        fewestParts = std::min(fewestParts, v.parts);
-        failures += v.failures;
-        mostBehind = std::max(mostBehind, v.mostBehind);
-    }
+    const auto [fewestParts, failures, mostBehind] = summarize(viewers);
     std::cout << kStreams << " streams for " << elapsed << " s: " << least << " to " << most
               << " bytes each, longest silence " << longestGap << " s, " << closed << " closed; "
               << kViewers << " LL-HLS viewers: fewest parts " << fewestParts << ", at most "

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace hlsd::test {
@@ -123,6 +124,22 @@ HttpResponse httpGet(int port, const std::string& path, const std::string& extra
     HttpConnection c(host, port);
     if (!c.connected()) return {};
     return c.get(path, extraHeaders, method);
+}
+
+std::string basicCredentials(const std::string& user, const std::string& password) {
+    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const std::string in = user + ":" + password;
+    std::string out = "Basic ";
+    for (size_t i = 0; i < in.size(); i += 3) {
+        uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16;
+        if (i + 1 < in.size()) n |= static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8;
+        if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
+        out += k[(n >> 18) & 63];
+        out += k[(n >> 12) & 63];
+        out += i + 1 < in.size() ? k[(n >> 6) & 63] : '=';
+        out += i + 2 < in.size() ? k[n & 63] : '=';
+    }
+    return out;
 }
 
 }  // namespace hlsd::test

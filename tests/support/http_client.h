@@ -44,6 +44,9 @@ private:
     bool eof_ = false;
 };
 
+// The value of an HTTP Basic Authorization header: "Basic " + base64("user:password").
+std::string basicCredentials(const std::string& user, const std::string& password);
+
 // One request on a fresh connection.
 HttpResponse httpGet(int port, const std::string& path, const std::string& extraHeaders = "",
                      const std::string& method = "GET", const std::string& host = "127.0.0.1");
