@@ -232,7 +232,7 @@ def start_hlsd(name, args, port=0):
     cmd = [HLSD, "--listen", f"127.0.0.1:{port}", "--player-dir", PLAYER, "--log-level", "info",
            *container, *args]
     proc = Proc(name, cmd)
-    m = wait_for(lambda: re.search(r"serving on http://[^\s:]+:(\d+)/", proc.log_text())
+    m = wait_for(lambda: re.search(r"serving on https?://[^\s:]+:(\d+)/", proc.log_text())
                  or (not proc.alive() and RuntimeError(proc.log_text())), 20, "hlsd to listen")
     if isinstance(m, Exception):
         raise RuntimeError(f"hlsd exited: {m}")
@@ -833,7 +833,7 @@ def callgrind_session(name, media_path, src_args, load, ready):
     p = Proc(f"hlsd-callgrind-{name}", cmd)
     res = {"command": " ".join(cmd)}
     try:
-        m = wait_for(lambda: re.search(r"serving on http://[^\s:]+:(\d+)/", p.log_text()), 120,
+        m = wait_for(lambda: re.search(r"serving on https?://[^\s:]+:(\d+)/", p.log_text()), 120,
                      "hlsd under valgrind to listen")
         base = f"http://127.0.0.1:{m.group(1)}/"
         wait_for(lambda: ready(p, base), 240, "hlsd under valgrind to be ready")

@@ -45,6 +45,8 @@ const FlagSpec kValueFlags[] = {
     {"max_request_size", "--max-request-size", "bytes of request line + headers (more: 431)"},
     {"http_timeout", "--http-timeout", "seconds: keep-alive idle; a stalled write or read"},
     {"header_timeout", "--header-timeout", "seconds for a request's headers to arrive (408)"},
+    {"tls_cert", "--tls-cert", "HTTPS: certificate chain, PEM (SIGHUP reloads it)"},
+    {"tls_key", "--tls-key", "HTTPS: the certificate's private key, PEM"},
     {"encoder", "--encoder", "auto | v4l2m2m | x264"},
     {"encoder_device", "--encoder-device", "the V4L2 H.264 encoder auto looks for"},
     {"profile", "--profile", "H.264 profile: baseline | main | high"},

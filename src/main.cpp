@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);  // reload the TLS certificate (otherwise it would end hlsd)
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     // A file-size limit (ulimit -f, systemd's LimitFSIZE=) must fail the mirror's write with
     // EFBIG, which it reports and recovers from, not kill the process serving from memory.
@@ -125,6 +126,8 @@ int main(int argc, char** argv) {
     httpOptions.maxRequestSize = static_cast<size_t>(config.maxRequestSize);
     httpOptions.timeout = config.httpTimeout;
     httpOptions.headerTimeout = config.headerTimeout;
+    httpOptions.tlsCert = config.tlsCert;
+    httpOptions.tlsKey = config.tlsKey;
     httpOptions.playerDir = config.playerDir.empty() ? HLSD_PLAYER_DIR : config.playerDir;
     httpOptions.segmentTime = config.segmentTime;
     httpOptions.container = storeOptions.container;
@@ -206,7 +209,7 @@ int main(int argc, char** argv) {
         try {
             http.start();
         } catch (const std::exception& e) {
-            log->error("{} (listen)", e.what());
+            log->error("{}", e.what());
             return 2;
         }
         if (gate.open()) {
@@ -236,6 +239,15 @@ int main(int argc, char** argv) {
                 log->info("{}: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
                 signalled = true;
                 break;
+            }
+            if (sig == SIGHUP) {
+                if (config.tlsCert.empty()) {
+                    log->info(
+                        "SIGHUP: nothing to reload (no tls_cert; the configuration is read at "
+                        "start: restart hlsd to change it)");
+                } else {
+                    http.reloadTls();
+                }
             }
             if (!notifier.isReady() && store.snapshot()->produced > 0)
                 notifier.ready("serving " + http.url());

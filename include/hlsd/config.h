@@ -43,6 +43,10 @@ struct Config {
     int maxRequestSize = 16384;
     int httpTimeout = 5;
     int headerTimeout = 10;
+    // HTTPS instead of HTTP on `listen` (both or neither). "${CREDENTIALS_DIRECTORY}" in either
+    // is replaced with systemd's credentials directory (LoadCredential=).
+    std::string tlsCert;
+    std::string tlsKey;
     std::string encoder = "auto";
     std::string encoderDevice = "/dev/video11";
     std::string profile = "high";

@@ -33,6 +33,7 @@ struct HttpOptions {
     size_t maxRequestSize = 16384;  // request line + headers, bytes; more gets 431
     int timeout = 5;                // seconds: keep-alive idle; a write or read that stalls
     int headerTimeout = 10;         // seconds from a request's first byte to its end; then 408
+    std::string tlsCert, tlsKey;    // PEM files: HTTPS (TLS 1.2, 1.3) instead of HTTP
     std::string playerDir;          // index.html, player.js, hls.min.js; loaded at start
     double segmentTime = 1.0;
     Container container = Container::Fmp4;  // which of /live/stream.mp4 and .ts exists
@@ -61,6 +62,9 @@ public:
     std::string url() const;
     // The store changed: answer the LL-HLS requests that waited for it. Any thread.
     void wake();
+    // Reads tls_cert and tls_key again (a renewed certificate) for new connections; open ones
+    // go on. Logs the outcome; false when they could not be loaded (the old pair stays).
+    bool reloadTls();
 
 private:
     class Impl;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -108,9 +109,30 @@ const std::vector<std::string>& configKeys() {
                                                   "login_lockout",
                                                   "max_request_size",
                                                   "http_timeout",
-                                                  "header_timeout"};
+                                                  "header_timeout",
+                                                  "tls_cert",
+                                                  "tls_key"};
     return keys;
 }
+
+namespace {
+
+// systemd passes a service's credentials (LoadCredential=) in a directory only known at run
+// time; a path may name it as unit files do.
+std::string expandCredentials(const std::string& key, const std::string& value,
+                              const std::string& origin) {
+    static const std::string kVariable = "${CREDENTIALS_DIRECTORY}";
+    const size_t at = value.find(kVariable);
+    if (at == std::string::npos) return value;
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    if (!dir || !*dir)
+        fail(origin, key,
+             "names ${CREDENTIALS_DIRECTORY}, which is not set: it exists only in a systemd "
+             "service with LoadCredential=");
+    return value.substr(0, at) + dir + value.substr(at + kVariable.size());
+}
+
+}  // namespace
 
 void setConfigValue(Config& c, const std::string& key, const std::string& value,
                     const std::string& origin) {
@@ -192,6 +214,8 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.httpTimeout = toInt(key, value, origin);
     } else if (key == "header_timeout") {
         c.headerTimeout = toInt(key, value, origin);
+    } else if (key == "tls_cert" || key == "tls_key") {
+        (key == "tls_cert" ? c.tlsCert : c.tlsKey) = expandCredentials(key, value, origin);
     } else if (key == "encoder") {
         c.encoder = oneOf(key, value, origin, {"auto", "v4l2m2m", "x264"});
     } else if (key == "encoder_device") {
@@ -340,7 +364,8 @@ void loadConfigFile(const std::string& path, Config& config) {
         }
         const YAML::Node& value = item.second;
         if (value.IsNull()) {
-            if (key != "output_dir" && key != "allow_origin" && key != "player_dir") {
+            if (key != "output_dir" && key != "allow_origin" && key != "player_dir" &&
+                key != "tls_cert" && key != "tls_key") {
                 fail(where, key, "has no value");
             }
             setConfigValue(config, key, "", where);
@@ -402,6 +427,12 @@ void validateConfig(const Config& c) {
           "must be 1..300 seconds, got " + std::to_string(c.httpTimeout));
     check(c.headerTimeout >= 1 && c.headerTimeout <= 300, "header_timeout",
           "must be 1..300 seconds, got " + std::to_string(c.headerTimeout));
+    if (c.tlsCert.empty() != c.tlsKey.empty()) {
+        const std::string set = c.tlsCert.empty() ? "tls_key" : "tls_cert";
+        const std::string missing = c.tlsCert.empty() ? "tls_cert" : "tls_key";
+        fail(originOf(c, set), set,
+             "needs " + missing + " too (HTTPS needs a certificate and its key)");
+    }
     check(!c.loop || classifySource(c.source) == SourceKind::File, "loop",
           "only repeats a file source, and source is \"" + c.source + "\"");
     check(!(c.loop && c.exitOnEof), "exit_on_eof",

@@ -64,7 +64,8 @@ struct ConnectionLoop::Connection {
     bool streamed = false;               // this response's bytes count as stream bytes
     size_t headSent = 0, textSent = 0, chunk = 0, chunkSent = 0;
     loop::Clock::time_point deadline;
-    uint32_t watched = 0;
+    uint32_t wanted = 0;      // the events this connection waits for...
+    uint32_t watched = 0;     // ...and what epoll watches for it (TLS may differ: events())
     bool registered = false;  // known to epoll
 
     size_t pending() const { return in.size() - begin; }
@@ -80,6 +81,7 @@ struct ConnectionLoop::Shared {
     LoopLimits limits;
     Responder responder;
     Accounter accounter;
+    TransportMaker wrap;  // none: plain TCP
     int listenFd = -1;
     std::atomic<bool> stopping{false};
     std::atomic<int64_t> open{0}, idle{0}, held{0}, streams{0};

@@ -25,7 +25,9 @@ void ConnectionLoop::Worker::setState(Connection& c, int state) {
     if (state == Held) ++held_;
 }
 
-void ConnectionLoop::Worker::watch(Connection& c, uint32_t events) {
+void ConnectionLoop::Worker::watch(Connection& c, uint32_t wanted) {
+    c.wanted = wanted;
+    const uint32_t events = c.transport->events(wanted);
     if (c.registered && c.watched == events) return;
     epoll_event ev{};
     ev.events = events;
@@ -112,7 +114,12 @@ void ConnectionLoop::Worker::run() {
         }
         for (int fd : again) {
             auto it = connections_.find(fd);
-            if (it != connections_.end() && it->second->state == Reading) process(*it->second);
+            if (it == connections_.end() || it->second->state == Closed) continue;
+            if (it->second->transport->buffered()) {
+                readFrom(*it->second);  // TLS: decrypted bytes epoll cannot report
+            } else if (it->second->state == Reading) {
+                process(*it->second);
+            }
         }
         if (Clock::now() >= due) {
             lastSweep = Clock::now();
@@ -187,7 +194,15 @@ void ConnectionLoop::Worker::drainInbox() {
 
 void ConnectionLoop::Worker::take(int fd, Peer peer) {
     auto owned = std::make_unique<Connection>();
-    owned->transport = std::make_unique<TcpTransport>(fd);
+    if (shared_.wrap) {
+        owned->transport = shared_.wrap(fd);
+        if (!owned->transport) {
+            ::close(fd);
+            return;
+        }
+    } else {
+        owned->transport = std::make_unique<TcpTransport>(fd);
+    }
     owned->peer = std::move(peer);
     Connection& c = *owned;
     if (open_.fetch_add(1) >= limits_.maxConnections) {
@@ -203,7 +218,10 @@ void ConnectionLoop::Worker::take(int fd, Peer peer) {
     ++mine_;
     connections_[fd] = std::move(owned);
     setState(c, Reading);
-    c.deadline = Clock::now() + milliseconds(limits_.idleMs);
+    // A TLS handshake has header_timeout to finish, as a request head has (a client that
+    // starts one and stalls holds a socket no longer than a slowloris one).
+    c.partial = c.transport->handshaking();
+    c.deadline = Clock::now() + milliseconds(c.partial ? limits_.headerMs : limits_.idleMs);
     watch(c, EPOLLIN | EPOLLRDHUP);
     readFrom(c);  // the request is often here already: answered now, not a turn later
 }
@@ -214,7 +232,7 @@ void ConnectionLoop::Worker::onEvent(Connection& c, uint32_t events) {
     // may still return 0, so it is closed here, not left to spin the loop until the next part.
     if (c.state == Streaming && (events & (EPOLLHUP | EPOLLERR))) return close(c.transport->fd());
     if (c.state == Writing) {
-        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) flush(c);
+        flush(c);  // on room (EPOLLOUT), an error, or input TLS needs before it can write
         if (c.state == Reading) process(c);  // the next pipelined request, if any
         return;
     }
@@ -231,8 +249,15 @@ void ConnectionLoop::Worker::readFrom(Connection& c) {
     size_t room = sizeof buffer;
     if (keep) room = std::min(room, limit - std::min(c.pending(), limit - 1));
     const ssize_t n = c.transport->read(buffer, room);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (c.partial && c.pending() == 0 && !c.transport->handshaking()) {
+            c.partial = false;  // a TLS handshake done, no request yet: idle from now
+            c.deadline = Clock::now() + milliseconds(limits_.idleMs);
+        }
+        return watch(c, c.wanted);  // TLS may wait for the other direction now
+    }
     if (n < 0) return close(c.transport->fd());  // reset
+    if (n > 0 && c.transport->buffered()) again_.push_back(c.transport->fd());
     if (n == 0) {
         c.eof = true;
         watch(c, 0);  // nothing more to read: no level-triggered EOF events (HUP still comes)
@@ -340,7 +365,9 @@ void ConnectionLoop::Worker::sweep() {
                 break;
             }
             case Reading:
-                if (c->partial) {  // a request begun and never finished: slowloris
+                if (c->partial && c->transport->handshaking()) {  // a TLS handshake stalled
+                    ++headerTimeouts_;
+                } else if (c->partial) {  // a request begun and never finished: slowloris
                     ++headerTimeouts_;
                     const Response r = canned(408, "408 Request Timeout");
                     const std::string bytes = serializeHead(r) + r.text;

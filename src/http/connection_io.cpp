@@ -74,12 +74,13 @@ void ConnectionLoop::Worker::flush(Connection& c) {
         // same packet as the file's first bytes).
         iovec iov[kMaxIov];
         int count = 0;
+        const bool files = c.transport->sendsFiles();  // TLS: file chunks from memory
         if (c.headSent < c.head.size())
             iov[count++] = {c.head.data() + c.headSent, c.head.size() - c.headSent};
         if (c.textSent < c.text.size())
             iov[count++] = {c.text.data() + c.textSent, c.text.size() - c.textSent};
         size_t i = c.chunk;
-        for (; i < c.chunks.size() && count < kMaxIov && c.chunks[i].fd < 0; ++i) {
+        for (; i < c.chunks.size() && count < kMaxIov && (c.chunks[i].fd < 0 || !files); ++i) {
             const size_t skip = i == c.chunk ? c.chunkSent : 0;
             iov[count++] = {const_cast<uint8_t*>(c.chunks[i].data) + skip, c.chunks[i].size - skip};
         }
@@ -87,7 +88,7 @@ void ConnectionLoop::Worker::flush(Connection& c) {
         // the page boundary go from memory in this sendmsg(), and sendfile() starts on the
         // boundary. Measured: a 97 KB part sent from an unaligned offset cost ~50 % more CPU
         // (softirq) at 1,000 connections than the same part from a page boundary.
-        if (i < c.chunks.size() && count < kMaxIov && (i != c.chunk || c.chunkSent == 0)) {
+        if (files && i < c.chunks.size() && count < kMaxIov && (i != c.chunk || c.chunkSent == 0)) {
             const BodyChunk& f = c.chunks[i];
             if (const uint64_t into = f.fileOffset % kPage; into != 0 && f.data)
                 iov[count++] = {const_cast<uint8_t*>(f.data),

@@ -74,6 +74,10 @@ int ConnectionLoop::listen(const std::string& host, int port) {
     return peerOf(bound).port;
 }
 
+void ConnectionLoop::useTransport(TransportMaker wrap) {
+    shared_->wrap = std::move(wrap);
+}
+
 void ConnectionLoop::start() {
     for (auto& w : workers_) w->start();
 }

@@ -51,6 +51,10 @@ using Responder =
 // After each response is queued (for metrics and the request log).
 using Accounter = std::function<void(const Request&, const Response&, const Peer&)>;
 
+class Transport;
+// What an accepted socket is spoken over (TLS); null: the socket is closed unanswered.
+using TransportMaker = std::function<std::unique_ptr<Transport>(int fd)>;
+
 class ConnectionLoop {
 public:
     ConnectionLoop(LoopLimits limits, Responder responder, Accounter accounter);
@@ -61,6 +65,8 @@ public:
     // Binds and listens (backlog 4096); returns the port. Throws std::runtime_error naming the
     // address and the reason.
     int listen(const std::string& host, int port);
+    // Every connection accepted from now on is spoken over what `wrap` makes (before start()).
+    void useTransport(TransportMaker wrap);
     void start();  // the event threads
     // Something held requests wait for may have happened. Any thread, lock-free (one eventfd
     // write): the thread that publishes never waits for this one.

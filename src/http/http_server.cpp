@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <memory>
 #include <thread>
 
@@ -14,6 +15,8 @@
 #include "http/hls_service.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "http/tls.h"
+#include "http/transport.h"
 
 namespace hlsd {
 namespace {
@@ -84,12 +87,30 @@ public:
                 options_.playerDir);
         }
         ensureFileLimit(options_.maxClients);
+        if (!options_.tlsCert.empty()) {
+            tls_ = std::make_unique<TlsContext>(options_.tlsCert, options_.tlsKey);
+            loop_.useTransport([tls = tls_.get()](int fd) { return tls->wrap(fd); });
+            logCertificate();
+        }
         port_ = loop_.listen(options_.host, options_.port);
         loop_.start();
         const int loops = loop_.loops();
         log->info("serving on {} (player), playlist {}live/index.m3u8; {} event loop{}", url(),
                   url(), loops, loops == 1 ? "" : "s");
         return port_;
+    }
+
+    bool reloadTls() {
+        if (!tls_) return false;
+        try {
+            tls_->reload();
+        } catch (const std::exception& e) {
+            logger("http")->error("SIGHUP: {}; the previous certificate stays in use", e.what());
+            return false;
+        }
+        logger("http")->info("SIGHUP: reloaded; new connections get the {}", tls_->describe());
+        logCertificate(false);
+        return true;
     }
 
     void stop() { loop_.stop(); }
@@ -102,10 +123,22 @@ public:
             host = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "localhost";
         }
         if (host.find(':') != std::string::npos) host = "[" + host + "]";
-        return "http://" + host + ":" + std::to_string(port_) + "/";
+        return (tls_ ? "https://" : "http://") + host + ":" + std::to_string(port_) + "/";
     }
 
 private:
+    void logCertificate(bool describe = true) {
+        auto log = logger("http");
+        if (describe) log->info("TLS 1.2/1.3 with the {}", tls_->describe());
+        const int64_t left = tls_->expires() - static_cast<int64_t>(std::time(nullptr));
+        if (left <= 0) {
+            log->error("the certificate has expired: browsers refuse it; renew it and send SIGHUP");
+        } else if (left < 14 * 86400) {
+            log->warn("the certificate expires in {} day(s): renew it and send SIGHUP",
+                      left / 86400);
+        }
+    }
+
     void account(const Request& req, const Response& res, const Peer& peer) {
         const uint64_t bytes = req.method == "HEAD" ? 0 : res.contentLength();
         metrics_.count(route(req.path, req.query).kind, res.status, bytes);
@@ -132,15 +165,30 @@ private:
         appendMetric(out, "hlsd_http_connections_rejected_total", "counter",
                      "connections refused with 503 at max_clients",
                      static_cast<int64_t>(s.rejected));
-        appendMetric(out, "hlsd_http_header_timeouts_total", "counter",
-                     "requests whose head did not arrive within header_timeout (408)",
-                     static_cast<int64_t>(s.headerTimeouts));
+        appendMetric(
+            out, "hlsd_http_header_timeouts_total", "counter",
+            "requests whose head (or TLS handshake) did not arrive within header_timeout (408)",
+            static_cast<int64_t>(s.headerTimeouts));
         appendMetric(out, "hlsd_http_requests_too_large_total", "counter",
                      "request heads over max_request_size (431)", static_cast<int64_t>(s.tooLarge));
+        if (tls_) {
+            const TlsStats& t = tls_->stats();
+            appendMetric(out, "hlsd_tls_handshakes_total", "counter", "TLS handshakes completed",
+                         static_cast<int64_t>(t.handshakes.load()));
+            appendMetric(out, "hlsd_tls_handshake_failures_total", "counter",
+                         "TLS handshakes that failed (protocol, version, a client that left)",
+                         static_cast<int64_t>(t.failures.load()));
+            appendMetric(out, "hlsd_tls_plain_http_total", "counter",
+                         "plain HTTP requests sent to the TLS port (answered 400, closed)",
+                         static_cast<int64_t>(t.plainHttp.load()));
+            appendMetric(out, "hlsd_tls_certificate_expiry_seconds", "gauge",
+                         "the certificate's notAfter, seconds since the epoch", tls_->expires());
+        }
         return out;
     }
 
     HttpOptions options_;
+    std::unique_ptr<TlsContext> tls_;  // before loop_: its connections hold transports of it
     HttpMetrics metrics_;
     HlsService service_;
     ConnectionLoop loop_;
@@ -164,6 +212,10 @@ void HttpServer::stop() {
 
 void HttpServer::wake() {
     impl_->wake();
+}
+
+bool HttpServer::reloadTls() {
+    return impl_->reloadTls();
 }
 
 std::string HttpServer::url() const {

@@ -1,5 +1,5 @@
-// The byte stream under one HTTP connection: plain TCP here; TLS would be a second
-// implementation of the same four calls, and nothing above it would change.
+// The byte stream under one HTTP connection: plain TCP here, TLS in tls.cpp. The loop above
+// sees the same calls for both.
 #pragma once
 
 #include <sys/sendfile.h>
@@ -27,6 +27,16 @@ public:
     // Bytes of a file: the kernel references its pages instead of copying them.
     virtual ssize_t sendFile(int fd, uint64_t offset, size_t count) = 0;
     virtual void shutdownWrite() = 0;
+
+    // TLS: bytes already decrypted and kept (epoll will not report them).
+    virtual bool buffered() const { return false; }
+    // The epoll events to wait for when the loop wants `wanted`: TLS may need to read before it
+    // can write (or write during a handshake the loop sees as reading).
+    virtual uint32_t events(uint32_t wanted) const { return wanted; }
+    // A TLS handshake not finished yet: no answer can be written to this client.
+    virtual bool handshaking() const { return false; }
+    // sendFile() works; otherwise the loop sends a file chunk's bytes from memory.
+    virtual bool sendsFiles() const { return true; }
 };
 
 class TcpTransport final : public Transport {

@@ -1,21 +1,39 @@
 // Access control in Chromium: with HTTP Basic credentials (what the browser's prompt gives)
 // the page plays LL-HLS and its MJPEG view shows pictures; without them the page is 401; a
 // token URL plays with no credentials at all (every playlist URI carries the token).
+// With --tls 1, all of it over HTTPS: hlsd serves a certificate chain from a test CA, which
+// Chromium trusts as a user's browser would trust a real one (its NSS database), with no
+// certificate check switched off.
 //
-//   node tests/browser/access.mjs --hlsd build/hlsd
+//   node tests/browser/access.mjs --hlsd build/hlsd [--tls 1]
 //
 // Exit 0: passed; 1: failed; 77: skipped because Chromium is not installed (said plainly).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromiumMissing, finish, launchChromium, parseOptions, SKIP, startHlsd, stop,
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromiumMissing, finish, get, launchChromium, parseOptions, SKIP, startHlsd, stop,
          waitHealthy } from './common.mjs';
 
 async function main() {
-  const o = parseOptions({ hlsd: 'build/hlsd' });
+  const o = parseOptions({ hlsd: 'build/hlsd', tls: 0 });
   if (chromiumMissing()) return SKIP;
   const dir = mkdtempSync(join(tmpdir(), 'hlsd-access-'));
+  let tlsArgs = [], ca, env;
+  if (o.tls) {
+    const here = dirname(fileURLToPath(import.meta.url));
+    execFileSync(join(here, '../support/make-test-ca.sh'), [dir]);
+    tlsArgs = ['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem')];
+    ca = readFileSync(join(dir, 'ca.pem'));
+    // The root in the NSS database of a HOME of the test's own, as `certutil` puts it there.
+    const home = join(dir, 'home'), db = 'sql:' + join(home, '.pki/nssdb');
+    mkdirSync(join(home, '.pki/nssdb'), { recursive: true });
+    execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
+    execFileSync('certutil', ['-d', db, '-A', '-t', 'C,,', '-n', 'hlsd test root', '-i',
+                              join(dir, 'ca.pem')]);
+    env = { ...process.env, HOME: home };
+  }
   const hash = execFileSync(o.hlsd, ['--hash-password'], { input: 'watch me\n' }).toString().trim();
   const config = join(dir, 'hlsd.yml');
   writeFileSync(config, `users:\n  - name: viewer\n    password_hash: "${hash}"\n` +
@@ -23,28 +41,36 @@ async function main() {
   const token = execFileSync(o.hlsd, ['-c', config, '--make-token', '--user', 'viewer'])
     .toString().trim();
   const hlsd = startHlsd(o.hlsd, ['-c', config, '--source', 'test', '--width', '640',
-                                  '--height', '360']);
+                                  '--height', '360', ...tlsArgs]);
   let browser;
   const failures = [];
   try {
-    const base = `http://127.0.0.1:${await hlsd.port}/`;
-    await waitHealthy(base);  // /healthz stays open
-    browser = await launchChromium();
+    // localhost: the name the test certificate is for.
+    const base = o.tls ? `https://localhost:${await hlsd.port}/`
+                       : `http://127.0.0.1:${await hlsd.port}/`;
+    await waitHealthy(base, ca);  // /healthz stays open
+    browser = await launchChromium(env);
 
     // No credentials: the page itself is refused, with the Basic challenge.
     // (A page navigation would end in Chromium's auth error, the prompt a person would see.)
-    const anonymous = await browser.newContext();
-    const refused = await anonymous.request.get(base);
-    const challenge = refused.headers()['www-authenticate'];
-    console.log('without credentials: ' + refused.status() + ' ' + challenge);
-    if (refused.status() !== 401 || !/^Basic realm="hlsd"/.test(challenge || ''))
-      failures.push(`page without credentials: ${refused.status()} ${challenge}`);
+    const refused = await get(base, ca);
+    const challenge = refused.headers['www-authenticate'];
+    console.log('without credentials: ' + refused.status + ' ' + challenge);
+    if (refused.status !== 401 || !/^Basic realm="hlsd"/.test(challenge || ''))
+      failures.push(`page without credentials: ${refused.status} ${challenge}`);
 
     // Basic credentials, as the browser's prompt gives them.
     const context = await browser.newContext({
       httpCredentials: { username: 'viewer', password: 'watch me' } });
     const page = await context.newPage();
-    await page.goto(base);
+    const answer = await page.goto(base);
+    if (o.tls) {
+      const security = await answer.securityDetails();
+      console.log('TLS: ' + JSON.stringify(security));
+      if (!security || !/^TLS 1\.[23]$/.test(security.protocol) ||
+          security.issuer !== 'hlsd test intermediate')
+        failures.push('not the test CA\'s chain over TLS 1.2/1.3: ' + JSON.stringify(security));
+    }
     await page.waitForFunction(() => window.hlsdStats && window.hlsdStats.playing, null,
                                { timeout: 20000 });
     await page.waitForTimeout(3000);

@@ -1,6 +1,7 @@
 // What the browser tests share: options, hlsd on a free loopback port, Debian's Chromium.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import https from 'node:https';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -49,7 +50,7 @@ export function startHlsd(binary, args) {
   const port = new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {
       log += d;
-      const m = log.match(/serving on http:\/\/\S+:(\d+)\//);
+      const m = log.match(/serving on https?:\/\/\S+:(\d+)\//);
       if (m) resolve(Number(m[1]));
     });
     child.on('exit', (code) => reject(new Error('hlsd exited with ' + code + ':\n' + log)));
@@ -57,10 +58,22 @@ export function startHlsd(binary, args) {
   return { child, port, log: () => log };
 }
 
-export async function waitHealthy(base) {
+// A GET from Node: { status, headers } (names lower-cased). `ca`: the root an https URL is
+// checked against (PEM text); without it, Node's own roots.
+export function get(url, ca = undefined) {
+  if (!ca) return fetch(url).then((r) => ({ status: r.status,
+                                            headers: Object.fromEntries(r.headers) }));
+  return new Promise((resolve, reject) => {
+    https.get(url, { ca }, (r) => { r.resume(); resolve({ status: r.statusCode,
+                                                          headers: r.headers }); })
+      .on('error', reject);
+  });
+}
+
+export async function waitHealthy(base, ca = undefined) {
   for (let i = 0; i < 100; ++i) {
     try {
-      if ((await fetch(base + 'healthz')).status === 200) return;
+      if ((await get(base + 'healthz', ca)).status === 200) return;
     } catch {}
     await sleep(100);
   }
@@ -82,10 +95,12 @@ export async function newPage(browser) {
   return { page, pageErrors };
 }
 
-export async function launchChromium() {
+// `env`: the browser's environment (HOME, whose ~/.pki/nssdb holds the CAs it trusts).
+export async function launchChromium(env = undefined) {
   const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: CHROMIUM,
+    env,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
            '--autoplay-policy=no-user-gesture-required'],

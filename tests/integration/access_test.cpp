@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -212,6 +213,42 @@ TEST(Access, RefusalsComeAtOnceAndGuessingIsSlowed) {
     EXPECT_EQ(httpGet(s.port(), "/live/index.m3u8", basic("alice", "alice pw")).status, 200);
     EXPECT_EQ(httpGet(s.port(), "/live/index.m3u8?token=" + s.token("viewer")).status, 200);
     EXPECT_EQ(httpGet(s.port(), "/healthz").status, 200);
+    EXPECT_EQ(s.server->stop().exitCode, 0);
+}
+
+// 1,000 failed logins from one address, with garbage Authorization headers among them, on new
+// and kept-alive connections: hlsd stays up, a fresh client with a token is served in < 100 ms
+// throughout, and the descriptors return to their baseline.
+TEST(Access, AThousandFailedLoginsCostNothingToOthers) {
+    Secured s;
+    ASSERT_NE(s.port(), 0);
+    const pid_t pid = s.server->process->pid();
+    const size_t baseline = baselineFdCount(pid);
+    const std::string token = s.token("viewer");
+    FreshClientProbe probe(
+        s.port(), [&] { return httpGet(s.port(), "/live/index.m3u8?token=" + token).status; });
+    const std::vector<std::string> garbage = {
+        "Authorization: Basic\r\n", "Authorization: Basic !!!!\r\n", "Authorization: Bearer x\r\n",
+        "Authorization: Basic " + std::string(4000, 'A') + "\r\n", "Authorization: basic Og==\r\n"};
+    std::map<int, int> statuses;
+    auto kept = std::make_unique<HttpConnection>("127.0.0.1", s.port());
+    for (int i = 0; i < 1000; ++i) {
+        const std::string creds = i % 10 == 9 ? garbage[(i / 10) % garbage.size()]
+                                              : basic("alice", "guess " + std::to_string(i));
+        const HttpResponse r = i % 2 ? kept->get("/live/index.m3u8", creds)
+                                     : httpGet(s.port(), "/live/index.m3u8", creds);
+        ++statuses[r.status];
+        if (r.closed || r.status == 0)  // a refusal may close: the next on a new connection
+            kept = std::make_unique<HttpConnection>("127.0.0.1", s.port());
+    }
+    for (const auto& [status, count] : statuses) std::cout << status << ": " << count << "\n";
+    EXPECT_EQ(statuses[200], 0);
+    EXPECT_GE(statuses[429], 900) << "locked out after login_failures";
+    EXPECT_EQ(statuses[0], 0) << "requests without an answer";
+    expectFreshClientServed(probe, "1,000 failed logins");
+    EXPECT_EQ(httpGet(s.port(), "/live/index.m3u8", basic("alice", "alice pw")).status, 429)
+        << "a new password from the locked-out address";
+    EXPECT_LE(settledFdCount(pid, baseline), baseline);
     EXPECT_EQ(s.server->stop().exitCode, 0);
 }
 

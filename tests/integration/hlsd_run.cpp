@@ -67,7 +67,7 @@ bool waitForSegments(const Process& hlsd, size_t count, double seconds) {
 }
 
 int waitForPort(Process& hlsd, double seconds) {
-    static const std::regex bound(R"(serving on http://\S+:(\d+)/)");
+    static const std::regex bound(R"(serving on https?://\S+:(\d+)/)");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
     while (std::chrono::steady_clock::now() < deadline && hlsd.running()) {
         std::smatch m;

@@ -22,37 +22,6 @@ namespace {
 
 using namespace std::chrono;
 
-// hlsd's descriptors but the in-memory files holding the window's segments (they come and go with
-// the segments, bounded by the window: FileCopy::kMaxLive).
-size_t fdCount(pid_t pid) {
-    size_t n = 0;
-    std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        std::error_code linkError;
-        const auto target = std::filesystem::read_symlink(it->path(), linkError).string();
-        if (target.rfind("/memfd:hlsd-", 0) != 0) ++n;
-    }
-    return n;
-}
-
-// hlsd's descriptors once the start-up probes' connections have closed.
-size_t baselineFdCount(pid_t pid) {
-    std::this_thread::sleep_for(milliseconds(300));
-    return fdCount(pid);
-}
-
-// Waits until hlsd holds no more descriptors than `baseline` (closing is asynchronous).
-size_t settledFdCount(pid_t pid, size_t baseline, double seconds = 8) {
-    const auto deadline = steady_clock::now() + duration<double>(seconds);
-    size_t n = fdCount(pid);
-    while (n > baseline && steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(milliseconds(50));
-        n = fdCount(pid);
-    }
-    return n;
-}
-
 // A raw TCP connection we drive byte by byte.
 class RawSocket {
 public:

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <regex>
 #include <thread>
 
 #include "support/http_client.h"
 #include "support/m3u8.h"
+#include "support/tls_client.h"
 
 namespace hlsd::test {
 
@@ -31,7 +33,12 @@ int waitUntilServing(Process& hlsd, const std::string& host, double limit) {
     const auto deadline = steady_clock::now() + duration<double>(limit);
     const int port = waitForPort(hlsd, limit);
     while (port && steady_clock::now() < deadline) {
-        if (httpGet(port, "/healthz", "", "GET", host).status == 200) return port;
+        const HttpResponse r = httpGet(port, "/healthz", "", "GET", host);
+        if (r.status == 200) return port;
+        // An HTTPS port tells a plain client so (the certificate is not checked here).
+        if (r.status == 400 && r.body.find("HTTPS") != std::string::npos &&
+            httpsGet(port, "/healthz", {}, "", host).status == 200)
+            return port;
         std::this_thread::sleep_for(milliseconds(10));
     }
     return 0;
@@ -61,6 +68,33 @@ double metric(int port, const std::string& name) {
     return std::stod(m[1]);
 }
 
+size_t fdCount(pid_t pid) {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        std::error_code linkError;
+        const auto target = std::filesystem::read_symlink(it->path(), linkError).string();
+        if (target.rfind("/memfd:hlsd-", 0) != 0) ++n;
+    }
+    return n;
+}
+
+size_t baselineFdCount(pid_t pid) {
+    std::this_thread::sleep_for(milliseconds(300));
+    return fdCount(pid);
+}
+
+size_t settledFdCount(pid_t pid, size_t baseline, double seconds) {
+    const auto deadline = steady_clock::now() + duration<double>(seconds);
+    size_t n = fdCount(pid);
+    while (n > baseline && steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(milliseconds(50));
+        n = fdCount(pid);
+    }
+    return n;
+}
+
 void FreshClientProbe::stop() {
     running_ = false;
     if (thread_.joinable()) thread_.join();
@@ -74,9 +108,9 @@ std::vector<double> FreshClientProbe::samples() {
 void FreshClientProbe::loop() {
     while (running_) {
         const auto t0 = steady_clock::now();
-        const auto r = httpGet(port_, "/live/index.m3u8");
+        const int status = fetch_ ? fetch_() : httpGet(port_, "/live/index.m3u8").status;
         const double ms = duration<double, std::milli>(steady_clock::now() - t0).count();
-        samples_.push_back(r.status == 200 ? ms : 1e9);
+        samples_.push_back(status == 200 ? ms : 1e9);
         std::this_thread::sleep_for(milliseconds(50));
     }
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -51,10 +52,20 @@ inline constexpr bool kSanitized = false;
 #endif
 inline constexpr double kFreshClientLimitMs = kSanitized ? 300 : 100;
 
-// A fresh client fetching the playlist every 50 ms on a new connection, in the background.
+// hlsd's descriptors but the in-memory files holding the window's segments (they come and go
+// with the segments, bounded by the window: FileCopy::kMaxLive).
+size_t fdCount(pid_t pid);
+// ...once the start-up probes' connections have closed.
+size_t baselineFdCount(pid_t pid);
+// Waits until hlsd holds no more descriptors than `baseline` (closing is asynchronous).
+size_t settledFdCount(pid_t pid, size_t baseline, double seconds = 8);
+
+// A fresh client fetching the playlist every 50 ms on a new connection, in the background
+// (`fetch`: another way to fetch it, returning the status, e.g. over TLS).
 class FreshClientProbe {
 public:
-    explicit FreshClientProbe(int port) : port_(port), thread_([this] { loop(); }) {}
+    explicit FreshClientProbe(int port, std::function<int()> fetch = {})
+        : port_(port), fetch_(std::move(fetch)), thread_([this] { loop(); }) {}
     ~FreshClientProbe() { stop(); }
     void stop();
     // Milliseconds per fetch; a failed fetch counts as infinity.
@@ -63,6 +74,7 @@ public:
 private:
     void loop();
     int port_;
+    std::function<int()> fetch_;
     std::atomic<bool> running_{true};
     std::vector<double> samples_;
     std::thread thread_;

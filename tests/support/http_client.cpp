@@ -43,17 +43,37 @@ HttpConnection::~HttpConnection() {
 bool HttpConnection::sendRaw(const std::string& bytes) {
     size_t sent = 0;
     while (sent < bytes.size()) {
-        ssize_t n = send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        const long n = transmit(bytes.data() + sent, bytes.size() - sent);
         if (n <= 0) return false;
         sent += static_cast<size_t>(n);
     }
     return true;
 }
 
+long HttpConnection::receive(char* buffer, size_t size) {
+    return recv(fd_, buffer, size, 0);
+}
+
+long HttpConnection::transmit(const char* data, size_t size) {
+    return send(fd_, data, size, MSG_NOSIGNAL);
+}
+
+long HttpConnection::readSome(std::string& out) {
+    if (!buffer_.empty()) {
+        out.swap(buffer_);
+        buffer_.clear();
+        return static_cast<long>(out.size());
+    }
+    char buf[65536];
+    const long n = receive(buf, sizeof buf);
+    out.assign(buf, static_cast<size_t>(std::max(0L, n)));
+    return std::max(0L, n);
+}
+
 bool HttpConnection::fill() {
     if (eof_ || fd_ < 0) return false;
     char buf[65536];
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    const long n = receive(buf, sizeof buf);
     if (n <= 0) {
         eof_ = true;
         return false;

@@ -26,7 +26,7 @@ int connectTcp(const std::string& host, int port, double timeoutSeconds = 5);
 class HttpConnection {
 public:
     HttpConnection(const std::string& host, int port, double timeoutSeconds = 5);
-    ~HttpConnection();
+    virtual ~HttpConnection();
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;
 
@@ -36,10 +36,17 @@ public:
     HttpResponse readResponse(bool head = false);
     HttpResponse get(const std::string& path, const std::string& extraHeaders = "",
                      const std::string& method = "GET");
+    // What one read gives (a body without end: a stream); 0 at the end or on a timeout.
+    long readSome(std::string& out);
+
+protected:
+    // The byte stream (TLS in tls_client.h): like recv()/send().
+    virtual long receive(char* buffer, size_t size);
+    virtual long transmit(const char* data, size_t size);
+    int fd_ = -1;
 
 private:
     bool fill();
-    int fd_ = -1;
     std::string buffer_;
     bool eof_ = false;
 };
