@@ -60,7 +60,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tools=(lintian curl git systemd util-linux man-db strace python3)
+tools=(lintian curl git systemd util-linux man-db strace python3 openssl)
 scripts/apt-ensure.sh "${tools[@]}" || exit 1
 
 # 1. Build from a clean clone of the current commit, with the README's command.
@@ -166,6 +166,22 @@ else
   extra+=(--output-dir "$run_dir")
   echo "NOTE: /run/hlsd exists or is not writable; output_dir is $run_dir"
 fi
+# LoadCredential= as systemd does it: a directory only the service's user can read, holding
+# copies of root's files. credentials DIR ID:PATH...
+credentials() {
+  local dir=$1 pair
+  shift
+  rm -rf "$dir" && mkdir -m 0700 "$dir"
+  for pair in "$@"; do install -m 0400 -o "$uid" -g "$uid" "${pair#*:}" "$dir/${pair%%:*}"; done
+  chown "$uid:$uid" "$dir" && chmod 0500 "$dir"
+}
+check "/etc/hlsd/hlsd.yml is root's alone (0600: it may hold password hashes)" \
+  test "$(stat -c %a:%U /etc/hlsd/hlsd.yml)" = 600:root
+check "the unit loads it as a credential and starts with it" \
+  bash -c 'grep -qx "LoadCredential=hlsd.yml:/etc/hlsd/hlsd.yml" "$1" &&
+           grep -qx "ExecStart=/usr/bin/hlsd --config \${CREDENTIALS_DIRECTORY}/hlsd.yml" "$1"' \
+  _ /lib/systemd/system/hlsd.service
+credentials "$work/credentials" hlsd.yml:/etc/hlsd/hlsd.yml
 if ! /usr/bin/hlsd --help | grep -qw auto; then
   # `source: auto` is being added on main; until it is merged this hlsd takes it for a path.
   skip "source: auto (this hlsd does not know it yet: merge main); running with --source test"
@@ -176,13 +192,14 @@ as_service() {  # as_service [WRAPPER...]: starts hlsd as the unit would, in the
     --inh-caps=-all --bounding-set=-all \
     env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ \
     LANG=C.UTF-8 LOGNAME=hlsd USER=hlsd SHELL=/usr/sbin/nologin \
-    /usr/bin/hlsd --config /etc/hlsd/hlsd.yml --listen 127.0.0.1:0 "${extra[@]}" \
+    CREDENTIALS_DIRECTORY="$work/credentials" \
+    /usr/bin/hlsd --config "$work/credentials/hlsd.yml" --listen 127.0.0.1:0 "${extra[@]}" \
     >"$work/hlsd.log" 2>&1 </dev/null &
 }
 wait_url() {  # wait_url PID: the URL hlsd logged, once it listens
   local u=""
   for _ in $(seq 1 100); do
-    u=$(grep -oE 'http://127\.0\.0\.1:[0-9]+/' "$work/hlsd.log" | head -n 1)
+    u=$(grep -oE 'https?://127\.0\.0\.1:[0-9]+/' "$work/hlsd.log" | head -n 1)
     [ -n "$u" ] || ! kill -0 "$1" 2>/dev/null && break
     sleep 0.1
   done
@@ -233,22 +250,39 @@ else
   fi
 fi
 
-# The unit's SystemCallFilter= against what hlsd really calls: the same run under strace
-# (start, segments, mirror, HTTP requests, SIGTERM). Every call must be in @system-service and
-# none in ~@privileged @resources, except probes that cope with EPERM (SystemCallErrorNumber=).
+# The unit's SystemCallFilter= against what hlsd really calls: the same run under strace, with
+# HTTPS set up as README and examples/tls.conf say (key and certificate as credentials; start,
+# segments, mirror, TLS handshakes, HTTP requests, a reload, SIGTERM). Every call must be in
+# @system-service and none in ~@privileged @resources, except probes that cope with EPERM
+# (SystemCallErrorNumber=).
 rm -f "$run_dir"/*
+check "the example drop-in is installed: /usr/share/doc/hlsd/examples/tls.conf" \
+  grep -qx "LoadCredential=tls.key:/etc/hlsd/tls.key" /usr/share/doc/hlsd/examples/tls.conf
+"$work/clone/tests/support/make-test-ca.sh" "$work/ca" >/dev/null
+{ sed '/^tls_\(cert\|key\):$/d' /etc/hlsd/hlsd.yml
+  printf '%s\n' 'tls_cert: ${CREDENTIALS_DIRECTORY}/tls.crt' 'tls_key: ${CREDENTIALS_DIRECTORY}/tls.key'
+} >"$work/tls.yml"
+credentials "$work/credentials" hlsd.yml:"$work/tls.yml" tls.crt:"$work/ca/cert.pem" \
+  tls.key:"$work/ca/key.pem"
 as_service strace -f -qq -o "$work/strace"
 strace_pid=$!
 url=$(wait_url "$strace_pid")
 hlsd_pid=$(pgrep -P "$strace_pid" | head -n 1)
 if [ -n "$url" ] && [ -n "$hlsd_pid" ]; then
+  tls=(--cacert "$work/ca/ca.pem")
   for _ in $(seq 1 50); do
-    curl -sf -o "$work/index.m3u8" "${url}live/index.m3u8" && break
+    curl -sf "${tls[@]}" -o "$work/index.m3u8" "${url}live/index.m3u8" && break
     sleep 0.2
   done
-  curl -s -o /dev/null "$url"; curl -s -o /dev/null "${url}healthz"; curl -s -o /dev/null "${url}metrics"
-  curl -s -o /dev/null -r 0-99 "${url}live/$(grep -m 1 -E '\.(ts|m4s)$' "$work/index.m3u8")"
+  check "HTTPS with the key as a credential: $url answers, chain checked" \
+    curl -sf "${tls[@]}" -o /dev/null "${url}healthz"
+  curl -s "${tls[@]}" -o /dev/null "$url"; curl -s "${tls[@]}" -o /dev/null "${url}metrics"
+  curl -s "${tls[@]}" -o /dev/null -r 0-99 \
+    "${url}live/$(grep -m 1 -E '\.(ts|m4s)$' "$work/index.m3u8")"
+  kill -HUP "$hlsd_pid"  # a certificate reload
   sleep 1.5
+  check "SIGHUP reloaded the certificate" grep -q "SIGHUP: reloaded" "$work/hlsd.log"
+
   kill -TERM "$hlsd_pid"
   for _ in $(seq 1 50); do kill -0 "$hlsd_pid" 2>/dev/null || break; sleep 0.1; done
   wait "$strace_pid"
@@ -295,6 +329,7 @@ fi
 # own /etc/hlsd/NAME.yml (here the test pattern, small, on its own port) and /run/hlsd-NAME.
 template=/lib/systemd/system/hlsd@.service
 exec_start=$(sed -n 's/^ExecStart=//p' "$template")
+load_credential=$(sed -n 's/^LoadCredential=//p' "$template")
 runtime_dir=$(sed -n 's/^RuntimeDirectory=//p' "$template")
 echo "hlsd@.service: ExecStart=$exec_start RuntimeDirectory=$runtime_dir"
 instance_urls=()
@@ -304,6 +339,8 @@ for name in hlsd-test-cam1 hlsd-test-cam2; do
   dir=/run/${runtime_dir//%i/$name}
   mkdir -m 0755 "$dir" && chown "$uid:$uid" "$dir"
   read -ra cmd <<<"${exec_start//%i/$name}"
+  credentials "$work/credentials-$name" "${load_credential//%i/$name}"
+  cmd=("${cmd[@]//\$\{CREDENTIALS_DIRECTORY\}/$work/credentials-$name}")
   setpriv --reuid="$uid" --regid="$uid" --groups="$video_gid" --no-new-privs \
     --inh-caps=-all --bounding-set=-all \
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/ LANG=C.UTF-8 "${cmd[@]}" \
@@ -313,7 +350,7 @@ done
 for i in 0 1; do
   u=""
   for _ in $(seq 1 100); do
-    u=$(grep -oE 'http://127\.0\.0\.1:[0-9]+/' "$work/hlsd-test-cam$((i + 1)).log" | head -n 1)
+    u=$(grep -oE 'https?://127\.0\.0\.1:[0-9]+/' "$work/hlsd-test-cam$((i + 1)).log" | head -n 1)
     [ -n "$u" ] && break
     sleep 0.1
   done
