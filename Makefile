@@ -63,7 +63,7 @@ fuzz:
 # them) and the browser (Chromium's time, not hlsd's).
 SANITIZE_CONFIGURE = -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DHLSD_PCH=ON -DHLSD_WERROR=ON \
 	-DHLSD_SANITIZE
-TSAN_TESTS = ^(SegmentStore|ConnectionLoop|DiskMirror|SourceRunner|DemuxSource|Pacer|FrameQueue|CameraFramePath|MjpegHub|MjpegStream|Mjpeg|AccessGate|Access|Http|HttpAbuse|Live|LowLatency|Cli)\.
+TSAN_TESTS = ^(SegmentStore|ConnectionLoop|DiskMirror|SourceRunner|DemuxSource|Pacer|FrameQueue|CameraFramePath|MjpegHub|MjpegStream|Mjpeg|AccessGate|Access|Tls|Http|HttpAbuse|Live|LowLatency|Cli)\.
 
 build-asan/CMakeCache.txt:
 	cmake -S . -B build-asan $(SANITIZE_CONFIGURE)=address,undefined
