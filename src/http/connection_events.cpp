@@ -115,8 +115,9 @@ void ConnectionLoop::Worker::run() {
         for (int fd : again) {
             auto it = connections_.find(fd);
             if (it == connections_.end() || it->second->state == Closed) continue;
-            if (it->second->transport->buffered()) {
-                readFrom(*it->second);  // TLS: decrypted bytes epoll cannot report
+            // TLS: decrypted bytes epoll cannot report (read once a response is written).
+            if (it->second->transport->buffered() && it->second->state != Writing) {
+                readFrom(*it->second);
             } else if (it->second->state == Reading) {
                 process(*it->second);
             }
@@ -282,6 +283,10 @@ void ConnectionLoop::Worker::readFrom(Connection& c) {
 void ConnectionLoop::Worker::process(Connection& c) {
     for (int burst = 0; burst < kBurst && c.state == Reading; ++burst) {
         if (c.pending() == 0) {
+            if (c.transport->buffered()) {  // TLS holds the next request: read it next turn
+                again_.push_back(c.transport->fd());
+                return;
+            }
             if (c.eof) return close(c.transport->fd());
             c.compact();
             c.partial = false;

@@ -130,6 +130,31 @@ TEST(Tls, OlderVersionsAndPlainHttpAreRefused) {
     EXPECT_EQ(s.server->stop().exitCode, 0);
 }
 
+// 100 requests in one TLS record, read at most max_request_size at a time: the rest waits
+// decrypted inside OpenSSL, where epoll cannot see it, fewer than a burst's worth per read;
+// every one is answered, in order.
+TEST(Tls, PipelinedRequestsInOneRecordAreAllAnswered) {
+    Https s({"--max-request-size", "1024"});
+    ASSERT_NE(s.port(), 0);
+    TlsConnection c("127.0.0.1", s.port(), s.trust());
+    ASSERT_TRUE(c.established());
+    std::string batch;
+    for (int i = 0; i < 100; ++i)
+        batch += "GET /healthz?n=" + std::to_string(i) +
+                 " HTTP/1.1\r\nHost: t\r\nX-Pad: " + std::string(60, 'x') +
+                 "\r\n\r\n";          // ~110 bytes: < 16 (a burst) per read
+    ASSERT_LT(batch.size(), 16384u);  // one record
+    ASSERT_TRUE(c.sendRaw(batch));
+    int answered = 0;
+    for (; answered < 100; ++answered) {
+        const HttpResponse r = c.readResponse();
+        if (r.status != 200 || r.body.rfind("ok", 0) != 0) break;
+    }
+    EXPECT_EQ(answered, 100);
+    EXPECT_EQ(c.get("/healthz").status, 200);
+    EXPECT_EQ(s.server->stop().exitCode, 0);
+}
+
 // 200 clients that start a handshake and stall: each is closed at header_timeout, a fresh
 // client is served meanwhile, and the descriptors return to the baseline.
 TEST(Tls, StalledHandshakesAreDroppedAtTheHeaderTimeout) {
