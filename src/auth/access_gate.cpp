@@ -111,7 +111,8 @@ bool AccessGate::locked(const std::string& address, Clock::time_point now, int& 
     return true;
 }
 
-AccessGate::Decision AccessGate::permit(const User& user, unsigned needed, std::string token) {
+AccessGate::Decision AccessGate::permit(const User& user, unsigned needed, std::string token,
+                                        int64_t expiresUnix) {
     Decision d;
     d.user = user.name;
     if ((user.permissions & needed) != needed) {
@@ -121,6 +122,7 @@ AccessGate::Decision AccessGate::permit(const User& user, unsigned needed, std::
         return d;
     }
     d.token = std::move(token);
+    d.expiresUnix = expiresUnix;
     return d;
 }
 
@@ -153,10 +155,11 @@ AccessGate::Decision AccessGate::decide(std::string_view authorization, std::str
                           .count();
         }
         const User* user = nullptr;
-        const TokenCheck c = checkToken(token, users_, nowUnix, &user);
+        int64_t expires = 0;
+        const TokenCheck c = checkToken(token, users_, nowUnix, &user, &expires);
         const Digest digest = digestOf('T', token);
         std::lock_guard lock(mutex_);
-        if (c == TokenCheck::Valid) return permit(*user, needed, std::string(token));
+        if (c == TokenCheck::Valid) return permit(*user, needed, std::string(token), expires);
         if (locked(address, now, retryAfter)) return tooMany(retryAfter);
         if (checked_.emplace(digest, Checked{false, {}, now}).second) failed(address, now);
         // One answer for a made-up name and a forged MAC: names are not revealed.

@@ -47,6 +47,7 @@ public:
         enum Kind { Allow, Unauthenticated, Forbidden, TooMany, Busy, Checking } kind = Allow;
         std::string user;
         std::string token;            // Allow through ?token=: the playlists' URIs carry it on
+        int64_t expiresUnix = 0;      // ...and when that token expires (0: never)
         std::string why;              // for the 401/403 body (never the credential itself)
         int retryAfter = 0;           // TooMany, Busy: seconds
         Clock::time_point until;      // Checking: wait at most until then...
@@ -87,7 +88,8 @@ private:
     void run();
     void failed(const std::string& address, Clock::time_point now);  // under mutex_
     bool locked(const std::string& address, Clock::time_point now, int& retryAfter);
-    Decision permit(const User& user, unsigned needed, std::string token);
+    Decision permit(const User& user, unsigned needed, std::string token = {},
+                    int64_t expiresUnix = 0);
     const User* find(std::string_view name) const;
 
     const std::vector<User> users_;

@@ -124,7 +124,7 @@ std::string makeToken(const User& user, int64_t expiresUnix) {
 }
 
 TokenCheck checkToken(std::string_view token, const std::vector<User>& users, int64_t nowUnix,
-                      const User** who) {
+                      const User** who, int64_t* expiresOut) {
     if (who) *who = nullptr;
     const size_t first = token.find('.');
     const size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
@@ -144,6 +144,7 @@ TokenCheck checkToken(std::string_view token, const std::vector<User>& users, in
     if (!constantTimeEqual(tokenMac(*user, expiry), mac)) return TokenCheck::BadSignature;
     if (expires != 0 && expires <= nowUnix) return TokenCheck::Expired;
     if (who) *who = user;
+    if (expiresOut) *expiresOut = expires;
     return TokenCheck::Valid;
 }
 

@@ -46,8 +46,9 @@ std::optional<std::pair<std::string, std::string>> parseBasic(std::string_view h
 // root and hlsd.
 std::string makeToken(const User& user, int64_t expiresUnix);
 enum class TokenCheck { Valid, Malformed, UnknownUser, BadSignature, Expired };
+// `expires`: the token's expiry (Unix seconds, 0: never), when Valid.
 TokenCheck checkToken(std::string_view token, const std::vector<User>& users, int64_t nowUnix,
-                      const User** who);
+                      const User** who, int64_t* expires = nullptr);
 const char* tokenCheckText(TokenCheck c);
 
 }  // namespace hlsd

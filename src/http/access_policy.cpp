@@ -1,5 +1,8 @@
 #include "http/access_policy.h"
 
+#include <ctime>
+#include <memory>
+
 #include "http/metrics.h"
 
 namespace hlsd {
@@ -66,6 +69,7 @@ AccessResult checkAccess(AccessGate& gate, const Request& req, const Peer& peer,
     switch (d.kind) {
         case AccessGate::Decision::Allow:
             out.token = std::move(d.token);
+            out.expiresUnix = d.expiresUnix;
             return out;
         case AccessGate::Decision::Checking:
             if (mayHold) {
@@ -98,6 +102,29 @@ AccessResult checkAccess(AccessGate& gate, const Request& req, const Peer& peer,
             return out;
     }
     return out;
+}
+
+namespace {
+
+class EndingStream final : public BodyStream {
+public:
+    EndingStream(std::shared_ptr<BodyStream> inner, int64_t expiresUnix)
+        : inner_(std::move(inner)), expires_(expiresUnix) {}
+    Status next(std::vector<BodyChunk>& out) override {
+        if (std::time(nullptr) >= expires_) return Status::End;
+        return inner_->next(out);
+    }
+
+private:
+    std::shared_ptr<BodyStream> inner_;
+    int64_t expires_;
+};
+
+}  // namespace
+
+std::shared_ptr<BodyStream> endingAt(std::shared_ptr<BodyStream> stream, int64_t expiresUnix) {
+    if (!stream || expiresUnix <= 0) return stream;
+    return std::make_shared<EndingStream>(std::move(stream), expiresUnix);
 }
 
 std::string renderAccessMetrics(const AccessGate::Stats& s) {

@@ -28,10 +28,15 @@ unsigned permissionFor(RouteKind kind);
 
 struct AccessResult {
     std::optional<std::variant<Response, Hold>> answer;  // set: this is the answer (401, ...)
-    std::string token;  // allowed through ?token=: the playlist's URIs carry it on
+    std::string token;        // allowed through ?token=: the playlist's URIs carry it on
+    int64_t expiresUnix = 0;  // ...and that token expires then (0: never)
 };
 AccessResult checkAccess(AccessGate& gate, const Request& req, const Peer& peer, const Route& route,
                          bool mayHold, Response res);
+
+// A body produced over time that ends when a token it was opened with expires (checked each
+// time the connection asks it for more: within a picture or a part of the moment).
+std::shared_ptr<BodyStream> endingAt(std::shared_ptr<BodyStream> stream, int64_t expiresUnix);
 
 // hlsd_auth_* for /metrics.
 std::string renderAccessMetrics(const AccessGate::Stats& s);

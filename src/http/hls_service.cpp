@@ -87,10 +87,12 @@ std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer&
     const Route r = route(req.path, req.query);
     // Who asks, before anything is held, routed or counted as a viewer.
     std::string token;
+    int64_t tokenExpires = 0;
     if (options_.access) {
         AccessResult access = checkAccess(*options_.access, req, peer, r, mayHold, res);
         if (access.answer) return std::move(*access.answer);
         token = std::move(access.token);
+        tokenExpires = access.expiresUnix;
     }
     if (mayHold) {
         if (auto hold = holdFor(req, r)) return std::move(*hold);
@@ -105,9 +107,14 @@ std::variant<Response, Hold> HlsService::respond(const Request& req, const Peer&
         case RouteKind::Init:
             return init(req, std::move(res), r.name);
         case RouteKind::Stream:
-            return stream(std::move(res), r.name);
-        case RouteKind::Mjpeg:
-            return mjpeg(req, std::move(res));
+        case RouteKind::Mjpeg: {
+            // A stream lasts for hours: one opened with a token ends when the token does
+            // (every other request is checked when it comes).
+            Response out = r.kind == RouteKind::Stream ? stream(std::move(res), r.name)
+                                                       : mjpeg(req, std::move(res));
+            out.stream = endingAt(std::move(out.stream), tokenExpires);
+            return out;
+        }
         case RouteKind::Snapshot:
             return snapshot(req, std::move(res));
         case RouteKind::Player:

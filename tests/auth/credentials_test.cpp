@@ -65,7 +65,9 @@ TEST(Credentials, TokensAreSignedByTheUsersHash) {
     const User* who = nullptr;
     EXPECT_EQ(checkToken(never, users, 5000, &who), TokenCheck::Valid);
     EXPECT_EQ(who, &users[0]);
-    EXPECT_EQ(checkToken(soon, users, 999, &who), TokenCheck::Valid);
+    int64_t expires = -1;
+    EXPECT_EQ(checkToken(soon, users, 999, &who, &expires), TokenCheck::Valid);
+    EXPECT_EQ(expires, 1000);
     EXPECT_EQ(checkToken(soon, users, 1000, &who), TokenCheck::Expired);
     EXPECT_EQ(who, nullptr);
     // Altered: another name, a later expiry, a changed MAC.

@@ -216,6 +216,52 @@ TEST(Access, RefusalsComeAtOnceAndGuessingIsSlowed) {
     EXPECT_EQ(s.server->stop().exitCode, 0);
 }
 
+// A stream lasts for hours; one opened with a token that expires ends then (MJPEG and the
+// live stream), while one opened with a token that does not goes on.
+TEST(Access, StreamsOpenedWithATokenEndWhenItExpires) {
+    Secured s;
+    ASSERT_NE(s.port(), 0);
+    const std::string expiring = s.token("viewer", "4s");
+    const auto t0 = steady_clock::now();
+    std::vector<std::unique_ptr<HttpConnection>> streams;
+    for (const std::string path : {"/live/stream.mjpg", "/live/stream.mp4"}) {
+        for (const std::string& token : {expiring, s.token("viewer")}) {
+            streams.push_back(std::make_unique<HttpConnection>("127.0.0.1", s.port(), 8));
+            ASSERT_TRUE(streams.back()->sendRaw("GET " + path + "?token=" + token +
+                                                " HTTP/1.1\r\nHost: t\r\n\r\n"));
+        }
+    }
+    // Each reads until its stream ends, or for 7 s.
+    std::vector<double> endedAt(streams.size(), -1);
+    std::vector<size_t> bytes(streams.size(), 0);
+    std::vector<std::thread> readers;
+    for (size_t i = 0; i < streams.size(); ++i) {
+        readers.emplace_back([&, i] {
+            std::string got;
+            while (duration<double>(steady_clock::now() - t0).count() < 7) {
+                if (streams[i]->readSome(got) == 0) {
+                    endedAt[i] = duration<double>(steady_clock::now() - t0).count();
+                    return;
+                }
+                bytes[i] += got.size();
+            }
+        });
+    }
+    for (auto& t : readers) t.join();
+    for (size_t i = 0; i < streams.size(); ++i) {
+        std::cout << (i < 2 ? "mjpeg" : "stream.mp4") << (i % 2 ? " lasting" : " expiring") << ": "
+                  << bytes[i] << " bytes, ended at " << endedAt[i] << " s\n";
+        EXPECT_GT(bytes[i], 10000u) << i;
+        if (i % 2 == 0) {
+            EXPECT_GT(endedAt[i], 2.0) << i;  // the token was valid for at least 3 s
+            EXPECT_LT(endedAt[i], 6.0) << i;
+        } else {
+            EXPECT_EQ(endedAt[i], -1) << i << ": a stream with a lasting token ended";
+        }
+    }
+    EXPECT_EQ(s.server->stop().exitCode, 0);
+}
+
 // 1,000 failed logins from one address, with garbage Authorization headers among them, on new
 // and kept-alive connections: hlsd stays up, a fresh client with a token is served in < 100 ms
 // throughout, and the descriptors return to their baseline.
