@@ -13,6 +13,7 @@
 #include "hlsd/segmenter.h"
 #include "hlsd/source.h"
 #include "hlsd/store.h"
+#include "http/tls.h"
 #include "mjpeg/frame_jpeg.h"
 #include "service/notify.h"
 #include "source/camera_source.h"
@@ -82,9 +83,25 @@ int main(int argc, char** argv) {
     if (cli.listCameras) return listCamerasCommand();
     if (cli.hashPassword) return hashPasswordCommand();
     if (cli.makeToken) return makeTokenCommand(config, cli.tokenUser, cli.tokenExpires);
+    const std::string unexpanded = unexpandedCredentials(config);
     if (cli.checkConfig) {
+        // The TLS files too: a key that does not load would otherwise only show at start.
+        if (!unexpanded.empty()) {
+            std::cout << "note: " << unexpanded << "; the TLS files are checked at start\n";
+        } else if (!config.tlsCert.empty()) {
+            try {
+                TlsContext check(config.tlsCert, config.tlsKey);
+            } catch (const std::exception& e) {
+                std::cerr << "hlsd: configuration error: " << e.what() << "\n";
+                return 2;
+            }
+        }
         std::cout << "configuration OK\n";
         return 0;
+    }
+    if (!unexpanded.empty()) {
+        std::cerr << "hlsd: configuration error: " << unexpanded << "\n";
+        return 2;
     }
 
     SourceOptions sourceOptions;

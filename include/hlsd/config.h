@@ -90,6 +90,9 @@ void setConfigValue(Config& config, const std::string& key, const std::string& v
                     const std::string& origin);
 // Checks the rules between keys. Throws ConfigError naming the key's origin.
 void validateConfig(const Config& config);
+// "" unless tls_cert or tls_key names ${CREDENTIALS_DIRECTORY} outside a service that sets it
+// (then: the problem, naming where the key was set). hlsd cannot start so; --check-config can.
+std::string unexpandedCredentials(const Config& config);
 // Legal but risky combinations (RFC 8216 §6.2.2), one message each.
 std::vector<std::string> configWarnings(const Config& config);
 

@@ -117,19 +117,16 @@ const std::vector<std::string>& configKeys() {
 
 namespace {
 
+const std::string kCredentialsVariable = "${CREDENTIALS_DIRECTORY}";
+
 // systemd passes a service's credentials (LoadCredential=) in a directory only known at run
-// time; a path may name it as unit files do.
-std::string expandCredentials(const std::string& key, const std::string& value,
-                              const std::string& origin) {
-    static const std::string kVariable = "${CREDENTIALS_DIRECTORY}";
-    const size_t at = value.find(kVariable);
-    if (at == std::string::npos) return value;
+// time; a path may name it as unit files do. Unset (hlsd run by hand, --check-config), the
+// value stays as it is: unexpandedCredentials() says so.
+std::string expandCredentials(const std::string& value) {
+    const size_t at = value.find(kCredentialsVariable);
     const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-    if (!dir || !*dir)
-        fail(origin, key,
-             "names ${CREDENTIALS_DIRECTORY}, which is not set: it exists only in a systemd "
-             "service with LoadCredential=");
-    return value.substr(0, at) + dir + value.substr(at + kVariable.size());
+    if (at == std::string::npos || !dir || !*dir) return value;
+    return value.substr(0, at) + dir + value.substr(at + kCredentialsVariable.size());
 }
 
 }  // namespace
@@ -215,7 +212,7 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
     } else if (key == "header_timeout") {
         c.headerTimeout = toInt(key, value, origin);
     } else if (key == "tls_cert" || key == "tls_key") {
-        (key == "tls_cert" ? c.tlsCert : c.tlsKey) = expandCredentials(key, value, origin);
+        (key == "tls_cert" ? c.tlsCert : c.tlsKey) = expandCredentials(value);
     } else if (key == "encoder") {
         c.encoder = oneOf(key, value, origin, {"auto", "v4l2m2m", "x264"});
     } else if (key == "encoder_device") {
@@ -437,6 +434,16 @@ void validateConfig(const Config& c) {
           "only repeats a file source, and source is \"" + c.source + "\"");
     check(!(c.loop && c.exitOnEof), "exit_on_eof",
           "cannot be combined with loop: a looping source never ends");
+}
+
+std::string unexpandedCredentials(const Config& c) {
+    for (const auto& [key, value] : {std::pair{"tls_cert", &c.tlsCert}, {"tls_key", &c.tlsKey}}) {
+        if (value->find(kCredentialsVariable) != std::string::npos)
+            return originOf(c, key) + ": " + key +
+                   ": names ${CREDENTIALS_DIRECTORY}, which is not set: it exists only in a "
+                   "systemd service with LoadCredential=";
+    }
+    return "";
 }
 
 double effectiveKeyframeInterval(const Config& c) {

@@ -167,7 +167,7 @@ private:
                      static_cast<int64_t>(s.rejected));
         appendMetric(
             out, "hlsd_http_header_timeouts_total", "counter",
-            "requests whose head (or TLS handshake) did not arrive within header_timeout (408)",
+            "request heads not complete within header_timeout (408), and TLS handshakes (closed)",
             static_cast<int64_t>(s.headerTimeouts));
         appendMetric(out, "hlsd_http_requests_too_large_total", "counter",
                      "request heads over max_request_size (431)", static_cast<int64_t>(s.tooLarge));

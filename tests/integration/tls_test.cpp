@@ -130,6 +130,36 @@ TEST(Tls, OlderVersionsAndPlainHttpAreRefused) {
     EXPECT_EQ(s.server->stop().exitCode, 0);
 }
 
+// At max_clients a TLS client still gets its 503 (written before anything was read: OpenSSL
+// runs the handshake inside that write), not a reset.
+TEST(Tls, AFullServerAnswers503OverTls) {
+    Https s({"--max-clients", "4"});
+    ASSERT_NE(s.port(), 0);
+    const double before = s.metric("hlsd_tls_handshakes_total");
+    std::vector<std::unique_ptr<TlsConnection>> held;
+    for (int i = 0; i < 4; ++i) {
+        held.push_back(std::make_unique<TlsConnection>("127.0.0.1", s.port(), s.trust()));
+        ASSERT_TRUE(held.back()->established());
+    }
+    TlsConnection extra("127.0.0.1", s.port(), s.trust());
+    ASSERT_TRUE(extra.established()) << extra.error();
+    const HttpResponse refused = extra.get("/healthz");
+    EXPECT_EQ(refused.status, 503);
+    EXPECT_EQ(refused.header("retry-after"), "1");
+    held.clear();
+    HttpResponse metrics;
+    for (int i = 0; i < 50 && metrics.status != 200; ++i) {
+        std::this_thread::sleep_for(milliseconds(50));
+        metrics = s.get("/metrics");
+    }
+    const std::string count = "\nhlsd_tls_handshakes_total ";
+    const size_t at = metrics.body.find(count);
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_GE(std::stod(metrics.body.substr(at + count.size())), before + 5)
+        << "the refused client's handshake counts too";
+    EXPECT_EQ(s.server->stop().exitCode, 0);
+}
+
 // 100 requests in one TLS record, read at most max_request_size at a time: the rest waits
 // decrypted inside OpenSSL, where epoll cannot see it, fewer than a burst's worth per read;
 // every one is answered, in order.
@@ -297,6 +327,20 @@ TEST(Tls, ConfigurationErrorsNameTheCause) {
     EXPECT_NE(r.err.find("tls_cert: names ${CREDENTIALS_DIRECTORY}, which is not set"),
               std::string::npos)
         << r.err;
+    // --check-config cannot see the service's directory: it says so, and passes.
+    r = run({kBinary, "--check-config", "-c", dir + "/hlsd.yml"}, 30);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("the TLS files are checked at start"), std::string::npos) << r.out;
+    // Otherwise it loads the files, as a start would.
+    r = run({kBinary, "--check-config", "--tls-cert", dir + "/cert.pem", "--tls-key",
+             dir + "/missing.pem"},
+            30);
+    EXPECT_EQ(r.exitCode, 2);
+    EXPECT_NE(r.err.find("tls_key " + dir + "/missing.pem: cannot read"), std::string::npos);
+    r = run(
+        {kBinary, "--check-config", "--tls-cert", dir + "/cert.pem", "--tls-key", dir + "/key.pem"},
+        30);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
     setenv("CREDENTIALS_DIRECTORY", dir.c_str(), 1);
     Server server({"-c", dir + "/hlsd.yml"});
     unsetenv("CREDENTIALS_DIRECTORY");
