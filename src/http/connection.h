@@ -33,6 +33,7 @@ inline constexpr int kMaxIov = 64;
 inline constexpr size_t kPage = 4096;       // sendfile() from a page boundary (see flush())
 inline constexpr int kAcceptBatch = 16;     // connections accepted per turn of one loop
 inline constexpr int kAcceptPauseMs = 100;  // no descriptor left: accepting waits this long
+inline constexpr int kHandOffSlack = 2;     // connections more than another loop before moving
 
 Peer peerOf(const sockaddr_storage& a);
 
