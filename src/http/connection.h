@@ -34,6 +34,9 @@ inline constexpr size_t kPage = 4096;       // sendfile() from a page boundary (
 inline constexpr int kAcceptBatch = 16;     // connections accepted per turn of one loop
 inline constexpr int kAcceptPauseMs = 100;  // no descriptor left: accepting waits this long
 inline constexpr int kHandOffSlack = 2;     // connections more than another loop before moving
+// A loop busy this long without sleeping yields (run()); a wait longer than kRested slept.
+inline constexpr auto kBusyYield = std::chrono::milliseconds(1);
+inline constexpr auto kRested = std::chrono::microseconds(50);
 
 Peer peerOf(const sockaddr_storage& a);
 

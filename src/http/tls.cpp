@@ -239,6 +239,10 @@ std::shared_ptr<SSL_CTX> TlsContext::load() const {
     SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_alpn_select_cb(c, selectAlpn, nullptr);
+    // Resumption by session tickets only (stateless, TLS 1.2 and 1.3): OpenSSL's own session
+    // cache would be one table behind one lock for every loop, walked whole under that lock
+    // every 255 connections (SSL_CTX_flush_sessions), for clients that have tickets anyway.
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
     // An encrypted key would make OpenSSL ask on the terminal; a service has none.
     SSL_CTX_set_default_passwd_cb(c, [](char*, int, int, void*) { return 0; });
     if (SSL_CTX_use_certificate_chain_file(c, certFile_.c_str()) != 1)
