@@ -47,6 +47,8 @@ const FlagSpec kValueFlags[] = {
     {"header_timeout", "--header-timeout", "seconds for a request's headers to arrive (408)"},
     {"tls_cert", "--tls-cert", "HTTPS: certificate chain, PEM (SIGHUP reloads it)"},
     {"tls_key", "--tls-key", "HTTPS: the certificate's private key, PEM"},
+    {"trusted_proxies", "--trusted-proxies",
+     "proxies/edges whose X-Forwarded-For names the client (addresses, networks)"},
     {"encoder", "--encoder", "auto | v4l2m2m | x264"},
     {"encoder_device", "--encoder-device", "the V4L2 H.264 encoder auto looks for"},
     {"profile", "--profile", "H.264 profile: baseline | main | high"},

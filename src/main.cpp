@@ -145,6 +145,7 @@ int main(int argc, char** argv) {
     httpOptions.headerTimeout = config.headerTimeout;
     httpOptions.tlsCert = config.tlsCert;
     httpOptions.tlsKey = config.tlsKey;
+    httpOptions.trustedProxies = config.trustedProxies;
     httpOptions.playerDir = config.playerDir.empty() ? HLSD_PLAYER_DIR : config.playerDir;
     httpOptions.segmentTime = config.segmentTime;
     httpOptions.container = storeOptions.container;

@@ -47,6 +47,8 @@ struct Config {
     // is replaced with systemd's credentials directory (LoadCredential=).
     std::string tlsCert;
     std::string tlsKey;
+    // Addresses or networks (proxies, caching edges) whose X-Forwarded-For is believed.
+    std::string trustedProxies;
     std::string encoder = "auto";
     std::string encoderDevice = "/dev/video11";
     std::string profile = "high";

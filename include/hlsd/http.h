@@ -34,7 +34,9 @@ struct HttpOptions {
     int timeout = 5;                // seconds: keep-alive idle; a write or read that stalls
     int headerTimeout = 10;         // seconds from a request's first byte to its end; then 408
     std::string tlsCert, tlsKey;    // PEM files: HTTPS (TLS 1.2, 1.3) instead of HTTP
-    std::string playerDir;          // index.html, player.js, hls.min.js; loaded at start
+    // Addresses and networks whose X-Forwarded-For names the client (validated already).
+    std::string trustedProxies;
+    std::string playerDir;  // index.html, player.js, hls.min.js; loaded at start
     double segmentTime = 1.0;
     Container container = Container::Fmp4;  // which of /live/stream.mp4 and .ts exists
     // What the rest of the pipeline counts, for /metrics and /healthz; any thread, quick.

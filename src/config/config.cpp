@@ -13,6 +13,7 @@
 
 #include "auth/credentials.h"
 #include "hlsd/source.h"
+#include "http/client_address.h"
 
 namespace hlsd {
 namespace {
@@ -111,7 +112,8 @@ const std::vector<std::string>& configKeys() {
                                                   "http_timeout",
                                                   "header_timeout",
                                                   "tls_cert",
-                                                  "tls_key"};
+                                                  "tls_key",
+                                                  "trusted_proxies"};
     return keys;
 }
 
@@ -211,6 +213,10 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.httpTimeout = toInt(key, value, origin);
     } else if (key == "header_timeout") {
         c.headerTimeout = toInt(key, value, origin);
+    } else if (key == "trusted_proxies") {
+        std::string why;
+        if (!TrustedProxies::parse(value, &why)) fail(origin, key, why);
+        c.trustedProxies = value;
     } else if (key == "tls_cert" || key == "tls_key") {
         (key == "tls_cert" ? c.tlsCert : c.tlsKey) = expandCredentials(value);
     } else if (key == "encoder") {
@@ -362,7 +368,7 @@ void loadConfigFile(const std::string& path, Config& config) {
         const YAML::Node& value = item.second;
         if (value.IsNull()) {
             if (key != "output_dir" && key != "allow_origin" && key != "player_dir" &&
-                key != "tls_cert" && key != "tls_key") {
+                key != "tls_cert" && key != "tls_key" && key != "trusted_proxies") {
                 fail(where, key, "has no value");
             }
             setConfigValue(config, key, "", where);

@@ -11,6 +11,7 @@
 
 #include "hlsd/http.h"
 #include "hlsd/log.h"
+#include "http/client_address.h"
 #include "http/connection_loop.h"
 #include "http/hls_service.h"
 #include "http/metrics.h"
@@ -66,14 +67,15 @@ class HttpServer::Impl {
 public:
     Impl(HttpOptions options, const SegmentStore& store)
         : options_(std::move(options)),
+          proxies_(TrustedProxies::parse(options_.trustedProxies).value_or(TrustedProxies{})),
           service_(options_, store, metrics_, [this] { return connectionMetrics(); }),
           loop_(
               limitsOf(options_),
               [this](const Request& req, const Peer& peer, bool mayHold) {
-                  return service_.respond(req, peer, mayHold);
+                  return service_.respond(req, clientOf(req, peer), mayHold);
               },
               [this](const Request& req, const Response& res, const Peer& peer) {
-                  account(req, res, peer);
+                  account(req, res, clientOf(req, peer));
               }) {}
 
     ~Impl() { stop(); }
@@ -127,6 +129,14 @@ public:
     }
 
 private:
+    // Through a trusted edge, the viewer it names (rate limits, logs, viewers in /metrics).
+    Peer clientOf(const Request& req, const Peer& peer) const {
+        if (proxies_.empty()) return peer;
+        Peer client = peer;
+        client.ip = proxies_.clientOf(peer.ip, req.header("x-forwarded-for"));
+        return client;
+    }
+
     void logCertificate(bool describe = true) {
         auto log = logger("http");
         if (describe) log->info("TLS 1.2/1.3 with the {}", tls_->describe());
@@ -188,6 +198,7 @@ private:
     }
 
     HttpOptions options_;
+    TrustedProxies proxies_;
     std::unique_ptr<TlsContext> tls_;  // before loop_: its connections hold transports of it
     HttpMetrics metrics_;
     HlsService service_;

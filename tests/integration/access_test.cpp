@@ -262,6 +262,48 @@ TEST(Access, StreamsOpenedWithATokenEndWhenItExpires) {
     EXPECT_EQ(s.server->stop().exitCode, 0);
 }
 
+// Behind a trusted edge, guessing locks out the viewer the edge names, not the edge (everyone
+// behind it); from anywhere else X-Forwarded-For is not believed.
+TEST(Access, ThroughATrustedEdgeTheViewerIsLockedOutNotTheEdge) {
+    Secured s({"--trusted-proxies", "127.0.0.1"});
+    ASSERT_NE(s.port(), 0);
+    auto from = [](const std::string& ip) { return "X-Forwarded-For: " + ip + "\r\n"; };
+    int status = 0, attempts = 0;
+    for (; attempts < 30 && status != 429; ++attempts) {
+        status = httpGet(s.port(), "/live/index.m3u8",
+                         from("203.0.113.7") + basic("alice", "guess " + std::to_string(attempts)))
+                     .status;
+    }
+    EXPECT_EQ(status, 429);
+    EXPECT_EQ(attempts, 10);
+    // Another viewer through the same edge logs in; the guesser stays locked out.
+    EXPECT_EQ(
+        httpGet(s.port(), "/live/index.m3u8", from("203.0.113.8") + basic("viewer", "viewer pw"))
+            .status,
+        200);
+    EXPECT_EQ(
+        httpGet(s.port(), "/live/index.m3u8", from("203.0.113.7") + basic("alice", "alice pw"))
+            .status,
+        429);
+    const HttpResponse told =
+        httpGet(s.port(), "/live/index.m3u8", from("203.0.113.7") + basic("alice", "x"));
+    EXPECT_NE(told.body.find("203.0.113.7"), std::string::npos) << told.body;
+    EXPECT_EQ(s.server->stop().exitCode, 0);
+
+    // Without trusted_proxies the header is anyone's to forge: the peer is locked out.
+    Secured plain;
+    ASSERT_NE(plain.port(), 0);
+    for (int i = 0; i < 10; ++i) {
+        httpGet(plain.port(), "/live/index.m3u8",
+                from("203.0.113." + std::to_string(i)) + basic("alice", "g" + std::to_string(i)));
+    }
+    EXPECT_EQ(httpGet(plain.port(), "/live/index.m3u8",
+                      from("203.0.113.99") + basic("viewer", "viewer pw"))
+                  .status,
+              429);
+    EXPECT_EQ(plain.server->stop().exitCode, 0);
+}
+
 // 1,000 failed logins from one address, with garbage Authorization headers among them, on new
 // and kept-alive connections: hlsd stays up, a fresh client with a token is served in < 100 ms
 // throughout, and the descriptors return to their baseline.
