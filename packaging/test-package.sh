@@ -39,6 +39,9 @@ fi
 run_existed=""
 [ -e /run/hlsd ] && run_existed=yes
 work=$(mktemp -d /tmp/hlsd-test-package.XXXXXX)
+# Where the simulated LoadCredential= directories go: like systemd's /run/credentials/UNIT, on a
+# path the service's user can traverse (the work directory is root's alone).
+creds=$(mktemp -d /run/hlsd-test-credentials.XXXXXX) && chmod 0755 "$creds"
 hlsd_pid=""
 strace_pid=""
 made_run_dir=""
@@ -56,7 +59,7 @@ cleanup() {
   if dpkg-query -W -f='${Status}' hlsd 2>/dev/null | grep -q "installed"; then
     apt-get purge -y -q hlsd >/dev/null 2>&1
   fi
-  rm -rf "$work"
+  rm -rf "$work" "$creds"
 }
 trap cleanup EXIT
 
@@ -181,7 +184,7 @@ check "the unit loads it as a credential and starts with it" \
   bash -c 'grep -qx "LoadCredential=hlsd.yml:/etc/hlsd/hlsd.yml" "$1" &&
            grep -qx "ExecStart=/usr/bin/hlsd --config \${CREDENTIALS_DIRECTORY}/hlsd.yml" "$1"' \
   _ /lib/systemd/system/hlsd.service
-credentials "$work/credentials" hlsd.yml:/etc/hlsd/hlsd.yml
+credentials "$creds/hlsd" hlsd.yml:/etc/hlsd/hlsd.yml
 if ! /usr/bin/hlsd --help | grep -qw auto; then
   # `source: auto` is being added on main; until it is merged this hlsd takes it for a path.
   skip "source: auto (this hlsd does not know it yet: merge main); running with --source test"
@@ -192,8 +195,8 @@ as_service() {  # as_service [WRAPPER...]: starts hlsd as the unit would, in the
     --inh-caps=-all --bounding-set=-all \
     env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ \
     LANG=C.UTF-8 LOGNAME=hlsd USER=hlsd SHELL=/usr/sbin/nologin \
-    CREDENTIALS_DIRECTORY="$work/credentials" \
-    /usr/bin/hlsd --config "$work/credentials/hlsd.yml" --listen 127.0.0.1:0 "${extra[@]}" \
+    CREDENTIALS_DIRECTORY="$creds/hlsd" \
+    /usr/bin/hlsd --config "$creds/hlsd/hlsd.yml" --listen 127.0.0.1:0 "${extra[@]}" \
     >"$work/hlsd.log" 2>&1 </dev/null &
 }
 wait_url() {  # wait_url PID: the URL hlsd logged, once it listens
@@ -262,7 +265,7 @@ check "the example drop-in is installed: /usr/share/doc/hlsd/examples/tls.conf" 
 { sed '/^tls_\(cert\|key\):$/d' /etc/hlsd/hlsd.yml
   printf '%s\n' 'tls_cert: ${CREDENTIALS_DIRECTORY}/tls.crt' 'tls_key: ${CREDENTIALS_DIRECTORY}/tls.key'
 } >"$work/tls.yml"
-credentials "$work/credentials" hlsd.yml:"$work/tls.yml" tls.crt:"$work/ca/cert.pem" \
+credentials "$creds/hlsd" hlsd.yml:"$work/tls.yml" tls.crt:"$work/ca/cert.pem" \
   tls.key:"$work/ca/key.pem"
 as_service strace -f -qq -o "$work/strace"
 strace_pid=$!
@@ -339,8 +342,8 @@ for name in hlsd-test-cam1 hlsd-test-cam2; do
   dir=/run/${runtime_dir//%i/$name}
   mkdir -m 0755 "$dir" && chown "$uid:$uid" "$dir"
   read -ra cmd <<<"${exec_start//%i/$name}"
-  credentials "$work/credentials-$name" "${load_credential//%i/$name}"
-  cmd=("${cmd[@]//\$\{CREDENTIALS_DIRECTORY\}/$work/credentials-$name}")
+  credentials "$creds/$name" "${load_credential//%i/$name}"
+  cmd=("${cmd[@]//\$\{CREDENTIALS_DIRECTORY\}/$creds/$name}")
   setpriv --reuid="$uid" --regid="$uid" --groups="$video_gid" --no-new-privs \
     --inh-caps=-all --bounding-set=-all \
     env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/ LANG=C.UTF-8 "${cmd[@]}" \
