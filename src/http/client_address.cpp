@@ -69,7 +69,10 @@ std::optional<TrustedProxies> TrustedProxies::parse(std::string_view list, std::
 bool TrustedProxies::contains(std::string_view ip) const {
     int family = 0;
     unsigned char bytes[16] = {};
-    if (!toBytes(ip, family, bytes)) return false;
+    return toBytes(ip, family, bytes) && contains(family, bytes);
+}
+
+bool TrustedProxies::contains(int family, const unsigned char* bytes) const {
     for (const Network& n : networks_) {
         if (n.family != family) continue;
         const int whole = n.prefix / 8, rest = n.prefix % 8;
@@ -96,7 +99,7 @@ std::string TrustedProxies::clientOf(const std::string& peer, std::string_view f
         unsigned char bytes[16] = {};
         if (!toBytes(entry, family, bytes)) return peer;  // not an address: believe none of it
         client = std::string(entry);
-        if (!contains(entry)) break;
+        if (!contains(family, bytes)) break;
     }
     return client;
 }

@@ -27,6 +27,8 @@ public:
     std::string clientOf(const std::string& peer, std::string_view forwardedFor) const;
 
 private:
+    bool contains(int family, const unsigned char* bytes) const;
+
     struct Network {
         int family = AF_INET;
         unsigned char bytes[16] = {};

@@ -70,12 +70,7 @@ public:
         ERR_clear_error();
         size_t got = 0;
         const int r = SSL_read_ex(ssl_, buffer, size, &got);
-        if (r == 1) {
-            established();
-            want_ = 0;
-            return static_cast<ssize_t>(got);
-        }
-        return failed(r, false);
+        return outcome(r, got, false);
     }
 
     ssize_t write(const iovec* iov, int count, bool) override {
@@ -101,12 +96,7 @@ public:
         ERR_clear_error();
         size_t done = 0;
         const int r = SSL_write_ex(ssl_, from, length, &done);
-        if (r == 1) {
-            established();
-            want_ = 0;
-            return static_cast<ssize_t>(done);
-        }
-        return failed(r, true);
+        return outcome(r, done, true);
     }
 
     ssize_t sendFile(int, uint64_t, size_t) override {
@@ -174,7 +164,14 @@ private:
         }
     }
 
-    ssize_t failed(int result, bool writing) {
+    // An SSL_read_ex/SSL_write_ex result as the Transport contract has it: the bytes moved, or
+    // 0 at the peer's end, or -1 with errno (EAGAIN: want_ says for which direction).
+    ssize_t outcome(int result, size_t moved, bool writing) {
+        if (result == 1) {
+            established();
+            want_ = 0;
+            return static_cast<ssize_t>(moved);
+        }
         switch (SSL_get_error(ssl_, result)) {
             case SSL_ERROR_WANT_READ:
                 established();

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -147,19 +148,13 @@ HttpResponse httpGet(int port, const std::string& path, const std::string& extra
 }
 
 std::string basicCredentials(const std::string& user, const std::string& password) {
-    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const std::string in = user + ":" + password;
-    std::string out = "Basic ";
-    for (size_t i = 0; i < in.size(); i += 3) {
-        uint32_t n = static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16;
-        if (i + 1 < in.size()) n |= static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8;
-        if (i + 2 < in.size()) n |= static_cast<uint8_t>(in[i + 2]);
-        out += k[(n >> 18) & 63];
-        out += k[(n >> 12) & 63];
-        out += i + 1 < in.size() ? k[(n >> 6) & 63] : '=';
-        out += i + 2 < in.size() ? k[n & 63] : '=';
-    }
-    return out;
+    std::string encoded(4 * ((in.size() + 2) / 3) + 1, '\0');  // + the NUL OpenSSL writes
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                  reinterpret_cast<const unsigned char*>(in.data()),
+                                  static_cast<int>(in.size()));
+    encoded.resize(static_cast<size_t>(n));
+    return "Basic " + encoded;
 }
 
 }  // namespace hlsd::test
