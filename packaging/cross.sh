@@ -78,7 +78,7 @@ fi
 # CMake emulator), then hlsd itself under qemu.
 start=$SECONDS
 in_root "scripts/apt-ensure.sh libavformat-dev:$arch libavcodec-dev:$arch libavutil-dev:$arch \
-  libavfilter-dev:$arch libswscale-dev:$arch libturbojpeg0-dev:$arch libssl-dev:$arch libcrypt-dev:$arch libspdlog-dev:$arch libyaml-cpp-dev:$arch libcli11-dev libgtest-dev:$arch \
+  libavfilter-dev:$arch libswscale-dev:$arch libturbojpeg0-dev:$arch libssl-dev:$arch libcrypt-dev:$arch zlib1g-dev:$arch libspdlog-dev:$arch libyaml-cpp-dev:$arch libcli11-dev libgtest-dev:$arch \
   libcamera-dev:$arch libsystemd-dev:$arch pkgconf:$arch cmake ffmpeg fonts-dejavu-core >/dev/null"
 in_root "cd player && npm ci --no-audit --no-fund --loglevel=error >/dev/null"  # hls.js
 log "build dependencies for $arch ready ($((SECONDS - start)) s)"

@@ -9,7 +9,7 @@ mode=${1:-build}
 packages=(
   build-essential cmake pkg-config clang-format
   libavformat-dev libavcodec-dev libavutil-dev libavfilter-dev libswscale-dev libturbojpeg0-dev
-  libssl-dev libcrypt-dev
+  libssl-dev libcrypt-dev zlib1g-dev
   libspdlog-dev libyaml-cpp-dev libcli11-dev libgtest-dev libcamera-dev
   libsystemd-dev
   ffmpeg fonts-dejavu-core

@@ -26,8 +26,10 @@ std::string appendToken(std::string_view uri, std::string_view token) {
 
 void setCors(std::string_view allowOrigin, const Request& req, Response& res) {
     if (allowOrigin.empty()) return;
+    // hls.js reads Age (how long an edge kept a playlist) to place its first blocking reload.
     if (allowOrigin == "*") {
         res.set("Access-Control-Allow-Origin", "*");
+        res.set("Access-Control-Expose-Headers", "Age");
         return;
     }
     res.set("Vary", "Origin");
@@ -40,6 +42,7 @@ void setCors(std::string_view allowOrigin, const Request& req, Response& res) {
         if (!listed.empty() && listed == origin) {
             res.set("Access-Control-Allow-Origin", std::string(origin));
             res.set("Access-Control-Allow-Credentials", "true");
+            res.set("Access-Control-Expose-Headers", "Age");
             return;
         }
         if (end == std::string_view::npos) break;

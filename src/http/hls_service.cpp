@@ -6,6 +6,7 @@
 
 #include "hlsd/mjpeg.h"
 #include "http/access_policy.h"
+#include "http/cacheable.h"
 #include "http/live_stream.h"
 #include "http/mjpeg_stream.h"
 
@@ -211,13 +212,31 @@ Response HlsService::playlist(const Request& req, const Peer& peer, Response res
         return error(std::move(res), 503, "Service Unavailable: no segment yet");
     }
     metrics_.sawViewer(peer.ip + ":" + std::to_string(peer.port));
-    res.set("Cache-Control", "no-cache");
+    res.set("Cache-Control", playlistCacheControl(snap->targetDuration, lowLatency && rq.blocking,
+                                                  options_.access && !options_.access->open()));
+    addVary(res, "Accept-Encoding");
     const bool skip = lowLatency && rq.skip && !snap->playlistSkip.empty();
     const std::string& text = skip ? snap->playlistSkip : snap->playlist;
     res.set("Content-Type", "application/vnd.apple.mpegurl");
+    const bool gzip = acceptsGzip(req.header("accept-encoding"));
     if (!token.empty()) {  // a player given a token URL gets it on every URI of the playlist
         res.text = withToken(text, token);
+        if (gzip) {
+            if (std::string z = gzipped(res.text); !z.empty()) {
+                res.text = std::move(z);
+                res.set("Content-Encoding", "gzip");
+            }
+        }
         return res;
+    }
+    if (gzip) {
+        auto forms = gzipPlaylists_.of(snap);
+        const std::string& z = skip ? forms->playlistSkip : forms->playlist;
+        if (!z.empty()) {
+            res.set("Content-Encoding", "gzip");
+            res.chunks.push_back({forms, reinterpret_cast<const uint8_t*>(z.data()), z.size()});
+            return res;
+        }
     }
     // The snapshot owns the rendered text: sent from there, not copied.
     res.chunks.push_back({snap, reinterpret_cast<const uint8_t*>(text.data()), text.size()});

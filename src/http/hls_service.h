@@ -11,6 +11,7 @@
 
 #include "hlsd/http.h"
 #include "hlsd/store.h"
+#include "http/cacheable.h"
 #include "http/connection_loop.h"
 #include "http/metrics.h"
 #include "http/request.h"
@@ -59,6 +60,7 @@ private:
     HttpMetrics& metrics_;
     std::function<std::string()> connectionMetrics_;
     std::map<std::string, std::shared_ptr<const Asset>> assets_;
+    GzipPlaylists gzipPlaylists_;
 };
 
 }  // namespace hlsd

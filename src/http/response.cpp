@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "http/cacheable.h"
+
 namespace hlsd {
 
 size_t Response::contentLength() const {
@@ -56,6 +58,8 @@ std::string serializeHead(const Response& r) {
     head.reserve(256);
     head.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ");
     head.append(reasonPhrase(r.status)).append("\r\n");
+    // Caches take a response's age from Date (RFC 9111 §4.2.3); an origin with a clock sends it.
+    head.append("Date: ").append(httpDateNow()).append("\r\n");
     for (const auto& [name, value] : r.headers)
         head.append(name).append(": ").append(value).append("\r\n");
     // A stream's body is delimited by the end of the connection (RFC 9112 §6.3).

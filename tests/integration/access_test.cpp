@@ -114,6 +114,10 @@ TEST(Access, WhoGetsWhatOnEveryRoute) {
             const HttpResponse r = httpGet(s.port(), target, w.header);
             const int expected = metricsRoute ? w.metrics : w.view;
             EXPECT_EQ(r.status, expected) << w.name << " " << path << ": " << r.body;
+            // What one viewer was given, no edge may give another (RFC 9111 §3.5).
+            const std::string cc = r.header("cache-control");
+            EXPECT_TRUE(cc == "no-store" || cc.rfind("private", 0) == 0 || path == "/")
+                << w.name << " " << path << ": " << cc;
             if (r.status == 401) {
                 EXPECT_EQ(r.header("www-authenticate"), "Basic realm=\"hlsd\", charset=\"UTF-8\"");
                 EXPECT_EQ(r.header("content-type"), "text/plain; charset=utf-8");

@@ -28,7 +28,7 @@ TEST(Http, PlaylistGetAndHead) {
         auto r = httpGet(s.port, "/live/index.m3u8", "", method);
         EXPECT_EQ(r.status, 200);
         EXPECT_EQ(r.header("content-type"), "application/vnd.apple.mpegurl");
-        EXPECT_EQ(r.header("cache-control"), "no-cache");
+        EXPECT_EQ(r.header("cache-control"), "public, max-age=0, s-maxage=1");
         EXPECT_EQ(r.header("access-control-allow-origin"), "*");
         EXPECT_GT(std::stoul(r.header("content-length")), 100u);
         if (std::string(method) == "GET") {
