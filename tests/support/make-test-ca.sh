@@ -25,7 +25,7 @@ if [ ! -s ca.pem ]; then
 fi
 ossl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout new.key -out leaf.csr \
   -subj "/CN=$name"
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2\nextendedKeyUsage=serverAuth\n' >leaf.ext
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,IP:127.0.0.4\nextendedKeyUsage=serverAuth\n' >leaf.ext
 ossl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -days 20 -extfile leaf.ext \
   -out leaf.pem
 cat leaf.pem int.pem >new.pem

@@ -1,0 +1,218 @@
+"""Caching edges in front of a real hlsd, for tests/edge/ and bench/edge.py.
+
+The edges run from the configurations hlsd ships (packaging/examples/), rewritten only where
+those say EDIT (origin address, listen address, certificate) plus the paths a non-root
+instance needs; a shipped file that no longer has the expected lines fails loudly. Every
+process is started here and stopped by PID. Loopback only.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(ROOT, "packaging", "examples")
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+class Proc:
+    """A started process, its output in a file, stopped by PID (and its children)."""
+
+    def __init__(self, name, cmd, workdir, env=None):
+        self.name = name
+        self.log = os.path.join(workdir, f"{name}.log")
+        self.out = open(self.log, "wb")
+        self.p = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT, env=env,
+                                  start_new_session=True)
+        self.pid = self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self):
+        if self.alive():
+            try:
+                os.killpg(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.p.wait()
+        self.out.close()
+
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never an env proxy
+
+
+def get(url, headers=None, timeout=10):
+    """(status, headers as a lower-case dict, body bytes); HTTP errors are answers, a failed
+    connection is status 0."""
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with _opener.open(req, timeout=timeout) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+    except (urllib.error.URLError, OSError) as e:
+        return 0, {}, str(e).encode()
+
+
+def metrics(base):
+    """hlsd's /metrics as {name{labels}: value}."""
+    _, _, body = get(base + "metrics")
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def requests_by_route(base):
+    """hlsd's answered requests so far, by route label."""
+    counts = {}
+    for name, value in metrics(base).items():
+        m = re.match(r'hlsd_http_requests_total\{.*route="([a-z]+)".*\}', name)
+        if m:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + value
+    return counts
+
+
+class Hlsd:
+    def __init__(self, binary, workdir, args=(), name="hlsd"):
+        cmd = [binary, "--source", "test", "--listen", "127.0.0.1:0", "--output-dir", "",
+               "--log-level", "info", *args]
+        self.proc = Proc(name, cmd, workdir)
+        m = wait_for(lambda: re.search(r"serving on https?://[^\s:]+:(\d+)/", self.proc.text())
+                     or (not self.proc.alive() and "dead"), 30, "hlsd to listen")
+        if m == "dead":
+            raise RuntimeError("hlsd exited: " + self.proc.text())
+        self.port = int(m.group(1))
+        self.base = f"http://127.0.0.1:{self.port}/"
+        wait_for(lambda: get(self.base + "healthz")[0] == 200, 30, "hlsd's first segment")
+
+    def stop(self):
+        self.proc.stop()
+
+
+def rewrite(text, replacements, where):
+    """Each old string must occur exactly once in the shipped file."""
+    for old, new in replacements:
+        n = text.count(old)
+        if n != 1:
+            raise RuntimeError(f"{where}: expected one {old!r}, found {n}")
+        text = text.replace(old, new)
+    return text
+
+
+NGINX_MAIN = """worker_processes {workers};
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 8192; }}
+worker_rlimit_nofile 20000;
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {tmp}/edge.conf;
+}}
+"""
+
+
+class NginxEdge:
+    """packaging/examples/nginx-edge.conf on `host` (TLS + HTTP/2 on .tls_port, plain HTTP/1.1
+    on .port), in front of `origin` ("127.0.0.1:PORT")."""
+
+    def __init__(self, origin, workdir, cert, key, host="127.0.0.2", name="nginx-edge",
+                 workers=1):
+        self.tmp = tempfile.mkdtemp(prefix=name + "-", dir=workdir)
+        os.chmod(self.tmp, 0o755)
+        self.host = host
+        self.tls_port = free_port(host)
+        self.port = free_port(host)
+        with open(os.path.join(EXAMPLES, "nginx-edge.conf")) as f:
+            conf = f.read()
+        conf = rewrite(conf, [
+            ("/var/cache/nginx/hlsd", f"{self.tmp}/cache"),
+            ("server 127.0.0.1:8080;", f"server {origin};"),
+            ("listen 443 ssl http2;", f"listen {host}:{self.tls_port} ssl http2;"),
+            ("listen [::]:443 ssl http2;", ""),
+            ("# listen 8080;", f"listen {host}:{self.port};"),
+            ("/etc/ssl/certs/ssl-cert-snakeoil.pem", cert),
+            ("/etc/ssl/private/ssl-cert-snakeoil.key", key),
+        ], "nginx-edge.conf")
+        with open(os.path.join(self.tmp, "edge.conf"), "w") as f:
+            f.write(conf)
+        main = os.path.join(self.tmp, "nginx.conf")
+        with open(main, "w") as f:
+            f.write(NGINX_MAIN.format(tmp=self.tmp, workers=workers))
+        self.proc = Proc(name, ["nginx", "-p", self.tmp, "-e", f"{self.tmp}/error.log", "-c", main,
+                                "-g", "daemon off;"], workdir)
+        self.base = f"http://{host}:{self.port}/"
+        self.tls_base = f"https://{host}:{self.tls_port}/"
+        wait_for(lambda: (not self.proc.alive() and "dead") or get(self.base + "healthz")[0] == 200,
+                 15, "the nginx edge")
+        if not self.proc.alive():
+            raise RuntimeError("nginx exited: " + self.proc.text() + self.errors())
+
+    def errors(self):
+        try:
+            with open(f"{self.tmp}/error.log") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def stop(self):
+        self.proc.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def make_test_ca(workdir):
+    d = os.path.join(workdir, "ca")
+    subprocess.run([os.path.join(ROOT, "tests", "support", "make-test-ca.sh"), d, "hlsd edge"],
+                   check=True)
+    os.chmod(d, 0o755)
+    for f in ("cert.pem", "key.pem", "ca.pem"):
+        os.chmod(os.path.join(d, f), 0o644)  # nginx's workers are not root; this key is a test's
+    return {k: os.path.join(d, k + ".pem") for k in ("ca", "cert", "key")}
+
+
+def curl(args):
+    r = subprocess.run(["curl", "-sS", "--max-time", "15", *args], capture_output=True, text=True)
+    return r.returncode, r.stdout, r.stderr
+
+
+def print_json(tag, data):
+    print(tag, json.dumps(data, sort_keys=True))
