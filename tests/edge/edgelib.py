@@ -216,3 +216,40 @@ def curl(args):
 
 def print_json(tag, data):
     print(tag, json.dumps(data, sort_keys=True))
+
+
+def main():
+    """For tests in other languages (tests/browser/edge.mjs): starts edges in front of an hlsd
+    already running, prints one line `EDGES {json}` with their addresses, and stops them when
+    stdin closes or on SIGTERM.
+
+        python3 tests/edge/edgelib.py --origin 127.0.0.1:PORT --workdir DIR [--tiers 2]
+    """
+    import argparse
+    import sys
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--origin", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--tiers", type=int, default=1, help="edges in a chain, the first nearest hlsd")
+    a = ap.parse_args()
+    ca = make_test_ca(a.workdir)
+    edges = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        upstream = a.origin
+        for tier in range(a.tiers):
+            e = NginxEdge(upstream, a.workdir, ca["cert"], ca["key"], host=f"127.0.0.{2 + tier}",
+                          name=f"nginx-tier{tier + 1}")
+            edges.append(e)
+            upstream = f"{e.host}:{e.port}"
+        print("EDGES", json.dumps({"ca": ca, "edges": [
+            {"base": e.base, "tls_base": e.tls_base, "pid": e.proc.pid} for e in edges]}),
+              flush=True)
+        sys.stdin.read()
+    finally:
+        for e in reversed(edges):
+            e.stop()
+
+
+if __name__ == "__main__":
+    main()
