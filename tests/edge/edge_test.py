@@ -14,7 +14,9 @@ import re
 import shutil
 import subprocess
 import sys
+import signal
 import tempfile
+import threading
 import time
 import unittest
 
@@ -199,6 +201,102 @@ class NginxEdgeWithAccessControl(unittest.TestCase):
             sep = "&" if "?" in path else "?"
             self.assertEqual(edgelib.get(edge + path + sep + "token=" + self.token)[0], 200, path)
             self.assertEqual(edgelib.get(edge + path)[0], 401, path)
+
+
+class NginxEdgeWhenTheSourceStalls(unittest.TestCase):
+    """The camera stops for 5 s: hlsd holds blocking reloads 3 target durations, then answers
+    503 (RFC 8216bis §6.2.5.2) with no-store. The edge passes that to the viewer whose request
+    it forwarded; the others, waiting on its cache lock, are forwarded one at a time after it
+    (a 503 is not stored), so hlsd holds one request per state, nothing piles up, and every
+    viewer goes on when the camera does."""
+
+    VIEWERS = 12
+
+    def test_viewers_resume_and_nothing_piles_up(self):
+        work = ENV["work"]
+        feed = subprocess.Popen(
+            ["ffmpeg", "-loglevel", "error", "-re", "-f", "lavfi", "-i",
+             "testsrc2=size=320x240:rate=30", "-c:v", "libx264", "-preset", "ultrafast",
+             "-tune", "zerolatency", "-g", "6", "-f", "mpegts", "-"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        hlsd = edge = None
+        try:
+            hlsd = edgelib.Hlsd(HLSD, work, ["--source", "-", "--segment-time", "1",
+                                             "--part-duration", "0.2"], name="hlsd-stall",
+                                stdin=feed.stdout)
+            feed.stdout.close()  # hlsd has it now
+            edge = edgelib.NginxEdge(f"127.0.0.1:{hlsd.port}", work, ENV["ca"]["cert"],
+                                     ENV["ca"]["key"], host="127.0.0.4", name="nginx-stall")
+            self.run_stall(feed, hlsd, edge)
+        finally:
+            try:
+                os.killpg(feed.pid, signal.SIGCONT)
+                os.killpg(feed.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            feed.wait()
+            for p in (edge, hlsd):
+                if p:
+                    p.stop()
+
+    def run_stall(self, feed, hlsd, edge):
+        stop = threading.Event()
+        lock = threading.Lock()
+        seen = []  # (time, viewer, status, msn) of every blocking reload answered
+
+        def viewer(i):
+            # Like hls.js in low-latency mode: a blocking reload for the part after the newest;
+            # on 503, again after Retry-After.
+            while not stop.is_set():
+                _, hint, _ = playlist_state(edge.base)
+                msn, part = hinted(hint)
+                while not stop.is_set():
+                    status, headers, body = edgelib.get(
+                        edge.base + f"live/index.m3u8?_HLS_msn={msn}&_HLS_part={part}", timeout=15)
+                    with lock:
+                        seen.append((time.monotonic(), i, status, msn, headers.get("cache-control")))
+                    if status != 200:
+                        time.sleep(float(headers.get("retry-after", "1")))
+                        continue
+                    m = re.search(rb'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', body)
+                    msn, part = hinted(m.group(1).decode())
+
+        threads = [threading.Thread(target=viewer, args=(i,)) for i in range(self.VIEWERS)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(4)
+            before = edgelib.requests_by_route(hlsd.base)
+            stalled = time.monotonic()
+            os.killpg(feed.pid, signal.SIGSTOP)  # the camera stops
+            time.sleep(5)
+            during = edgelib.requests_by_route(hlsd.base)
+            os.killpg(feed.pid, signal.SIGCONT)
+            resumed = time.monotonic()
+            time.sleep(6)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(20)
+        with lock:
+            answers = list(seen)
+        held = {k: during.get(k, 0) - before.get(k, 0) for k in ("playlist", "part")}
+        unavailable = [a for a in answers if a[2] == 503]
+        statuses = sorted({a[2] for a in answers})
+        newest_before = max(a[3] for a in answers if a[2] == 200 and a[0] < stalled)
+        after = [a for a in answers if a[2] == 200 and a[0] > resumed]
+        print(f"stall: {len(answers)} answers {statuses}; hlsd got {held} requests in the 5 s "
+              f"stall for {self.VIEWERS} viewers; {len(unavailable)} x 503; "
+              f"{len({a[1] for a in after})} viewers advanced after it", flush=True)
+        self.assertTrue(set(statuses) <= {200, 503}, statuses)
+        # 503 after the hold, never stored: each says no-store.
+        self.assertTrue(unavailable, "no viewer was told the part did not come")
+        self.assertEqual({a[4] for a in unavailable}, {"no-store"})
+        # Coalesced: one held request per state at a time, not one per viewer (measured: 1).
+        self.assertLessEqual(held["playlist"], 8, held)
+        # Every viewer goes on past where it stopped once the camera is back.
+        advanced = {a[1] for a in after if a[3] > newest_before}
+        self.assertEqual(advanced, set(range(self.VIEWERS)))
 
 
 def main():

@@ -40,12 +40,12 @@ def wait_for(check, seconds, what):
 class Proc:
     """A started process, its output in a file, stopped by PID (and its children)."""
 
-    def __init__(self, name, cmd, workdir, env=None):
+    def __init__(self, name, cmd, workdir, env=None, stdin=subprocess.DEVNULL):
         self.name = name
         self.log = os.path.join(workdir, f"{name}.log")
         self.out = open(self.log, "wb")
         self.p = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT, env=env,
-                                  start_new_session=True)
+                                  stdin=stdin, start_new_session=True)
         self.pid = self.p.pid
 
     def alive(self):
@@ -107,10 +107,11 @@ def requests_by_route(base):
 
 
 class Hlsd:
-    def __init__(self, binary, workdir, args=(), name="hlsd"):
-        cmd = [binary, "--source", "test", "--listen", "127.0.0.1:0", "--output-dir", "",
+    def __init__(self, binary, workdir, args=(), name="hlsd", stdin=subprocess.DEVNULL):
+        source = [] if "--source" in args else ["--source", "test"]
+        cmd = [binary, *source, "--listen", "127.0.0.1:0", "--output-dir", "",
                "--log-level", "info", *args]
-        self.proc = Proc(name, cmd, workdir)
+        self.proc = Proc(name, cmd, workdir, stdin=stdin)
         m = wait_for(lambda: re.search(r"serving on https?://[^\s:]+:(\d+)/", self.proc.text())
                      or (not self.proc.alive() and "dead"), 30, "hlsd to listen")
         if m == "dead":
