@@ -18,8 +18,8 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # valgrind: fuzz.input.valgrind checks reads inside libavformat/libavcodec (fuzz/README.md).
 # openssl, libnss3-tools: the HTTPS tests' test CA (tests/support/make-test-ca.sh) and
 # Chromium's trust in it (certutil).
-# nginx: the edge tests run the shipped edge configuration (tests/edge/).
-[ "$mode" = test ] && packages+=(curl valgrind openssl libnss3-tools nginx python3)
+# nginx, varnish: the edge tests run the shipped edge configurations (tests/edge/).
+[ "$mode" = test ] && packages+=(curl valgrind openssl libnss3-tools nginx varnish python3)
 # libFuzzer (`make fuzz`): clang and its runtime libraries (libFuzzer, ASan, UBSan).
 [ "$mode" = fuzz ] && packages+=(clang libclang-rt-14-dev)
 

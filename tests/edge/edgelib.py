@@ -174,6 +174,10 @@ class NginxEdge:
             ("/etc/ssl/certs/ssl-cert-snakeoil.pem", cert),
             ("/etc/ssl/private/ssl-cert-snakeoil.key", key),
         ], "nginx-edge.conf")
+        self._start_nginx(conf, workdir, name, workers)
+
+    def _start_nginx(self, conf, workdir, name, workers):
+        host = self.host
         with open(os.path.join(self.tmp, "edge.conf"), "w") as f:
             f.write(conf)
         main = os.path.join(self.tmp, "nginx.conf")
@@ -198,6 +202,53 @@ class NginxEdge:
     def stop(self):
         self.proc.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class VarnishEdge(NginxEdge):
+    """packaging/examples/varnish-edge.vcl behind nginx-varnish-edge.conf on `host`: the same
+    addresses as NginxEdge (TLS + HTTP/2 on .tls_port, plain on .port)."""
+
+    def __init__(self, origin, workdir, cert, key, host="127.0.0.2", name="varnish-edge",
+                 workers=1):
+        self.tmp = tempfile.mkdtemp(prefix=name + "-", dir=workdir)
+        os.chmod(self.tmp, 0o755)
+        self.host = host
+        self.tls_port = free_port(host)
+        self.port = free_port(host)
+        origin_host, origin_port = origin.rsplit(":", 1)
+        varnish_port = free_port()
+        with open(os.path.join(EXAMPLES, "varnish-edge.vcl")) as f:
+            vcl = rewrite(f.read(), [
+                ('.host = "127.0.0.1";', f'.host = "{origin_host}";'),
+                ('.port = "8080";', f'.port = "{origin_port}";'),
+            ], "varnish-edge.vcl")
+        with open(os.path.join(self.tmp, "edge.vcl"), "w") as f:
+            f.write(vcl)
+        os.chmod(os.path.join(self.tmp, "edge.vcl"), 0o644)
+        self.varnish = Proc(name + "-varnishd", [
+            "varnishd", "-F", "-n", os.path.join(self.tmp, "varnish"),
+            "-a", f"127.0.0.1:{varnish_port}", "-T", f"127.0.0.1:{free_port()}",
+            "-f", os.path.join(self.tmp, "edge.vcl"), "-s", "malloc,128m"], workdir)
+        with open(os.path.join(EXAMPLES, "nginx-varnish-edge.conf")) as f:
+            conf = f.read()
+        conf = rewrite(conf, [
+            ("server 127.0.0.1:6081;", f"server 127.0.0.1:{varnish_port};"),
+            ("server 127.0.0.1:8080;", f"server {origin};"),
+            ("listen 443 ssl http2;", f"listen {host}:{self.tls_port} ssl http2;"),
+            ("listen [::]:443 ssl http2;", ""),
+            ("# listen 8080;", f"listen {host}:{self.port};"),
+            ("/etc/ssl/certs/ssl-cert-snakeoil.pem", cert),
+            ("/etc/ssl/private/ssl-cert-snakeoil.key", key),
+        ], "nginx-varnish-edge.conf")
+        self._start_nginx(conf, workdir, name, workers)
+        wait_for(lambda: (not self.varnish.alive() and "dead") or
+                 get(self.base + "live/index.m3u8")[0] in (200, 401), 20, "Varnish behind nginx")
+        if not self.varnish.alive():
+            raise RuntimeError("varnishd exited: " + self.varnish.text())
+
+    def stop(self):
+        self.varnish.stop()
+        super().stop()
 
 
 def make_test_ca(workdir):
@@ -232,6 +283,7 @@ def main():
     ap.add_argument("--origin", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--tiers", type=int, default=1, help="edges in a chain, the first nearest hlsd")
+    ap.add_argument("--engine", choices=("nginx", "varnish"), default="nginx")
     a = ap.parse_args()
     ca = make_test_ca(a.workdir)
     edges = []
@@ -239,8 +291,9 @@ def main():
     try:
         upstream = a.origin
         for tier in range(a.tiers):
-            e = NginxEdge(upstream, a.workdir, ca["cert"], ca["key"], host=f"127.0.0.{2 + tier}",
-                          name=f"nginx-tier{tier + 1}")
+            kind = VarnishEdge if a.engine == "varnish" else NginxEdge
+            e = kind(upstream, a.workdir, ca["cert"], ca["key"], host=f"127.0.0.{2 + tier}",
+                     name=f"{a.engine}-tier{tier + 1}")
             edges.append(e)
             upstream = f"{e.host}:{e.port}"
         print("EDGES", json.dumps({"ca": ca, "edges": [
