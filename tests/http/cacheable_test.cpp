@@ -54,6 +54,21 @@ TEST(Cacheable, GzippedTextInflatesBack) {
     EXPECT_FALSE(gzipped("").empty());  // an empty body is still a valid member
 }
 
+TEST(Cacheable, PlaylistsAreGzippedOncePerSnapshot) {
+    auto a = std::make_shared<StoreSnapshot>();
+    a->playlist = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n";
+    GzipPlaylists cache;
+    const auto first = cache.of(a);
+    EXPECT_EQ(cache.of(a), first);  // the same bytes, not made again
+    EXPECT_EQ(first->playlist, gzipped(a->playlist));
+    EXPECT_TRUE(first->playlistSkip.empty());  // nothing to skip: nothing made
+    auto b = std::make_shared<StoreSnapshot>(*a);
+    b->playlistSkip = "#EXTM3U\n#EXT-X-SKIP:SKIPPED-SEGMENTS=3\n";
+    const auto second = cache.of(b);
+    EXPECT_NE(second, first);
+    EXPECT_EQ(second->playlistSkip, gzipped(b->playlistSkip));
+}
+
 TEST(Cacheable, VaryIsOneHeader) {
     Response r;
     addVary(r, "Accept-Encoding");
