@@ -63,7 +63,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tools=(lintian curl git systemd util-linux man-db strace python3 openssl)
+tools=(lintian curl git systemd util-linux man-db strace python3 openssl nginx varnish)
 scripts/apt-ensure.sh "${tools[@]}" || exit 1
 
 # 1. Build from a clean clone of the current commit, with the README's command.
@@ -263,6 +263,25 @@ rm -f "$run_dir"/*
 check "the example drop-in is installed: /usr/share/doc/hlsd/examples/tls.conf" \
   grep -qx "LoadCredential=tls.key:/etc/hlsd/tls.key" /usr/share/doc/hlsd/examples/tls.conf
 "$work/clone/tests/support/make-test-ca.sh" "$work/ca" >/dev/null
+
+# The caching edges (README, Serving many viewers): the installed files are the ones
+# tests/edge/ runs, and Debian's nginx and Varnish load them once their EDIT lines are set.
+for f in nginx-edge.conf nginx-varnish-edge.conf varnish-edge.vcl; do
+  check "the example $f is installed, as tests/edge/ runs it" \
+    cmp -s "/usr/share/doc/hlsd/examples/$f" "$work/clone/packaging/examples/$f"
+done
+mkdir -p "$work/edge"
+for f in nginx-edge.conf nginx-varnish-edge.conf; do
+  sed -e "s|/etc/ssl/certs/ssl-cert-snakeoil.pem|$work/ca/cert.pem|" \
+      -e "s|/etc/ssl/private/ssl-cert-snakeoil.key|$work/ca/key.pem|" \
+      -e "s|/var/cache/nginx/hlsd|$work/edge/cache|" "/usr/share/doc/hlsd/examples/$f" >"$work/edge/$f"
+  printf 'pid %s/nginx.pid;\nevents {}\nhttp {\n    include %s;\n}\n' "$work/edge" "$work/edge/$f" \
+    >"$work/edge/main.conf"
+  check "nginx -t accepts examples/$f" \
+    nginx -q -t -p "$work/edge" -e "$work/edge/error.log" -c "$work/edge/main.conf"
+done
+check "varnishd compiles examples/varnish-edge.vcl" \
+  bash -c 'varnishd -C -f /usr/share/doc/hlsd/examples/varnish-edge.vcl >/dev/null 2>&1'
 { sed '/^tls_\(cert\|key\):$/d' /etc/hlsd/hlsd.yml
   printf '%s\n' 'tls_cert: ${CREDENTIALS_DIRECTORY}/tls.crt' 'tls_key: ${CREDENTIALS_DIRECTORY}/tls.key'
 } >"$work/tls.yml"
