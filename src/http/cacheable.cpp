@@ -12,7 +12,7 @@ namespace hlsd {
 std::string playlistCacheControl(int targetDuration, bool blocking, bool privateToViewer) {
     if (privateToViewer) return "private, no-cache";
     const int td = std::max(1, targetDuration);
-    if (blocking) return "public, max-age=" + std::to_string(6 * td);
+    if (blocking) return "public, max-age=0, s-maxage=" + std::to_string(6 * td);
     return "public, max-age=0, s-maxage=" + std::to_string(std::max(1, td / 2));
 }
 

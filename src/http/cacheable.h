@@ -15,10 +15,12 @@
 namespace hlsd {
 
 // Cache-Control of a playlist. A blocking reload (_HLS_msn) names a state that never changes
-// once reached: 6 target durations. A plain one changes each part or segment: browsers ask
-// again each time (max-age=0), shared caches keep it about half a target duration, which in
-// whole seconds (what nginx and most CDNs count) is at least 1. With access control the
-// playlist may carry a viewer's token: nobody shares it.
+// once reached: shared caches keep it 6 target durations. A plain one changes each part or
+// segment: shared caches keep it about half a target duration, which in whole seconds (what
+// nginx and most CDNs count) is at least 1. Browsers ask again each time (max-age=0): Video.js
+// asks for the same blocking state more than once and needs the newest playlist each time
+// (with max-age for browsers it played 44 % of the time). With access control the playlist may
+// carry a viewer's token: nobody shares it.
 std::string playlistCacheControl(int targetDuration, bool blocking, bool privateToViewer);
 
 // Whether Accept-Encoding admits gzip (a "gzip", "x-gzip" or "*" coding without q=0).

@@ -5,6 +5,7 @@ those say EDIT (origin address, listen address, certificate) plus the paths a no
 instance needs; a shipped file that no longer has the expected lines fails loudly. Every
 process is started here and stopped by PID. Loopback only.
 """
+import atexit
 import json
 import os
 import re
@@ -37,6 +38,15 @@ def wait_for(check, seconds, what):
     raise RuntimeError(f"timed out waiting for {what}")
 
 
+_started = []  # every Proc, stopped at exit whatever failed on the way (a failed set-up too)
+
+
+@atexit.register
+def _stop_all():
+    for p in reversed(_started):
+        p.stop()
+
+
 class Proc:
     """A started process, its output in a file, stopped by PID (and its children)."""
 
@@ -47,6 +57,7 @@ class Proc:
         self.p = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT, env=env,
                                   stdin=stdin, start_new_session=True)
         self.pid = self.p.pid
+        _started.append(self)
 
     def alive(self):
         return self.p.poll() is None
@@ -56,6 +67,8 @@ class Proc:
             return f.read().decode(errors="replace")
 
     def stop(self):
+        if self.out.closed:
+            return
         if self.alive():
             try:
                 os.killpg(self.pid, signal.SIGTERM)

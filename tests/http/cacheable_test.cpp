@@ -9,8 +9,8 @@ namespace hlsd {
 namespace {
 
 TEST(Cacheable, PlaylistLifetimesFollowTheTargetDuration) {
-    EXPECT_EQ(playlistCacheControl(1, true, false), "public, max-age=6");
-    EXPECT_EQ(playlistCacheControl(4, true, false), "public, max-age=24");
+    EXPECT_EQ(playlistCacheControl(1, true, false), "public, max-age=0, s-maxage=6");
+    EXPECT_EQ(playlistCacheControl(4, true, false), "public, max-age=0, s-maxage=24");
     // Half a target duration, in the whole seconds caches count, never 0 (not cached at all).
     EXPECT_EQ(playlistCacheControl(1, false, false), "public, max-age=0, s-maxage=1");
     EXPECT_EQ(playlistCacheControl(2, false, false), "public, max-age=0, s-maxage=1");

@@ -51,7 +51,8 @@ TEST(CacheHeaders, EachResponseKindTellsCachesHowLongItLives) {
     const long long last = p->mediaSequence + static_cast<long long>(p->segments.size()) - 1;
     const auto blocking = httpGet(s.port, "/live/index.m3u8?_HLS_msn=" + std::to_string(last));
     ASSERT_EQ(blocking.status, 200);
-    EXPECT_EQ(blocking.header("cache-control"), "public, max-age=" + std::to_string(6 * td));
+    EXPECT_EQ(blocking.header("cache-control"),
+              "public, max-age=0, s-maxage=" + std::to_string(6 * td));
 
     const std::string kMedia = "public, max-age=86400, immutable";
     for (const std::string& uri :
