@@ -19,7 +19,7 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 # openssl, libnss3-tools: the HTTPS tests' test CA (tests/support/make-test-ca.sh) and
 # Chromium's trust in it (certutil).
 # nginx, varnish: the edge tests run the shipped edge configurations (tests/edge/).
-[ "$mode" = test ] && packages+=(curl valgrind openssl libnss3-tools nginx varnish python3)
+[ "$mode" = test ] && packages+=(curl valgrind openssl libnss3-tools nginx varnish python3 iproute2)
 # libFuzzer (`make fuzz`): clang and its runtime libraries (libFuzzer, ASan, UBSan).
 [ "$mode" = fuzz ] && packages+=(clang libclang-rt-14-dev)
 

@@ -137,6 +137,27 @@ class NginxEdge(unittest.TestCase):
         self.assertEqual(gzip.decompress(zipped[2]), plain[2])
         self.assertTrue(plain[2].startswith(b"#EXTM3U\n"))
 
+    def test_media_is_asked_for_once_whatever_players_append(self):
+        hlsd, edge = ENV["hlsd"], self.edge
+        _, _, text = playlist_state(hlsd.base)
+        segment = [l for l in text.splitlines() if l and not l.startswith("#")][-1]
+        before = edgelib.requests_by_route(hlsd.base)
+
+        def view(i):  # players' cache-busters, all at once
+            return edgelib.get(edge.base + f"live/{segment}?t={i}")
+
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(view, range(20)))
+        after = edgelib.requests_by_route(hlsd.base)
+        self.assertEqual([a[0] for a in answers], [200] * 20)
+        self.assertEqual(len({a[2] for a in answers}), 1)
+        self.assertEqual(after.get("segment", 0) - before.get("segment", 0), 1)
+        # The edge keeps its connections to hlsd open between requests (HTTP/1.1 keep-alive).
+        time.sleep(0.2)
+        out = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{hlsd.port} )"],
+                             capture_output=True, text=True).stdout
+        self.assertTrue(out.strip(), "no idle connection from the edge to hlsd")
+
     def test_identical_blocking_reloads_reach_hlsd_once(self):
         hlsd, edge = ENV["hlsd"], self.edge
         for _ in range(3):  # a few rounds: the first may meet a part just being published
