@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Caching edges in front of hlsd under load: what reaches the origin, what it costs, errors.
 
-    python3 bench/edge.py [--json build/bench/edge.json] [--update bench/RESULTS.md]
+    python3 bench/edge.py [--engine nginx|varnish|both] [--browser] [--json build/bench/edge.json]
+                          [--update bench/RESULTS.md]
+    python3 bench/edge.py --engine varnish --merge OLD.json --json NEW.json
     python3 bench/edge.py --from-json build/bench/edge.json --update bench/RESULTS.md
 
 hlsd (build/hlsd, the shipped conf/hlsd.yml: test pattern 1280x720, 1 s segments, 0.2 s parts,
@@ -23,6 +25,14 @@ through one edge, as many through a second tier (an edge on 127.0.0.4 whose upst
 after the first answer any direct viewer got for that part (same clock: CLOCK_MONOTONIC, shared
 by the viewer processes). --browser: tests/browser/edge.mjs (hls.js in Chromium) instead, when
 it exists.
+
+--engine both (the default) does all of that through nginx edges, then again (a fresh hlsd, the
+same viewers and method) through the shipped Varnish edge: packaging/examples/varnish-edge.vcl in
+varnishd behind nginx-varnish-edge.conf (tests/edge/edgelib.py's VarnishEdge, same addresses),
+with the load runs of --varnish-runs (40 and 400 viewers), the latency run, and with --browser
+edge.mjs --engine varnish; an edge's CPU is then its nginx front's plus its varnishd's (manager +
+child), and varnishstat's waiting-list counters are kept. The section adds "nginx vs Varnish".
+--engine varnish --merge OLD.json: the nginx figures of an earlier run, this run's Varnish ones.
 
 The viewer processes run this file with --viewers (bench/viewers.py's LlViewers, with its MPEG-TS
 body check extended to fMP4 fragments, since the shipped configuration serves fMP4; their
@@ -204,6 +214,30 @@ class Cpu:
         return out
 
 
+VARNISH_COUNTERS = ("MAIN.client_req", "MAIN.cache_hit", "MAIN.cache_miss", "MAIN.cache_hitmiss",
+                    "MAIN.cache_hitpass", "MAIN.backend_req", "MAIN.s_pass", "MAIN.busy_sleep",
+                    "MAIN.busy_wakeup", "MAIN.busy_killed")
+
+
+def varnish_counters(edge):
+    """A Varnish edge's counters (varnishstat -1 -j): requests, hits, misses, fetches from hlsd,
+    requests put to sleep on an object being fetched (busy_sleep) and woken (busy_wakeup);
+    {} for an nginx edge or when varnishstat fails."""
+    if not getattr(edge, "varnish", None):
+        return {}
+    cmd = ["varnishstat", "-n", os.path.join(edge.tmp, "varnish"), "-1", "-j"]
+    for c in VARNISH_COUNTERS:
+        cmd += ["-f", c]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        data = json.loads(r.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return {}
+    counters = data.get("counters", data)  # 6.5+: under "counters"
+    return {k: v["value"] for k, v in counters.items()
+            if isinstance(v, dict) and "value" in v and k in VARNISH_COUNTERS}
+
+
 def start_viewers(tag, url, n, seconds, hint_share, per_process, stagger, extra=()):
     procs = []
     chunks = [per_process] * (n // per_process) + ([n % per_process] if n % per_process else [])
@@ -283,18 +317,25 @@ def sum_totals(totals):
 
 
 def load_run(a, env, n, seconds):
-    hlsd, edges = env["hlsd"], env["edges"]
-    B.SECTION[0] = f"load-{n}"
-    B.log(f"load: {n} viewers through {len(edges)} edges for {seconds} s")
-    cpu = Cpu({"hlsd": [hlsd.proc.pid, False],
-               **{f"edge{i + 1}": [e.proc.pid, True] for i, e in enumerate(edges)}})
+    hlsd, edges, engine = env["hlsd"], env["edges"], env["engine"]
+    prefix = "" if engine == "nginx" else engine + "-"
+    B.SECTION[0] = f"load-{prefix}{n}"
+    B.log(f"load: {n} viewers through {len(edges)} {engine} edges for {seconds} s")
+    groups = {"hlsd": [hlsd.proc.pid, False],
+              **{f"edge{i + 1}": [e.proc.pid, True] for i, e in enumerate(edges)}}
+    for i, e in enumerate(edges):  # a Varnish edge: its nginx front (above) and varnishd
+        if getattr(e, "varnish", None):
+            groups[f"edge{i + 1}_varnishd"] = [e.varnish.pid, True]
+    cpu = Cpu(groups)
+    vs0 = [varnish_counters(e) for e in edges]
+    log0 = [len(e.errors().splitlines()) for e in edges]  # only what this run logged, below
     per_edge = [n // len(edges) + (1 if i < n % len(edges) else 0) for i in range(len(edges))]
     m0 = E.requests_by_route(hlsd.base)
     p0, per_segment = position(hlsd.base)
     c0, s0, t0, l0 = cpu.read(), S.system_cpu(), time.monotonic(), B.loadavg()
     procs = []
     for i, (e, k) in enumerate(zip(edges, per_edge)):
-        procs += start_viewers(f"{n}-edge{i + 1}", e.base + "live/index.m3u8", k, seconds,
+        procs += start_viewers(f"{prefix}{n}-edge{i + 1}", e.base + "live/index.m3u8", k, seconds,
                                a.hint_share, a.per_process, a.stagger)
     vcpu = Cpu({f"v{i}": [p.pid, False] for i, p in enumerate(procs)})
     v0 = vcpu.read()
@@ -320,7 +361,8 @@ def load_run(a, env, n, seconds):
     served = sum(v for k, v in delta.items() if k not in ("metrics", "healthz"))
     ne = len(edges)
     totals = sum_totals([t for t, _ in results])
-    run = {"viewers": n, "per_edge": per_edge, "seconds": seconds, "wall_s": round(wall, 2),
+    vs1 = [varnish_counters(e) for e in edges]
+    run = {"engine": engine, "viewers": n, "per_edge": per_edge, "seconds": seconds, "wall_s": round(wall, 2),
            "processes": len(procs), "parts_produced": parts, "segments_produced": segments,
            "parts_per_segment": per_segment, "origin_requests": delta,
            "origin_requests_per_s": served / wall,
@@ -337,9 +379,17 @@ def load_run(a, env, n, seconds):
                                 for i in range(ne)]}
     run["cpu_percent"]["edges"] = sum(v for k, v in run["cpu_percent"].items()
                                       if k.startswith("edge"))
+    if any(k.endswith("_varnishd") for k in run["cpu_percent"]):
+        cp = run["cpu_percent"]
+        run["edges_cpu_split"] = {
+            "nginx_front": sum(v for k, v in cp.items() if re.fullmatch(r"edge\d+", k)),
+            "varnishd": sum(v for k, v in cp.items() if k.endswith("_varnishd"))}
+    if any(vs0) and any(vs1):
+        run["varnish_counters"] = [{k: c1.get(k, 0) - c0.get(k, 0) for k in c1}
+                                   for c0, c1 in zip(vs0, vs1)]
     run["requests_per_viewer_per_part"] = totals["requests"] / max(1, n) / max(1, parts)
-    for e in edges:
-        errs = [l for l in e.errors().splitlines() if "[warn]" in l or "[error]" in l
+    for e, skip in zip(edges, log0):
+        errs = [l for l in e.errors().splitlines()[skip:] if "[warn]" in l or "[error]" in l
                 or "[crit]" in l]
         run.setdefault("nginx_error_log", []).extend(errs[-20:])
     B.log(f"  {parts} parts, origin {json.dumps(delta, sort_keys=True)}, "
@@ -353,19 +403,21 @@ def load_run(a, env, n, seconds):
 
 def latency_run(a, env):
     """Direct, one edge, two tiers, at the same time."""
-    hlsd, edge1, tier2 = env["hlsd"], env["edges"][0], env["tier2"]
-    B.SECTION[0] = "latency"
+    hlsd, edge1, tier2, engine = env["hlsd"], env["edges"][0], env["tier2"], env["engine"]
+    prefix = "" if engine == "nginx" else engine + "-"
+    B.SECTION[0] = prefix + "latency"
     n, seconds = a.latency_viewers, a.latency_seconds
-    B.log(f"latency: {n} viewers direct, {n} through one edge, {n} through two tiers, {seconds} s")
+    B.log(f"latency: {n} viewers direct, {n} through one {engine} edge, {n} through two tiers, "
+          f"{seconds} s")
     groups = {"direct": hlsd.base, "one edge": edge1.base, "two tiers": tier2.base}
     s0 = S.system_cpu()
-    procs = {g: start_viewers(f"lat-{i}", base + "live/index.m3u8", n, seconds, 0.0,
+    procs = {g: start_viewers(f"{prefix}lat-{i}", base + "live/index.m3u8", n, seconds, 0.0,
                               a.per_process, a.stagger)
              for i, (g, base) in enumerate(groups.items())}
     res = {g: finish_viewers(ps, seconds) for g, ps in procs.items()}
     s1 = S.system_cpu()
     direct = [ans for _, ans in res["direct"]]
-    out = {"viewers_per_group": n, "seconds": seconds, "hint_share": 0.0,
+    out = {"engine": engine, "viewers_per_group": n, "seconds": seconds, "hint_share": 0.0,
            "steal_percent": S.steal_percent(s0, s1),
            "machine_busy_percent": round(100.0 * (s1[0] - s0[0]) / max(1, s1[1] - s0[1]), 1),
            "groups": {}}
@@ -382,17 +434,19 @@ def latency_run(a, env):
     return out
 
 
-def browser_run(a):
+def browser_run(a, engine="nginx"):
     """tests/browser/edge.mjs (hls.js in Chromium: hlsd's page direct and through the edge, at
     the same time; its own hlsd and edges), one and two tiers: its RESULT lines."""
     script = os.path.join(B.ROOT, "tests", "browser", "edge.mjs")
     if not os.path.exists(script):
         return {"skipped": "tests/browser/edge.mjs does not exist"}
-    B.SECTION[0] = "browser"
+    B.SECTION[0] = "browser" if engine == "nginx" else engine + "-browser"
     out = {}
     for tiers in (1, 2):
         cmd = ["node", os.path.relpath(script, B.ROOT), "--hlsd", os.path.relpath(B.HLSD, B.ROOT),
                "--tiers", str(tiers), "--seconds", str(a.browser_seconds), "--hlsjs", "0"]
+        if engine != "nginx":
+            cmd += ["--engine", engine]
         B.record(cmd)
         B.log("browser: " + " ".join(cmd))
         s0 = S.system_cpu()
@@ -441,6 +495,61 @@ def identity_run(a, env):
     return out
 
 
+def engine_pass(a, engine, runs, work, ca, hlsd_args, identity):
+    """A fresh hlsd, two edges of `engine` in front of it and a second tier: the identity run
+    (if asked), the load runs (runs: "VIEWERS:SECONDS,..."), the latency run; all stopped."""
+    kind = E.VarnishEdge if engine == "varnish" else E.NginxEdge
+    prefix = "" if engine == "nginx" else engine + "-"
+    shipped = ("packaging/examples/varnish-edge.vcl behind packaging/examples/"
+               "nginx-varnish-edge.conf" if engine == "varnish"
+               else "packaging/examples/nginx-edge.conf")
+    B.SECTION[0] = prefix + "setup"
+    env, out = {"engine": engine}, {"engine": engine, "runs": []}
+    try:
+        env["hlsd"] = E.Hlsd(B.HLSD, work, hlsd_args, name=prefix + "hlsd")
+        B.record([B.HLSD, "--source", "test", "--listen", "127.0.0.1:0", "--output-dir", "''",
+                  "--log-level", "info", *hlsd_args])
+        origin = f"127.0.0.1:{env['hlsd'].port}"
+        env["edges"] = [kind(origin, work, ca["cert"], ca["key"], host=h,
+                             name=f"{prefix}edge{i + 1}") for i, h in enumerate(EDGE_HOSTS)]
+        env["tier2"] = kind(f"{EDGE_HOSTS[0]}:{env['edges'][0].port}", work, ca["cert"],
+                            ca["key"], host=TIER2_HOST, name=prefix + "tier2")
+        for e in env["edges"] + [env["tier2"]]:
+            if getattr(e, "varnish", None):
+                B.record([x.replace(e.tmp, "$TMP") for x in e.varnish.p.args] +
+                         [f"# {e.host}, packaging/examples/varnish-edge.vcl"])
+            B.record(["nginx", "-p", "$TMP", "-e", "$TMP/error.log", "-c", "$TMP/nginx.conf",
+                      "-g", "'daemon off;'", f"# {e.host}, {shipped.split(' behind ')[-1]}"])
+        # the first part a viewer can start 3 parts back from
+        time.sleep(2)
+        out["shipped"] = shipped
+        out["hlsd_start"] = env["hlsd"].proc.text().splitlines()[:8]
+        if identity:
+            out["identity"] = identity_run(a, env)
+        for spec in runs.split(","):
+            n, seconds = (int(x) for x in spec.split(":"))
+            out["runs"].append(load_run(a, env, n, seconds))
+            if not env["hlsd"].proc.alive():
+                raise RuntimeError("hlsd exited: " + env["hlsd"].proc.text()[-2000:])
+            time.sleep(2)
+        if a.latency_seconds:
+            out["latency"] = latency_run(a, env)
+        out["hlsd_log_warnings"] = [l for l in env["hlsd"].proc.text().splitlines()
+                                    if re.search(r" (warning|error|critical) ", l)][-20:]
+        if engine == "varnish":
+            out["varnishd_log_tail"] = [l for e in env["edges"] + [env["tier2"]]
+                                        for l in e.varnish.text().splitlines()[-5:]]
+    finally:
+        for key in ("tier2",):
+            if key in env:
+                env[key].stop()
+        for e in reversed(env.get("edges", [])):
+            e.stop()
+        if "hlsd" in env:
+            env["hlsd"].stop()
+    return out
+
+
 def run(a):
     started, t_start = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
     work = B.scratch_dir("edge-")
@@ -450,58 +559,51 @@ def run(a):
               "$CA", "'hlsd edge'"])
     conf = os.path.join(B.ROOT, "conf", "hlsd.yml")
     hlsd_args = ["--config", conf, "--trusted-proxies", ",".join(EDGE_HOSTS)]
-    env = {}
-    try:
-        env["hlsd"] = E.Hlsd(B.HLSD, work, hlsd_args)
-        B.record([B.HLSD, "--source", "test", "--listen", "127.0.0.1:0", "--output-dir", "''",
-                  "--log-level", "info", *hlsd_args])
-        origin = f"127.0.0.1:{env['hlsd'].port}"
-        env["edges"] = [E.NginxEdge(origin, work, ca["cert"], ca["key"], host=h,
-                                    name=f"edge{i + 1}") for i, h in enumerate(EDGE_HOSTS)]
-        env["tier2"] = E.NginxEdge(f"{EDGE_HOSTS[0]}:{env['edges'][0].port}", work, ca["cert"],
-                                   ca["key"], host=TIER2_HOST, name="tier2")
-        for e in env["edges"] + [env["tier2"]]:
-            B.record(["nginx", "-p", "$TMP", "-e", "$TMP/error.log", "-c", "$TMP/nginx.conf",
-                      "-g", "'daemon off;'", f"# {e.host}, packaging/examples/nginx-edge.conf"])
-        # the first part a viewer can start 3 parts back from
-        time.sleep(2)
-        res = {"date": started.strftime("%Y-%m-%d %H:%M:%S UTC"), "machine": B.host(),
-               "loadavg_start": B.loadavg(),
-               "commit": B.first_line(["git", "-C", B.ROOT, "describe", "--always", "--dirty"]),
-               "nginx": B.first_line(["nginx", "-v"]),
-               "hlsd_built": time.strftime("%Y-%m-%d %H:%M:%S UTC",
-                                           time.gmtime(os.path.getmtime(B.HLSD))),
-               "hlsd_args": hlsd_args, "hint_share": a.hint_share, "per_process": a.per_process,
-               "stagger": a.stagger, "edges": list(EDGE_HOSTS), "nginx_workers_per_edge": 1,
-               "hlsd_start": env["hlsd"].proc.text().splitlines()[:8], "runs": []}
-        if a.identity_seconds:
-            res["identity"] = identity_run(a, env)
-        for spec in a.runs.split(","):
-            n, seconds = (int(x) for x in spec.split(":"))
-            res["runs"].append(load_run(a, env, n, seconds))
-            if not env["hlsd"].proc.alive():
-                raise RuntimeError("hlsd exited: " + env["hlsd"].proc.text()[-2000:])
-            time.sleep(2)
-        if a.latency_seconds:
-            res["latency"] = latency_run(a, env)
-        res["hlsd_log_warnings"] = [l for l in env["hlsd"].proc.text().splitlines()
-                                    if re.search(r" (warning|error|critical) ", l)][-20:]
-    finally:
-        for key in ("tier2",):
-            if key in env:
-                env[key].stop()
-        for e in reversed(env.get("edges", [])):
-            e.stop()
-        if "hlsd" in env:
-            env["hlsd"].stop()
+    engines = ["nginx", "varnish"] if a.engine == "both" else [a.engine]
+    head = {"date": started.strftime("%Y-%m-%d %H:%M:%S UTC"), "machine": B.host(),
+            "loadavg_start": B.loadavg(),
+            "commit": B.first_line(["git", "-C", B.ROOT, "describe", "--always", "--dirty"]),
+            "nginx": B.first_line(["nginx", "-v"]),
+            "hlsd_built": time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                        time.gmtime(os.path.getmtime(B.HLSD))),
+            "hlsd_args": hlsd_args, "hint_share": a.hint_share, "per_process": a.per_process,
+            "stagger": a.stagger, "edges": list(EDGE_HOSTS), "nginx_workers_per_edge": 1}
+    if a.merge:  # the nginx figures of an earlier run; this run's Varnish figures beside them
+        with open(a.merge) as fh:
+            res = json.load(fh)
+        res.pop("varnish", None)
+        res["merged"] = {"nginx_from": a.merge}
+    else:
+        res = dict(head, engines=engines, runs=[])
+    if "nginx" in engines:
+        got = engine_pass(a, "nginx", a.runs, work, ca, hlsd_args, a.identity_seconds)
+        res.update({k: v for k, v in got.items() if k not in ("engine", "shipped")})
+    if "varnish" in engines:
+        got = engine_pass(a, "varnish", a.varnish_runs, work, ca, hlsd_args, 0)
+        got["version"] = B.first_line(["varnishd", "-V"])
+        if a.merge:
+            got.update({k: head[k] for k in ("date", "loadavg_start", "commit", "hlsd_built")})
+        res["varnish"] = got
+        if a.merge:
+            res.setdefault("engines", ["nginx"])
+            res["engines"] = [e for e in res["engines"] if e != "varnish"] + ["varnish"]
     if a.browser:  # after the edges above are gone: edge.mjs starts its own hlsd and edges
         save(res, a.json)  # the load runs are kept whatever happens to the browser run
-        try:
-            res["browser"] = browser_run(a)
-        except Exception as e:  # noqa: BLE001  (a test of another change: reported, not fatal)
-            res["browser"] = {"error": repr(e)[:500]}
-    res["loadavg_end"], res["duration_s"] = B.loadavg(), round(time.monotonic() - t_start)
-    res["commands"] = [c[1] for c in B.COMMANDS]
+        for engine in engines:
+            try:
+                got = browser_run(a, engine)
+            except Exception as e:  # noqa: BLE001  (a test of another change: reported, not fatal)
+                got = {"error": repr(e)[:500]}
+            if engine == "nginx":
+                res["browser"] = got
+            else:
+                res["varnish"]["browser"] = got
+    ends = {"loadavg_end": B.loadavg(), "duration_s": round(time.monotonic() - t_start),
+            "commands": [c[1] for c in B.COMMANDS]}
+    if a.merge:
+        res["varnish"].update(ends)
+    else:
+        res.update(ends)
     return res
 
 
@@ -520,15 +622,21 @@ def scrub(text):
 
 
 def section(res):
-    runs = sorted(res["runs"], key=lambda r: r["viewers"])
+    runs = sorted(res.get("runs", []), key=lambda r: r["viewers"])
     by_n = {r["viewers"]: r for r in runs}
     hs = res["hint_share"]
+    vr = res.get("varnish")
+    version = (f"; {varnish_version(vr)}" if vr and not res.get("merged") else "")
     out = [HEADING, "",
            f"Measured by `{res.get('command', 'python3 bench/edge.py')}` on {res['date']} "
            f"(commit `{res['commit']}`, {res['duration_s'] / 60:.1f} min, load average "
            f"{' '.join(res['loadavg_start'])} at the start, {' '.join(res['loadavg_end'])} at the "
-           f"end). {res['machine']['hlsd']} (build/hlsd of {res['hlsd_built']}); {res['nginx']}; "
-           f"{res['machine']['nproc']} × {res['machine']['cpu']}, shared with other jobs.", "",
+           f"end). {res['machine']['hlsd']} (build/hlsd of {res['hlsd_built']}); {res['nginx']}"
+           f"{version}; {res['machine']['nproc']} × {res['machine']['cpu']}, shared with other "
+           "jobs.", ""]
+    if not runs:  # Varnish only
+        return out + comparison(res) + browser_table(res) + commands(res)
+    out += [
            "**Method.** hlsd with the shipped `conf/hlsd.yml` (test pattern 1280x720 30 fps, 1 s "
            "segments of 5 × 0.2 s parts, fMP4) and `--trusted-proxies 127.0.0.2,127.0.0.3`; two "
            "nginx edges running the shipped `packaging/examples/nginx-edge.conf` unchanged but for "
@@ -577,8 +685,8 @@ def section(res):
     if len(lengths) > 1:
         out += ["Run lengths: " + "; ".join(f"{' and '.join(v)} viewers {k} s" for k, v in
                                             sorted(lengths.items())) +
-                " (the shorter runs keep the whole bench near 12 minutes; every figure is per "
-                "second or per part, so runs of different lengths compare).", ""]
+                " (the shorter runs keep the bench short; every figure is per second or per part, "
+                "so runs of different lengths compare).", ""]
     # criteria
     crit = []
     worst_part = max(r["per_edge_per_part"]["part"] for r in runs)
@@ -656,37 +764,7 @@ def section(res):
                        f"{f(v['ms']['p90'], 0)} ms | {f(v['ms']['p99'], 0)} ms | "
                        f"{f(v['ms']['max'], 0)} ms | {v['over_500ms']:,} | {x['errors']} |")
         out.append("")
-    br = res.get("browser")
-    if br and not br.get("skipped") and not br.get("error"):
-        out += ["### hls.js in Chromium through one edge and two tiers", "",
-                "`tests/browser/edge.mjs` (its own hlsd with the shipped conf/hlsd.yml and its own "
-                "edges, started after the runs above): hlsd's player page (hls.js, lowLatencyMode) "
-                "direct over HTTP/1.1 and through the edge (TLS + HTTP/2; with `--tiers 2` an edge "
-                "of an edge), both playing at the same time, each in its own Chromium; latency = now "
-                "− PROGRAM-DATE-TIME of the frame on screen, sampled every 250 ms after the first "
-                "frame. Its verdict (pass/fail bounds of that test) is given as it printed it.", "",
-                "| run | latency median direct | through the edge(s) | difference | p90 direct / "
-                "edge | `waiting` events direct / edge | blocking reload wait median direct / "
-                "edge | steal % | edge.mjs verdict |",
-                "|---|---|---|---|---|---|---|---|---|"]
-        for key, g in br.items():
-            if not isinstance(g, dict) or "direct" not in g:
-                out.append(f"| {key} | failed: {json.dumps(g)[:200]} | | | | | | | |")
-                continue
-            d, e = g["direct"], g["edge"]
-            diff = (e["latency_median"] - d["latency_median"]
-                    if d.get("latency_median") is not None and e.get("latency_median") is not None
-                    else None)
-            bw = [x.get("headers_ms", {}).get("blocking", {}).get("median") for x in (d, e)]
-            verdict = "passed" if g.get("passed") else "failed: " + "; ".join(
-                re.sub(r" \[\{.*", "", x) for x in g.get("failures", []))
-            out.append(f"| {key.replace('tiers', '')} tier{'s' if key != 'tiers1' else ''} | "
-                       f"{f(d['latency_median'], 2)} s | {f(e['latency_median'], 2)} s | "
-                       f"{'–' if diff is None else f'{diff:+.2f} s'} | "
-                       f"{f(d['latency_p90'], 2)} / {f(e['latency_p90'], 2)} s | "
-                       f"{d['waits']} / {e['waits']} | {f(bw[0], 0)} / {f(bw[1], 0)} ms | "
-                       f"{g['steal_percent']:.0f} | {verdict} |")
-        out.append("")
+    out += comparison(res) + browser_table(res)
     ident = res.get("identity")
     if ident:
         h = ident["playlist_headers"]
@@ -702,9 +780,256 @@ def section(res):
                 "Valid HTTP/1.1, and no browser is such a client (they all send gzip), so the "
                 "viewers of every run above send Chromium's `Accept-Encoding: gzip, deflate, br, "
                 "zstd` and unzip, with the same Content-Length check on the bytes received.", ""]
-    out += ["Commands (ports and scratch paths vary per run):", ""]
+    return out + commands(res)
+
+
+def run_lengths(runs):
+    by = {}
+    for r in runs:
+        by.setdefault(r["seconds"], []).append(str(r["viewers"]))
+    return "; ".join(f"{' and '.join(v)} viewers {k} s each" if len(v) > 1 else
+                     f"{v[0]} viewers {k} s" for k, v in sorted(by.items()))
+
+
+def varnish_version(vr):
+    m = re.search(r"varnish-([0-9.]+)", vr.get("version", ""))
+    return f"Varnish {m.group(1)}" if m else vr.get("version", "Varnish")
+
+
+def comparison(res):
+    """### nginx vs Varnish: the load runs both engines ran, the delay through tiers."""
+    vr = res.get("varnish")
+    if not vr or not vr.get("runs"):
+        return []
+    ng = {r["viewers"]: r for r in res.get("runs", [])}
+    va = {r["viewers"]: r for r in vr["runs"]}
+    if res.get("merged"):
+        when = (f"measured by `{vr.get('command', 'python3 bench/edge.py --engine varnish')}` on "
+                f"{vr['date']} (commit `{vr['commit']}`, {vr['duration_s'] / 60:.1f} min, load "
+                f"average {' '.join(vr['loadavg_start'])} at the start, "
+                f"{' '.join(vr['loadavg_end'])} at the end; build/hlsd of {vr['hlsd_built']}); the "
+                "nginx figures are those above, from an earlier run")
+    elif res.get("runs"):
+        when = "after the nginx runs, in the same invocation"
+    else:
+        when = "measured by the command above"
+    out = ["### nginx vs Varnish", "",
+           "The same viewers and method through the shipped Varnish edge instead: "
+           f"`packaging/examples/varnish-edge.vcl` in varnishd ({varnish_version(vr)}, "
+           "`-s malloc,128m`, Varnish's other defaults) behind "
+           "`packaging/examples/nginx-varnish-edge.conf` (nginx for TLS + HTTP/2 and the plain "
+           "listener, `proxy_buffering off`, `/live/` passed to varnishd over loopback), both "
+           "unchanged but for their EDIT lines (tests/edge/edgelib.py's VarnishEdge: one nginx "
+           "worker each), on 127.0.0.2 and 127.0.0.3, and a second tier on 127.0.0.4 for the delay "
+           f"table; a fresh hlsd with the same arguments; {when}. Runs through Varnish: "
+           f"{run_lengths(vr['runs'])}. *Edges CPU* for Varnish = both nginx fronts (master + "
+           "worker) + both varnishd (manager + child).", "",
+           "| edge | viewers (2 edges) | run | origin requests/s | part requests per part per edge "
+           "| blocking reloads per part per edge | hlsd CPU % | edges CPU % (both) | viewer errors "
+           "| late p50 / p90 / p99 ms (held answers) | steal % (machine busy %) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for n in sorted(va):
+        for name, r in (("nginx", ng.get(n)), ("Varnish", va[n])):
+            if r is None:
+                continue
+            t, late = r["viewers_totals"], r["lateness_all_edges"]
+            errs = f"{t['errors']}" + (" (" + ", ".join(
+                f"{k} {v}" for k, v in sorted(t["error_kinds"].items())) + ")"
+                if t["error_kinds"] else "")
+            split = r.get("edges_cpu_split")
+            cpu = f(r["cpu_percent"]["edges"]) + (
+                f" ({f(split['nginx_front'])} nginx + {f(split['varnishd'])} varnishd)"
+                if split else "")
+            ms = late["ms"]
+            out.append(
+                f"| {name} | {n} | {r['seconds']} s, {r['parts_produced']} parts | "
+                f"{f(r['origin_requests_per_s'])} | {r['per_edge_per_part']['part']:.3f} | "
+                f"{r['per_edge_per_part']['playlist']:.3f} | {f(r['cpu_percent']['hlsd'])} | "
+                f"{cpu} | {errs} | {f(ms['p50'], 0)} / {f(ms['p90'], 0)} / {f(ms['p99'], 0)} "
+                f"({late['held']:,}) | {r['steal_percent']:.0f} ({r['machine_busy_percent']:.0f}) |")
+    out.append("")
+    # what differs, from the figures
+    n = max(va)
+    v = va[n]
+    both = [k for k in sorted(va) if k in ng]
+    notes = []
+    vc = v.get("varnish_counters") or []
+    sleeps = sum(c.get("MAIN.busy_sleep", 0) for c in vc)
+    wakes = sum(c.get("MAIN.busy_wakeup", 0) for c in vc)
+    killed = sum(c.get("MAIN.busy_killed", 0) for c in vc)
+
+    def late(r):
+        ms = r["lateness_all_edges"]["ms"]
+        return f"{f(ms['p50'], 0)} / {f(ms['p99'], 0)} ms"
+    if both:
+        text = ("- **Late** (held answers after the first viewer's, median / p99): " + "; ".join(
+            f"{k} viewers: nginx {late(ng[k])}, Varnish {late(va[k])}" for k in both) + ". "
+            "nginx's `proxy_cache_lock` lets one request fetch a part or playlist state and the "
+            "others waiting for it re-check the cache on a fixed 500 ms timer, so they get it up "
+            "to 500 ms after it arrived. Varnish puts them on the object's waiting list and wakes "
+            "them as soon as the fetch has hlsd's headers, and streams the body to all of them as "
+            "it comes" +
+            (f" (varnishstat over the {n}-viewer run, both edges: {sleeps:,} requests put to sleep "
+             f"on an object being fetched, {wakes:,} woken, {killed} dropped)" if vc else "") + ".")
+        calm = [k for k in both if va[k]["machine_busy_percent"] < 50]
+        for k in both:
+            r = va[k]
+            if r["machine_busy_percent"] < 85:
+                continue
+            text += (f" At {k} viewers through Varnish the machine was "
+                     f"{r['machine_busy_percent']:.0f} % busy ({res['machine']['nproc']} cores shared "
+                     f"by the viewer processes at {f(r['viewer_processes_cpu_percent'], 0)} % of "
+                     f"one core, both edges at {f(r['cpu_percent']['edges'], 0)} % and hlsd; "
+                     f"{r['viewers_totals']['behind']:,} reloads found their viewer behind the "
+                     f"live edge, against {ng[k]['viewers_totals']['behind']:,} through nginx at "
+                     f"{ng[k]['machine_busy_percent']:.0f} % busy), so part of that run's delay is "
+                     "likely a wait for a CPU" +
+                     (f"; at {calm[-1]} viewers ({va[calm[-1]]['machine_busy_percent']:.0f} % "
+                      f"busy) the Varnish median was {late(va[calm[-1]]).split(' /')[0]} ms"
+                      if calm else "") + ".")
+        notes.append(text)
+    g = ng.get(n)
+    if g:
+        notes.append(
+            f"- **Origin.** Both edges coalesce: at {n} viewers, per part per edge, "
+            f"{g['per_edge_per_part']['part']:.3f} (nginx) and {v['per_edge_per_part']['part']:.3f}"
+            f" (Varnish) part requests, {g['per_edge_per_part']['playlist']:.3f} and "
+            f"{v['per_edge_per_part']['playlist']:.3f} blocking reloads reached hlsd; hlsd's CPU "
+            f"{f(g['cpu_percent']['hlsd'])} % and {f(v['cpu_percent']['hlsd'])} %.")
+    if both:
+        parts, ratios = [], []
+        for k in both:
+            gc, vcpu = ng[k]["cpu_percent"]["edges"], va[k]["cpu_percent"]["edges"]
+            split = va[k].get("edges_cpu_split") or {}
+            ratios.append(vcpu / gc if gc else 0)
+            parts.append(f"{k} viewers: Varnish {f(vcpu)} % ({f(split.get('nginx_front'))} % "
+                         f"nginx fronts + {f(split.get('varnishd'))} % varnishd), nginx {f(gc)} %"
+                         + (f" ({ratios[-1]:.1f} ×)" if gc else ""))
+        text = "- **Edge CPU** (both edges, % of one core): " + "; ".join(parts) + "."
+        if max(ratios) > 1.15:
+            text += (" On the Varnish edge every viewer request crosses two processes: nginx "
+                     "takes it and passes it, unbuffered, over loopback to varnishd, which "
+                     "answers from its cache; on the nginx edge one worker answers it from its "
+                     "own cache.")
+            split, gc = v.get("edges_cpu_split") or {}, (g or {}).get("cpu_percent", {}).get("edges")
+            if gc and split.get("nginx_front", 0) > gc:
+                text += (f" At {n} viewers the Varnish edges' nginx fronts alone used more than "
+                         "the whole nginx edges.")
+        elif min(ratios) >= 0.87:
+            text += " About the same."
+        notes.append(text)
+        notes.append("- **Errors.** Viewer errors: " + "; ".join(
+            f"{k} viewers: nginx {ng[k]['viewers_totals']['errors']}, Varnish "
+            f"{va[k]['viewers_totals']['errors']}" for k in both) + ".")
+        calm = [k for k in both if va[k]["machine_busy_percent"] < 50] or both
+        k = calm[-1]
+        errs = sum(ng[x]["viewers_totals"]["errors"] + va[x]["viewers_totals"]["errors"]
+                   for x in both)
+        worst = max(max(r["per_edge_per_part"].values()) for x in both for r in (ng[x], va[x]))
+        notes.insert(0, f"- **In short.** At {k} viewers a waiting viewer got its part "
+                        f"{late(va[k]).split(' /')[0]} ms after the first one through Varnish, "
+                        f"{late(ng[k]).split(' /')[0]} ms through nginx (medians" +
+                        (f"; at {n} viewers {late(va[n]).split(' /')[0]} against "
+                         f"{late(ng[n]).split(' /')[0]} ms, the machine "
+                         f"{va[n]['machine_busy_percent']:.0f} % busy through Varnish"
+                         if k != n and n in ng else "") + "), with the same "
+                        f"origin load (≤ {worst:.3f} requests per part per edge) and {errs} "
+                        f"viewer errors in all, for {min(ratios):.1f}–{max(ratios):.1f} × the "
+                        "edges' CPU.")
+    worst = max(max(r["per_edge_per_part"].values()) for r in vr["runs"])
+    crit = (f"- **Criteria through Varnish**: ≤ 1.1 origin requests per part per edge: worst run "
+            f"{worst:.3f} → {'met' if worst <= 1.1 else '**missed**'}")
+    lo_n = min(va)
+    if lo_n != n:
+        lo = va[lo_n]
+        crit += (f"; hlsd at {n} against {lo_n} viewers: CPU ratio "
+                 f"{v['cpu_percent']['hlsd'] / lo['cpu_percent']['hlsd']:.2f}, requests/s ratio "
+                 f"{v['origin_requests_per_s'] / lo['origin_requests_per_s']:.2f}")
+    errors = sum(r["viewers_totals"]["errors"] for r in vr["runs"])
+    crit += f"; viewer errors {errors} → {'met' if errors == 0 else '**missed**'}."
+    notes.append(crit)
+    out += notes + [""]
+    lats = [(name, x) for name, x in (("nginx", res.get("latency")), ("Varnish", vr.get("latency")))
+            if x]
+    if len(lats) == 2 or (lats and lats[0][0] == "Varnish"):
+        out += ["Delay through one edge and two tiers, as measured above (" + "; ".join(
+            f"{name}: {x['viewers_per_group']} viewers per path, {x['seconds']} s, steal "
+            f"{x['steal_percent']:.0f} %, machine busy {x['machine_busy_percent']:.0f} %"
+            for name, x in lats) + "): a held blocking reload's answer after the first direct "
+            "viewer's, per part.", "",
+            "| path | " + " | ".join(f"{name}: held answers | {name}: delay p50 / p90 / p99 / max "
+                                     "| over 500 ms" for name, _ in lats) + " |",
+            "|---|" + "---|---|---|" * len(lats)]
+        for path in lats[0][1]["groups"]:
+            cells = []
+            for _, x in lats:
+                gx = x["groups"].get(path)
+                if gx is None:
+                    cells += ["–", "–", "–"]
+                    continue
+                d = gx["vs_direct"]
+                cells += [f"{d['held']:,} of {d['answers']:,}",
+                          f"{f(d['ms']['p50'], 0)} / {f(d['ms']['p90'], 0)} / "
+                          f"{f(d['ms']['p99'], 0)} / {f(d['ms']['max'], 0)} ms"
+                          + (f" ({gx['errors']} errors)" if gx["errors"] else ""),
+                          f"{d['over_500ms']:,}"]
+            out.append(f"| {path} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out
+
+
+def browser_table(res):
+    """### hls.js in Chromium: tests/browser/edge.mjs, nginx and (--engine varnish) Varnish."""
+    vr = res.get("varnish") or {}
+    sets = [(name, b) for name, b in (("nginx", res.get("browser")),
+                                      ("Varnish", vr.get("browser")))
+            if b and not b.get("skipped")]
+    if not sets:
+        return []
+    out = ["### hls.js in Chromium through one edge and two tiers", "",
+           "`tests/browser/edge.mjs` (its own hlsd with the shipped conf/hlsd.yml and its own "
+           "edges, started after the runs above): hlsd's player page (hls.js, lowLatencyMode) "
+           "direct over HTTP/1.1 and through the edge (TLS + HTTP/2; with `--tiers 2` an edge "
+           "of an edge), both playing at the same time, each in its own Chromium; latency = now "
+           "− PROGRAM-DATE-TIME of the frame on screen, sampled every 250 ms after the first "
+           "frame. Its verdict (pass/fail bounds of that test) is given as it printed it." +
+           (" *Varnish* rows: the same with `--engine varnish` (the shipped Varnish edge, tiers "
+            "of them)." if any(name == "Varnish" for name, _ in sets) else ""), "",
+           "| run | latency median direct | through the edge(s) | difference | p90 direct / "
+           "edge | `waiting` events direct / edge | blocking reload wait median direct / "
+           "edge | steal % | edge.mjs verdict |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    named = len(sets) > 1 or sets[0][0] != "nginx"
+    for name, br in sets:
+        if br.get("error"):
+            out.append(f"| {name} | failed: {br['error'][:200]} | | | | | | | |")
+            continue
+        for key, g in br.items():
+            label = f"{key.replace('tiers', '')} tier{'s' if key != 'tiers1' else ''}"
+            label = f"{name}, {label}" if named else label
+            if not isinstance(g, dict) or "direct" not in g:
+                out.append(f"| {label} | failed: {json.dumps(g)[:200]} | | | | | | | |")
+                continue
+            d, e = g["direct"], g["edge"]
+            diff = (e["latency_median"] - d["latency_median"]
+                    if d.get("latency_median") is not None and e.get("latency_median") is not None
+                    else None)
+            bw = [x.get("headers_ms", {}).get("blocking", {}).get("median") for x in (d, e)]
+            verdict = "passed" if g.get("passed") else "failed: " + "; ".join(
+                re.sub(r" \[\{.*", "", x) for x in g.get("failures", []))
+            out.append(f"| {label} | "
+                       f"{f(d['latency_median'], 2)} s | {f(e['latency_median'], 2)} s | "
+                       f"{'–' if diff is None else f'{diff:+.2f} s'} | "
+                       f"{f(d['latency_p90'], 2)} / {f(e['latency_p90'], 2)} s | "
+                       f"{d['waits']} / {e['waits']} | {f(bw[0], 0)} / {f(bw[1], 0)} ms | "
+                       f"{g['steal_percent']:.0f} | {verdict} |")
+    return out + [""]
+
+
+def commands(res):
+    out = ["Commands (ports and scratch paths vary per run):", ""]
     seen = []
-    for c in res["commands"]:
+    for c in res.get("commands", []) + (res.get("varnish") or {}).get("commands", []):
         c = re.sub(r"--n \d+ --seconds \d+", "--n N --seconds S", scrub(c))
         c = re.sub(r"--url http://127\.0\.0\.\d:PORT", "--url http://HOST:PORT", c)
         if c not in seen:
@@ -713,7 +1038,8 @@ def section(res):
 
 
 def save(res, path):
-    res["command"] = " ".join(["python3", "bench/edge.py", *sys.argv[1:]])
+    (res["varnish"] if res.get("merged") else res)["command"] = " ".join(
+        ["python3", "bench/edge.py", *sys.argv[1:]])
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as fh:
         json.dump(res, fh, indent=1)
@@ -724,8 +1050,13 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--viewers":
         return viewers_main(sys.argv[2:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--engine", choices=("nginx", "varnish", "both"), default="both",
+                    help="the edges: the shipped nginx edge, the shipped Varnish edge, or both "
+                         "(one after the other, each with its own hlsd)")
     ap.add_argument("--runs", default="10:60,100:60,40:120,400:120",
-                    help="VIEWERS:SECONDS,... the load runs, in this order")
+                    help="VIEWERS:SECONDS,... the load runs through nginx edges, in this order")
+    ap.add_argument("--varnish-runs", default="40:120,400:120",
+                    help="VIEWERS:SECONDS,... the load runs through Varnish edges")
     ap.add_argument("--per-process", type=int, default=100, help="viewers per Python process")
     ap.add_argument("--hint-share", type=float, default=0.2,
                     help="share of the viewers that also GET the preload-hinted part")
@@ -741,7 +1072,12 @@ def main():
     ap.add_argument("--json", default=None, help="default build/bench/edge.json")
     ap.add_argument("--update", metavar="RESULTS_MD", help="also write the section into it")
     ap.add_argument("--from-json", metavar="JSON", help="measure nothing: the section from JSON")
+    ap.add_argument("--merge", metavar="JSON",
+                    help="with --engine varnish: the nginx figures from this earlier run's JSON, "
+                         "this run's Varnish figures added (written to --json)")
     a = ap.parse_args()
+    if a.merge and a.engine != "varnish":
+        ap.error("--merge goes with --engine varnish")
     load_bench()
     a.json = a.json or os.path.join(B.BUILD, "bench", "edge.json")
     if a.from_json:
