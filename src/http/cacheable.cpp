@@ -16,33 +16,46 @@ std::string playlistCacheControl(int targetDuration, bool blocking, bool private
     return "public, max-age=0, s-maxage=" + std::to_string(std::max(1, td / 2));
 }
 
-bool acceptsGzip(std::string_view header) {
-    while (!header.empty()) {
-        const size_t comma = header.find(',');
-        std::string_view item = header.substr(0, comma);
-        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-        const size_t semi = item.find(';');
-        std::string_view coding = item.substr(0, semi);
-        std::string_view params = semi == std::string_view::npos ? "" : item.substr(semi + 1);
-        auto trim = [](std::string_view s) {
-            while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-            while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-            return s;
-        };
-        coding = trim(coding);
-        std::string lower(coding);
-        std::transform(lower.begin(), lower.end(), lower.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
-        if (lower != "gzip" && lower != "x-gzip" && lower != "*") continue;
-        // q=0 (0, 0.0, 0.000) refuses; any other weight accepts.
-        params = trim(params);
-        if (params.size() >= 2 && (params[0] == 'q' || params[0] == 'Q') && params[1] == '=') {
-            std::string_view q = trim(params.substr(2));
-            if (!q.empty() && q.find_first_not_of("0.") == std::string_view::npos) continue;
+namespace {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// Whether a coding's parameters ("q=0", "x=1;q=0.000") refuse it.
+bool refused(std::string_view params) {
+    while (!params.empty()) {
+        const size_t semi = params.find(';');
+        const std::string_view p = trim(params.substr(0, semi));
+        params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
+        if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+            const std::string_view q = trim(p.substr(2));
+            return !q.empty() && q.find_first_not_of("0.") == std::string_view::npos;
         }
-        return true;
     }
     return false;
+}
+
+}  // namespace
+
+bool acceptsGzip(std::string_view header) {
+    // A coding named outright decides; "*" speaks only for codings not named (RFC 9110 §12.5.3).
+    int named = -1, any = -1;
+    while (!header.empty()) {
+        const size_t comma = header.find(',');
+        const std::string_view item = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        const size_t semi = item.find(';');
+        std::string coding(trim(item.substr(0, semi)));
+        std::transform(coding.begin(), coding.end(), coding.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        const bool ok = !refused(semi == std::string_view::npos ? "" : item.substr(semi + 1));
+        if (coding == "gzip" || coding == "x-gzip") named = std::max(named, ok ? 1 : 0);
+        if (coding == "*") any = ok ? 1 : 0;
+    }
+    return named >= 0 ? named == 1 : any == 1;
 }
 
 std::string gzipped(std::string_view text) {

@@ -127,8 +127,26 @@ const char* mediaType(std::string_view name) {
     return name.size() >= 3 && name.substr(name.size() - 3) == ".ts" ? "video/mp2t" : "video/mp4";
 }
 
+namespace {
+
+// "_hls_msn", "_HLS_MSN"...: a directive in another case.
+bool isDirectiveInAnotherCase(std::string_view key) {
+    static constexpr std::string_view kNames[] = {"_hls_msn", "_hls_part", "_hls_skip"};
+    for (std::string_view name : kNames) {
+        if (key.size() != name.size()) continue;
+        bool same = true;
+        for (size_t i = 0; i < key.size() && same; ++i)
+            same = (key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]) == name[i];
+        if (same) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
 ReloadQuery parseReloadQuery(std::string_view query) {
     ReloadQuery q;
+    bool skipSeen = false;
     while (!query.empty()) {
         const auto amp = query.find('&');
         std::string_view pair = query.substr(0, amp);
@@ -138,6 +156,15 @@ ReloadQuery parseReloadQuery(std::string_view query) {
         const std::string_view value =
             eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
         size_t n = 0;
+        // A directive twice, or in another case: caches (nginx's $arg_) may read it otherwise
+        // than hlsd and store this answer under another state's key.
+        if ((key == "_HLS_msn" && q.blocking) || (key == "_HLS_part" && q.hasPart) ||
+            (key == "_HLS_skip" && skipSeen) ||
+            (key != "_HLS_msn" && key != "_HLS_part" && key != "_HLS_skip" &&
+             isDirectiveInAnotherCase(key))) {
+            q.valid = false;
+        }
+        if (key == "_HLS_skip") skipSeen = true;
         if (key == "_HLS_msn") {
             q.blocking = true;
             if (!parseNumber(value, n)) q.valid = false;

@@ -23,10 +23,10 @@ TEST(Cacheable, PlaylistLifetimesFollowTheTargetDuration) {
 
 TEST(Cacheable, AcceptEncodingAdmitsGzipUnlessRefused) {
     for (const char* yes : {"gzip", "gzip, deflate, br, zstd", "br;q=1.0, GZIP;q=0.5", "x-gzip",
-                            "*", " deflate , gzip ", "gzip;q=0.001"})
+                            "*", " deflate , gzip ", "gzip;q=0.001", "gzip;x=1;q=0.5", "br;q=0, *"})
         EXPECT_TRUE(acceptsGzip(yes)) << yes;
     for (const char* no : {"", "identity", "br", "deflate, br", "gzip;q=0", "gzip; q=0.000",
-                           "gzipx", "*;q=0", "agzip"})
+                           "gzipx", "*;q=0", "agzip", "gzip;q=0, *", "*, gzip;q=0", "gzip;x=1;q=0"})
         EXPECT_FALSE(acceptsGzip(no)) << no;
 }
 

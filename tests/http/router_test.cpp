@@ -98,9 +98,15 @@ TEST(Router, ReloadQuery) {
     EXPECT_TRUE(parseReloadQuery("").valid);
     EXPECT_FALSE(parseReloadQuery("").blocking);
     EXPECT_TRUE(parseReloadQuery("_HLS_skip=v2").skip);
+    EXPECT_TRUE(parseReloadQuery("_HLS_msn=3&token=abc&_hls=1&x_HLS_msn=2").valid);
     for (const char* bad :
          {"_HLS_part=1", "_HLS_msn=", "_HLS_msn=-1", "_HLS_msn=1x", "_HLS_msn=1&_HLS_part=a",
-          "_HLS_skip=NO", "_HLS_msn=99999999999999999999"}) {
+          "_HLS_skip=NO", "_HLS_msn=99999999999999999999",
+          // Read otherwise by caches in front (nginx's $arg_ takes the first, in any case):
+          // an answer stored under another state's key.
+          "_HLS_msn=9&_HLS_part=0&_HLS_msn=0", "_HLS_msn=1&_HLS_part=0&_HLS_part=1",
+          "_HLS_skip=YES&_HLS_skip=YES", "_hls_msn=9", "_HLS_MSN=9&_HLS_part=0",
+          "_HLS_msn=9&_hls_part=0", "_HLS_msn=9&_Hls_Skip=YES"}) {
         EXPECT_FALSE(parseReloadQuery(bad).valid) << bad;
     }
 }
