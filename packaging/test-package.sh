@@ -271,10 +271,13 @@ for f in nginx-edge.conf nginx-varnish-edge.conf varnish-edge.vcl; do
     cmp -s "/usr/share/doc/hlsd/examples/$f" "$work/clone/packaging/examples/$f"
 done
 mkdir -p "$work/edge"
+cache=$(awk '$1 == "proxy_cache_path" { print $2 }' /usr/share/doc/hlsd/examples/nginx-edge.conf)
+check "nginx-edge.conf's cache directory $cache can be made (nginx makes only the last part)" \
+  test -d "$(dirname "$cache")"
 for f in nginx-edge.conf nginx-varnish-edge.conf; do
   sed -e "s|/etc/ssl/certs/ssl-cert-snakeoil.pem|$work/ca/cert.pem|" \
       -e "s|/etc/ssl/private/ssl-cert-snakeoil.key|$work/ca/key.pem|" \
-      -e "s|/var/cache/nginx/hlsd|$work/edge/cache|" "/usr/share/doc/hlsd/examples/$f" >"$work/edge/$f"
+      -e "s|$cache|$work/edge/cache|" "/usr/share/doc/hlsd/examples/$f" >"$work/edge/$f"
   printf 'pid %s/nginx.pid;\nevents {}\nhttp {\n    include %s;\n}\n' "$work/edge" "$work/edge/$f" \
     >"$work/edge/main.conf"
   check "nginx -t accepts examples/$f" \

@@ -16,7 +16,9 @@ backend hlsd {
     .host = "127.0.0.1";            # EDIT: hlsd's address (listen: in hlsd.yml)
     .port = "8080";                 # EDIT
     .connect_timeout = 2s;
-    .first_byte_timeout = 20s;      # hlsd holds a blocking reload up to 3 target durations
+    # hlsd holds a blocking reload up to 3 target durations: this covers TD up to 6 s; for
+    # longer segments 3 × TD + 7 s (and nginx's proxy_read_timeout in front above it).
+    .first_byte_timeout = 25s;
     .between_bytes_timeout = 10s;
 }
 

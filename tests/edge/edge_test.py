@@ -139,8 +139,14 @@ class NginxEdge(unittest.TestCase):
 
     def test_media_is_asked_for_once_whatever_players_append(self):
         hlsd, edge = ENV["hlsd"], self.edge
-        _, _, text = playlist_state(hlsd.base)
-        segment = [l for l in text.splitlines() if l and not l.startswith("#")][-1]
+
+        def newest():
+            _, _, text = playlist_state(hlsd.base)
+            return [l for l in text.splitlines() if l and not l.startswith("#")][-1]
+
+        # A segment no other test has asked the edge for: the next one to complete.
+        first = newest()
+        segment = edgelib.wait_for(lambda: newest() != first and newest(), 5, "a new segment")
         before = edgelib.requests_by_route(hlsd.base)
 
         def view(i):  # players' cache-busters, all at once
@@ -152,11 +158,31 @@ class NginxEdge(unittest.TestCase):
         self.assertEqual([a[0] for a in answers], [200] * 20)
         self.assertEqual(len({a[2] for a in answers}), 1)
         self.assertEqual(after.get("segment", 0) - before.get("segment", 0), 1)
-        # The edge keeps its connections to hlsd open between requests (HTTP/1.1 keep-alive).
+        # The edge keeps its connections to hlsd open between requests (HTTP/1.1 keep-alive):
+        # the edge's own end of them, by process.
         time.sleep(0.2)
-        out = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{hlsd.port} )"],
+        out = subprocess.run(["ss", "-Htnp", "state", "established", f"( dport = :{hlsd.port} )"],
                              capture_output=True, text=True).stdout
-        self.assertTrue(out.strip(), "no idle connection from the edge to hlsd")
+        engine = "cache-main" if isinstance(edge, edgelib.VarnishEdge) else "nginx"  # varnishd's child
+        self.assertIn(f'(("{engine}"', out, "no idle connection from the edge to hlsd")
+
+    def test_directives_a_cache_would_read_otherwise_are_refused(self):
+        # nginx's $arg_ takes a parameter's first occurrence, in any case; hlsd would take the
+        # last: the answer to one state could be stored under another's key. hlsd refuses them
+        # (400, no-store), so the state's key keeps its true answer.
+        hlsd, edge = ENV["hlsd"], self.edge
+        _, hint, _ = playlist_state(hlsd.base)
+        msn, part = hinted(hint)
+        for query in (f"_HLS_msn={msn}&_HLS_part={part}&_HLS_msn=0",
+                      f"_hls_msn={msn}&_hls_part={part}",
+                      f"_HLS_msn={msn}&_HLS_part={part}&_hls_skip=&_HLS_skip=YES"):
+            with self.subTest(query=query):
+                status, headers, _ = edgelib.get(edge.base + "live/index.m3u8?" + query)
+                self.assertEqual(status, 400)
+                self.assertEqual(headers.get("cache-control"), "no-store")
+        status, _, body = edgelib.get(edge.base + f"live/index.m3u8?_HLS_msn={msn}&_HLS_part={part}")
+        self.assertEqual(status, 200)
+        self.assertIn(f'#EXT-X-PART:DURATION=0.200,URI="{hint}"'.encode(), body)
 
     def test_identical_blocking_reloads_reach_hlsd_once(self):
         hlsd, edge = ENV["hlsd"], self.edge
@@ -245,7 +271,9 @@ class NginxEdgeWithAccessControl(unittest.TestCase):
                 self.assertEqual(edgelib.get(edge + path)[0], 401, path)
             self.assertEqual(edgelib.get(edge + path, basic)[0], 200, path)
             sep = "&" if "?" in path else "?"
-            self.assertEqual(edgelib.get(edge + path + sep + "token=" + self.token)[0], 200, path)
+            tokened = edgelib.get(edge + path + sep + "token=" + self.token)
+            self.assertEqual(tokened[0], 200, path)
+            self.assertIn(tokened[1].get("x-cache"), ("BYPASS", "PASS"), path)
             self.assertEqual(edgelib.get(edge + path)[0], 401, path)
 
 

@@ -179,7 +179,7 @@ class NginxEdge:
         with open(os.path.join(EXAMPLES, "nginx-edge.conf")) as f:
             conf = f.read()
         conf = rewrite(conf, [
-            ("/var/cache/nginx/hlsd", f"{self.tmp}/cache"),
+            ("/var/cache/nginx-hlsd", f"{self.tmp}/cache"),
             ("server 127.0.0.1:8080;", f"server {origin};"),
             ("listen 443 ssl http2;", f"listen {host}:{self.tls_port} ssl http2;"),
             ("listen [::]:443 ssl http2;", ""),
