@@ -44,8 +44,6 @@ without it: run the --from-json form after it).
 import argparse
 import atexit
 import datetime
-import gzip
-import http.client
 import json
 import os
 import re
@@ -86,49 +84,6 @@ def is_fmp4(body):
 BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # what Chromium sends with every request
 
 
-def browser_get(self, path):
-    """viewers.Viewer.get with a browser's Accept-Encoding (Python's http.client sends
-    `identity`): the same checks (Content-Length present and equal to the bytes on the wire),
-    then a gzip body is unzipped as a browser does; any other Content-Encoding is an error."""
-    for attempt in range(2):
-        reused = self.conn is not None and self.conn_requests > 0
-        try:
-            if self.conn is None:
-                self.connect()
-            self.conn.request("GET", path, headers={"Accept-Encoding": BROWSER_ACCEPT_ENCODING})
-            resp = self.conn.getresponse()
-            body = resp.read()
-            self.conn_requests += 1
-            if resp.getheader("Connection", "").lower() == "close" or resp.will_close:
-                self.conn.close()
-                self.conn = None
-            length = resp.getheader("Content-Length")
-            if length is None:
-                raise V.RequestFailed("no_content_length")
-            if int(length) != len(body):
-                raise V.RequestFailed("length_mismatch")
-            coding = resp.getheader("Content-Encoding", "identity").lower()
-            if coding == "gzip":
-                try:
-                    body = gzip.decompress(body)
-                except (OSError, EOFError):
-                    raise V.RequestFailed("bad_gzip")
-            elif coding != "identity":
-                raise V.RequestFailed("content_encoding_" + coding)
-            return resp.status, body
-        except (OSError, http.client.HTTPException) as e:
-            if self.conn:
-                self.conn.close()
-            self.conn = None
-            kind = V.error_kind(e)
-            if attempt == 0 and reused and kind in ("disconnected", "reset"):
-                with self.lock:
-                    self.stats["reconnects"] += 1
-                continue
-            raise V.RequestFailed(kind)
-    raise V.RequestFailed("unreachable")
-
-
 def viewers_main(argv):
     """bench/viewers.py's main for LlViewers, parts checked as MPEG-TS or fMP4, requests with a
     browser's Accept-Encoding (--accept-encoding identity: http.client's own), and every 200
@@ -146,7 +101,7 @@ def viewers_main(argv):
     ap.add_argument("--accept-encoding", choices=("browser", "identity"), default="browser")
     a = ap.parse_args(argv)
     if a.accept_encoding == "browser":
-        V.Viewer.get = browser_get  # LlViewer.get counts, then calls this
+        V.Viewer.accept_encoding = BROWSER_ACCEPT_ENCODING
     deadline = time.monotonic() + a.seconds
     viewers = [V.make_viewer(a.url, deadline, a.stagger * i / max(1, a.n), True, i, a.hint_share)
                for i in range(a.n)]

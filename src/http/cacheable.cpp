@@ -3,9 +3,10 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <ctime>
+
+#include "http/request.h"
 
 namespace hlsd {
 
@@ -17,12 +18,6 @@ std::string playlistCacheControl(int targetDuration, bool blocking, bool private
 }
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 // Whether a coding's parameters ("q=0", "x=1;q=0.000") refuse it.
 bool refused(std::string_view params) {
@@ -48,9 +43,7 @@ bool acceptsGzip(std::string_view header) {
         const std::string_view item = header.substr(0, comma);
         header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
         const size_t semi = item.find(';');
-        std::string coding(trim(item.substr(0, semi)));
-        std::transform(coding.begin(), coding.end(), coding.begin(),
-                       [](unsigned char c) { return std::tolower(c); });
+        const std::string coding = lower(trim(item.substr(0, semi)));
         const bool ok = !refused(semi == std::string_view::npos ? "" : item.substr(semi + 1));
         if (coding == "gzip" || coding == "x-gzip") named = std::max(named, ok ? 1 : 0);
         if (coding == "*") any = ok ? 1 : 0;

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "http/request.h"
+
 namespace hlsd {
 namespace {
 
@@ -25,12 +27,6 @@ bool toBytes(std::string_view text, int& family, unsigned char out[16]) {
         std::memcpy(out, v6.s6_addr, 16);
     }
     return true;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 }  // namespace

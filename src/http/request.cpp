@@ -4,16 +4,6 @@
 #include <cctype>
 
 namespace hlsd {
-namespace {
-
-bool isTokenChar(char c) {
-    if (std::isalnum(static_cast<unsigned char>(c))) return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool isToken(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), isTokenChar);
-}
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -25,6 +15,17 @@ std::string lower(std::string_view s) {
     std::string out(s);
     for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
+}
+
+namespace {
+
+bool isTokenChar(char c) {
+    if (std::isalnum(static_cast<unsigned char>(c))) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool isToken(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), isTokenChar);
 }
 
 bool hasToken(std::string_view list, std::string_view token) {

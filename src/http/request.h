@@ -28,6 +28,11 @@ struct Request {
     bool hasHeader(std::string_view name) const;
 };
 
+// Without the spaces and tabs HTTP allows around field values and list items (OWS).
+std::string_view trim(std::string_view s);
+// ASCII lower case: header names, codings, tokens.
+std::string lower(std::string_view s);
+
 enum class ParseStatus {
     Incomplete,  // no blank line yet
     Complete,    // `request` filled, `consumed` bytes used

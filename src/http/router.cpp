@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "http/request.h"
+
 namespace hlsd {
 namespace {
 
@@ -131,15 +133,8 @@ namespace {
 
 // "_hls_msn", "_HLS_MSN"...: a directive in another case.
 bool isDirectiveInAnotherCase(std::string_view key) {
-    static constexpr std::string_view kNames[] = {"_hls_msn", "_hls_part", "_hls_skip"};
-    for (std::string_view name : kNames) {
-        if (key.size() != name.size()) continue;
-        bool same = true;
-        for (size_t i = 0; i < key.size() && same; ++i)
-            same = (key[i] >= 'A' && key[i] <= 'Z' ? key[i] + 32 : key[i]) == name[i];
-        if (same) return true;
-    }
-    return false;
+    const std::string folded = lower(key);
+    return folded == "_hls_msn" || folded == "_hls_part" || folded == "_hls_skip";
 }
 
 }  // namespace

@@ -169,6 +169,8 @@ class NginxEdge:
     """packaging/examples/nginx-edge.conf on `host` (TLS + HTTP/2 on .tls_port, plain HTTP/1.1
     on .port), in front of `origin` ("127.0.0.1:PORT")."""
 
+    CONF = "nginx-edge.conf"
+
     def __init__(self, origin, workdir, cert, key, host="127.0.0.2", name="nginx-edge",
                  workers=1):
         self.tmp = tempfile.mkdtemp(prefix=name + "-", dir=workdir)
@@ -176,21 +178,21 @@ class NginxEdge:
         self.host = host
         self.tls_port = free_port(host)
         self.port = free_port(host)
-        with open(os.path.join(EXAMPLES, "nginx-edge.conf")) as f:
+        self.base = f"http://{host}:{self.port}/"
+        self.tls_base = f"https://{host}:{self.tls_port}/"
+        self._before_front(origin, workdir, name)
+        with open(os.path.join(EXAMPLES, self.CONF)) as f:
             conf = f.read()
+        # The lines both shipped nginx files mark EDIT, then this edge's own.
         conf = rewrite(conf, [
-            ("/var/cache/nginx-hlsd", f"{self.tmp}/cache"),
             ("server 127.0.0.1:8080;", f"server {origin};"),
             ("listen 443 ssl http2;", f"listen {host}:{self.tls_port} ssl http2;"),
             ("listen [::]:443 ssl http2;", ""),
             ("# listen 8080;", f"listen {host}:{self.port};"),
             ("/etc/ssl/certs/ssl-cert-snakeoil.pem", cert),
             ("/etc/ssl/private/ssl-cert-snakeoil.key", key),
-        ], "nginx-edge.conf")
-        self._start_nginx(conf, workdir, name, workers)
-
-    def _start_nginx(self, conf, workdir, name, workers):
-        host = self.host
+            *self._own_lines(),
+        ], self.CONF)
         with open(os.path.join(self.tmp, "edge.conf"), "w") as f:
             f.write(conf)
         main = os.path.join(self.tmp, "nginx.conf")
@@ -198,12 +200,20 @@ class NginxEdge:
             f.write(NGINX_MAIN.format(tmp=self.tmp, workers=workers))
         self.proc = Proc(name, ["nginx", "-p", self.tmp, "-e", f"{self.tmp}/error.log", "-c", main,
                                 "-g", "daemon off;"], workdir)
-        self.base = f"http://{host}:{self.port}/"
-        self.tls_base = f"https://{host}:{self.tls_port}/"
         wait_for(lambda: (not self.proc.alive() and "dead") or get(self.base + "healthz")[0] == 200,
                  15, "the nginx edge")
         if not self.proc.alive():
             raise RuntimeError("nginx exited: " + self.proc.text() + self.errors())
+        self._after_front()
+
+    def _before_front(self, origin, workdir, name):
+        pass
+
+    def _own_lines(self):
+        return [("/var/cache/nginx-hlsd", f"{self.tmp}/cache")]
+
+    def _after_front(self):
+        pass
 
     def errors(self):
         try:
@@ -221,15 +231,15 @@ class VarnishEdge(NginxEdge):
     """packaging/examples/varnish-edge.vcl behind nginx-varnish-edge.conf on `host`: the same
     addresses as NginxEdge (TLS + HTTP/2 on .tls_port, plain on .port)."""
 
+    CONF = "nginx-varnish-edge.conf"
+
     def __init__(self, origin, workdir, cert, key, host="127.0.0.2", name="varnish-edge",
                  workers=1):
-        self.tmp = tempfile.mkdtemp(prefix=name + "-", dir=workdir)
-        os.chmod(self.tmp, 0o755)
-        self.host = host
-        self.tls_port = free_port(host)
-        self.port = free_port(host)
+        super().__init__(origin, workdir, cert, key, host, name, workers)
+
+    def _before_front(self, origin, workdir, name):
         origin_host, origin_port = origin.rsplit(":", 1)
-        varnish_port = free_port()
+        self.varnish_port = free_port()
         with open(os.path.join(EXAMPLES, "varnish-edge.vcl")) as f:
             vcl = rewrite(f.read(), [
                 ('.host = "127.0.0.1";', f'.host = "{origin_host}";'),
@@ -240,20 +250,13 @@ class VarnishEdge(NginxEdge):
         os.chmod(os.path.join(self.tmp, "edge.vcl"), 0o644)
         self.varnish = Proc(name + "-varnishd", [
             "varnishd", "-F", "-n", os.path.join(self.tmp, "varnish"),
-            "-a", f"127.0.0.1:{varnish_port}", "-T", f"127.0.0.1:{free_port()}",
+            "-a", f"127.0.0.1:{self.varnish_port}", "-T", f"127.0.0.1:{free_port()}",
             "-f", os.path.join(self.tmp, "edge.vcl"), "-s", "malloc,128m"], workdir)
-        with open(os.path.join(EXAMPLES, "nginx-varnish-edge.conf")) as f:
-            conf = f.read()
-        conf = rewrite(conf, [
-            ("server 127.0.0.1:6081;", f"server 127.0.0.1:{varnish_port};"),
-            ("server 127.0.0.1:8080;", f"server {origin};"),
-            ("listen 443 ssl http2;", f"listen {host}:{self.tls_port} ssl http2;"),
-            ("listen [::]:443 ssl http2;", ""),
-            ("# listen 8080;", f"listen {host}:{self.port};"),
-            ("/etc/ssl/certs/ssl-cert-snakeoil.pem", cert),
-            ("/etc/ssl/private/ssl-cert-snakeoil.key", key),
-        ], "nginx-varnish-edge.conf")
-        self._start_nginx(conf, workdir, name, workers)
+
+    def _own_lines(self):
+        return [("server 127.0.0.1:6081;", f"server 127.0.0.1:{self.varnish_port};")]
+
+    def _after_front(self):
         wait_for(lambda: (not self.varnish.alive() and "dead") or
                  get(self.base + "live/index.m3u8")[0] in (200, 401), 20, "Varnish behind nginx")
         if not self.varnish.alive():
