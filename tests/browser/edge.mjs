@@ -31,61 +31,20 @@
 //
 // Prints one line `RESULT {json}`. Exit 0: passed; 1: failed; 77: skipped because Chromium,
 // nginx or certutil is not installed (said plainly).
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { chromiumMissing, cpuShare, cpuTimes, finish, launchChromium, liveBase, newPage,
          parseOptions, quantile, SKIP, startHlsd, stop } from './common.mjs';
+import { startEdges, which } from './edges.mjs';
 import { servePages } from './players.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const round = (x, d = 3) => (Number.isFinite(x) ? +x.toFixed(d) : null);
-
-// A program on PATH (or in /usr/sbin, where Debian puts nginx, off a user's PATH): its path.
-function which(name) {
-  const dirs = (process.env.PATH || '').split(delimiter).concat(['/usr/sbin', '/sbin']);
-  for (const d of dirs) if (d && existsSync(join(d, name))) return join(d, name);
-  return null;
-}
-
-// tests/edge/edgelib.py's command: the edges, stopped when its stdin closes (also when this
-// process dies, however: the pipe closes with it) or on SIGTERM.
-function startEdges(python, origin, workdir, tiers, engine) {
-  const env = { ...process.env, PATH: `${process.env.PATH || ''}${delimiter}/usr/sbin` };
-  const child = spawn(python, [join(ROOT, 'tests', 'edge', 'edgelib.py'), '--origin', origin,
-                               '--workdir', workdir, '--tiers', String(tiers),
-                               '--engine', engine],
-                      { stdio: ['pipe', 'pipe', 'pipe'], env });
-  // Not common.mjs's track(): its SIGKILL at exit would leave nginx running. SIGTERM lets
-  // edgelib stop its nginx processes by PID.
-  const onExit = () => { if (child.exitCode === null) child.kill('SIGTERM'); };
-  process.on('exit', onExit);
-  let out = '', err = '';
-  child.stderr.on('data', (d) => { err += d; });
-  const edges = new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^EDGES (.*)\n/m);  // the whole line
-      if (m) resolve(JSON.parse(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`edgelib.py exited with ${code}:\n${out}${err}`)));
-  });
-  const close = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.stdin.end();
-      const timer = setTimeout(() => child.kill('SIGTERM'), 10000);
-      await exited;
-      clearTimeout(timer);
-    }
-    process.off('exit', onExit);
-  };
-  return { child, edges, close, log: () => out + err };
-}
 
 // What a response of the stream is, from its URL.
 function kindOf(url, streamBase) {

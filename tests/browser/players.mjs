@@ -20,6 +20,11 @@
 //   node tests/browser/players.mjs --hlsd build/hlsd [--players shaka-ll,hlsjs,...]
 //        [--container mpegts|fmp4] [--seconds 60] [--hog 0] [--json out.json]
 //        [--hlsd-args "--part-duration 0.1"] [--warmup 15] [--log-requests 1]
+//        [--edge nginx|varnish [--python python3]]
+//
+// --edge: the players get the stream through that shipped caching edge (tests/edge/edgelib.py,
+// plain HTTP to the edge: caching is the question here, TLS and HTTP/2 are edge.mjs's), the
+// same bounds; the requests counted are those to the edge.
 //
 // --hog S keeps both cores busy for the first S seconds of each player's run, from before the
 // page loads: a low-latency player must still end up within its bound (judged on the samples
@@ -27,13 +32,16 @@
 //
 // Exit 0: passed; 1: failed; 77: skipped because Chromium is not installed (said plainly).
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdtempSync, rmSync, statSync,
+         writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { chromiumMissing, cpuShare, cpuTimes, finish, launchChromium, liveBase, newPage,
          parseOptions, quantile, SKIP, startHlsd, stop, track } from './common.mjs';
+import { startEdges, which } from './edges.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -86,13 +94,13 @@ function hog(seconds) {
   return { kids, done };
 }
 
-async function playOne(browser, name, spec, o, hlsdBase, pagesBase) {
+async function playOne(browser, name, spec, o, streamBase, pagesBase) {
   const { page, pageErrors } = await newPage(browser);
-  const src = hlsdBase + 'live/index.m3u8';
+  const src = streamBase + 'live/index.m3u8';
   const url = spec.page
     ? `${pagesBase}${spec.page}?src=${encodeURIComponent(src)}&config=` +
         encodeURIComponent(JSON.stringify({ ...spec.config, ...JSON.parse(o.playerConfig) }))
-    : hlsdBase;
+    : streamBase;
   if (!spec.page) {
     // hlsd's page reports its own latency; the probe watches its <video> like the others'.
     await page.addInitScript({ path: join(HERE, 'pages', 'probe.js') });
@@ -110,9 +118,9 @@ async function playOne(browser, name, spec, o, hlsdBase, pagesBase) {
   const started = new Map();
   page.on('request', (r) => {
     const u = r.url();
-    if (!u.startsWith(hlsdBase + 'live/')) return;
+    if (!u.startsWith(streamBase + 'live/')) return;
     if (o.logRequests && requests.length < 200) {
-      const e = { at: Date.now(), url: u.slice(hlsdBase.length + 5), ms: null };
+      const e = { at: Date.now(), url: u.slice(streamBase.length + 5), ms: null };
       started.set(r, e);
       requests.push(e);
     }
@@ -218,11 +226,19 @@ function judge(r, spec, targetDuration) {
 async function main() {
   const o = parseOptions({ hlsd: 'build/hlsd', players: Object.keys(PLAYERS).join(','),
                            container: '', seconds: 60, hog: 0, json: '', hlsdArgs: '',
-                           warmup: 15, logRequests: 0, playerConfig: '{}',
-                           config: join(ROOT, 'conf', 'hlsd.yml') });
+                           warmup: 15, logRequests: 0, playerConfig: '{}', edge: '',
+                           python: 'python3', config: join(ROOT, 'conf', 'hlsd.yml') });
   const names = o.players.split(',');
   for (const n of names) if (!(n in PLAYERS)) throw new Error('unknown player ' + n);
   if (chromiumMissing()) return SKIP;
+  if (o.edge && !['nginx', 'varnish'].includes(o.edge)) throw new Error('--edge nginx or varnish');
+  const programs = { '': [], nginx: ['nginx'], varnish: ['nginx', 'varnishd'] }[o.edge];
+  for (const program of programs) {
+    if (!which(program)) {
+      console.log(`SKIPPED: ${program} is not installed (apt-get install ${o.edge} failed?)`);
+      return SKIP;
+    }
+  }
   const args = ['--config', o.config];
   if (o.container) args.push('--container', o.container);
   if (o.hlsdArgs) args.push(...o.hlsdArgs.split(' ').filter(Boolean));
@@ -230,20 +246,28 @@ async function main() {
   const hlsd = startHlsd(o.hlsd, args);
   let browser;
   let pages;
+  let edge, edgeDir;
   const failures = [];
   const results = [];
   try {
-    const hlsdBase = await liveBase(hlsd);
+    let streamBase = await liveBase(hlsd);
+    if (o.edge) {
+      edgeDir = mkdtempSync(join(tmpdir(), 'hlsd-players-edge-'));
+      chmodSync(edgeDir, 0o755);  // nginx's workers (not root) reach their cache under it
+      edge = startEdges(o.python, streamBase.replace(/^http:\/\/|\/$/g, ''), edgeDir, 1, o.edge);
+      streamBase = (await edge.edges).edges[0].base;
+    }
     pages = await servePages();
     const pagesBase = `http://127.0.0.1:${pages.address().port}/`;
     // A camera has been up for a while when someone opens it: its media timeline is far from 0
     // (Shaka Player places parts differently then; see README, LL-HLS).
     await sleep(o.warmup * 1000);
-    const playlist = await (await fetch(hlsdBase + 'live/index.m3u8')).text();
+    const playlist = await (await fetch(streamBase + 'live/index.m3u8')).text();
     const targetDuration = Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(playlist)[1]);
     browser = await launchChromium();
     for (const name of names) {
-      const r = await playOne(browser, name, PLAYERS[name], o, hlsdBase, pagesBase);
+      const r = await playOne(browser, name, PLAYERS[name], o, streamBase, pagesBase);
+      if (o.edge) r.edge = o.edge;
       results.push(r);
       r.goal_misses = r.failed ? [r.failed] : misses(r, PLAYERS[name], targetDuration, 0);
       const fails = judge(r, PLAYERS[name], targetDuration);
@@ -258,7 +282,9 @@ async function main() {
   } finally {
     if (browser) await browser.close().catch(() => {});
     if (pages) pages.close();
+    if (edge) await edge.close();
     await stop(hlsd.child);
+    if (edgeDir) rmSync(edgeDir, { recursive: true, force: true });
   }
   if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 1));
   return finish(failures);
