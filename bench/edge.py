@@ -5,6 +5,7 @@
                           [--update bench/RESULTS.md]
     python3 bench/edge.py --engine varnish --merge OLD.json --json NEW.json
     python3 bench/edge.py --from-json build/bench/edge.json --update bench/RESULTS.md
+    python3 bench/edge.py --from-json OLD.json --players videojs-ll,shaka-ll --json NEW.json
 
 hlsd (build/hlsd, the shipped conf/hlsd.yml: test pattern 1280x720, 1 s segments, 0.2 s parts,
 fMP4; plus `--trusted-proxies 127.0.0.2,127.0.0.3`) behind two nginx edges running the shipped
@@ -40,6 +41,10 @@ body check extended to fMP4 fragments, since the shipped configuration serves fM
 PID. Loopback only. --update writes the section "## 9. Caching edges" of RESULTS.md (replaced
 where it is, or put before "## Profile (callgrind)"; bench/report.py rewrites the whole file
 without it: run the --from-json form after it).
+
+--players LIST: also tests/browser/players.mjs with those players (its own hlsd each time),
+straight at hlsd, then with --edge nginx, then --edge varnish; with --from-json, only that, added
+to the earlier run's figures.
 """
 import argparse
 import atexit
@@ -389,6 +394,17 @@ def latency_run(a, env):
     return out
 
 
+def run_test_script(tag, cmd, timeout):
+    """One of the browser tests, from the source tree: its process, and its exit code and the
+    machine's CPU steal while it ran."""
+    B.record(cmd)
+    B.log(f"{tag}: " + " ".join(cmd))
+    s0 = S.system_cpu()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=B.ROOT)
+    s1 = S.system_cpu()
+    return r, {"exit": r.returncode, "steal_percent": S.steal_percent(s0, s1)}
+
+
 def browser_run(a, engine="nginx"):
     """tests/browser/edge.mjs (hls.js in Chromium: hlsd's page direct and through the edge, at
     the same time; its own hlsd and edges), one and two tiers: its RESULT lines."""
@@ -402,13 +418,8 @@ def browser_run(a, engine="nginx"):
                "--tiers", str(tiers), "--seconds", str(a.browser_seconds), "--hlsjs", "0"]
         if engine != "nginx":
             cmd += ["--engine", engine]
-        B.record(cmd)
-        B.log("browser: " + " ".join(cmd))
-        s0 = S.system_cpu()
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=B.ROOT)
-        s1 = S.system_cpu()
+        r, got = run_test_script("browser", cmd, 600)
         line = next((l for l in reversed(r.stdout.splitlines()) if l.startswith("RESULT ")), None)
-        got = {"exit": r.returncode, "steal_percent": S.steal_percent(s0, s1)}
         if line:
             res = json.loads(line[len("RESULT "):])
             got["passed"] = res.get("passed")
@@ -427,6 +438,43 @@ def browser_run(a, engine="nginx"):
               f"{got.get('edge', {}).get('latency_median')} s")
         out[f"tiers{tiers}"] = got
     return out
+
+
+def players_run(a):
+    """tests/browser/players.mjs: the --players pages straight at hlsd, then through each
+    shipped edge (its --edge; its own hlsd and edge each time): a brief of each player."""
+    script = os.path.join(B.ROOT, "tests", "browser", "players.mjs")
+    out = {}
+    for engine in ("direct", "nginx", "varnish"):
+        B.SECTION[0] = "players-" + engine
+        path = os.path.join(B.scratch_dir("players-"), "players.json")
+        cmd = ["node", os.path.relpath(script, B.ROOT), "--hlsd", os.path.relpath(B.HLSD, B.ROOT),
+               "--players", a.players, "--seconds", str(a.players_seconds), "--warmup", "5",
+               "--json", path]
+        if engine != "direct":
+            cmd += ["--edge", engine]
+        r, got = run_test_script("players", cmd, 1800)
+        got["players"] = []
+        if os.path.exists(path):
+            with open(path) as fh:
+                for p in json.load(fh):
+                    got["players"].append({k: p.get(k) for k in (
+                        "player", "failed", "fatal", "playing_share", "waits", "latency_median",
+                        "latency_p90", "parts", "blocking", "first_frame_s")})
+        else:
+            got["output"] = (r.stdout + r.stderr)[-2000:]
+        B.log(f"  {engine}: exit {r.returncode}, " + ", ".join(
+            f"{p['player']} {p['latency_median']} s" for p in got["players"]))
+        out[engine] = got
+    return out
+
+
+def add_players(res, a):
+    res["players"] = players_run(a)
+    res["players_seconds"] = a.players_seconds
+    res["players_date"] = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC")
+    res["players_commit"] = B.first_line(["git", "-C", B.ROOT, "describe", "--always", "--dirty"])
 
 
 def identity_run(a, env):
@@ -553,6 +601,9 @@ def run(a):
                 res["browser"] = got
             else:
                 res["varnish"]["browser"] = got
+    if a.players:
+        save(res, a.json)
+        add_players(res, a)
     ends = {"loadavg_end": B.loadavg(), "duration_s": round(time.monotonic() - t_start),
             "commands": [c[1] for c in B.COMMANDS]}
     if a.merge:
@@ -590,7 +641,7 @@ def section(res):
            f"{version}; {res['machine']['nproc']} × {res['machine']['cpu']}, shared with other "
            "jobs.", ""]
     if not runs:  # Varnish only
-        return out + comparison(res) + browser_table(res) + commands(res)
+        return out + comparison(res) + browser_table(res) + players_table(res) + commands(res)
     out += [
            "**Method.** hlsd with the shipped `conf/hlsd.yml` (test pattern 1280x720 30 fps, 1 s "
            "segments of 5 × 0.2 s parts, fMP4) and `--trusted-proxies 127.0.0.2,127.0.0.3`; two "
@@ -719,7 +770,7 @@ def section(res):
                        f"{f(v['ms']['p90'], 0)} ms | {f(v['ms']['p99'], 0)} ms | "
                        f"{f(v['ms']['max'], 0)} ms | {v['over_500ms']:,} | {x['errors']} |")
         out.append("")
-    out += comparison(res) + browser_table(res)
+    out += comparison(res) + browser_table(res) + players_table(res)
     ident = res.get("identity")
     if ident:
         h = ident["playlist_headers"]
@@ -850,7 +901,13 @@ def comparison(res):
             f"{g['per_edge_per_part']['part']:.3f} (nginx) and {v['per_edge_per_part']['part']:.3f}"
             f" (Varnish) part requests, {g['per_edge_per_part']['playlist']:.3f} and "
             f"{v['per_edge_per_part']['playlist']:.3f} blocking reloads reached hlsd; hlsd's CPU "
-            f"{f(g['cpu_percent']['hlsd'])} % and {f(v['cpu_percent']['hlsd'])} %.")
+            f"{f(g['cpu_percent']['hlsd'])} % and {f(v['cpu_percent']['hlsd'])} %." +
+            (" The Varnish edge keeps a blocking reload's answer 0.15 s (varnish-edge.vcl, so "
+             "that Video.js in LL-HLS mode plays through it): a viewer later than that for a "
+             "state is answered by hlsd, together with the others asking at that moment. These "
+             f"simulated viewers were that late often at {n} (late p90 "
+             f"{f(v['lateness_all_edges']['ms']['p90'], 0)} ms); hlsd's CPU did not change."
+             if v['per_edge_per_part']['playlist'] > 1.1 else ""))
     if both:
         parts, ratios = [], []
         for k in both:
@@ -880,17 +937,15 @@ def comparison(res):
         k = calm[-1]
         errs = sum(ng[x]["viewers_totals"]["errors"] + va[x]["viewers_totals"]["errors"]
                    for x in both)
-        worst = max(max(r["per_edge_per_part"].values()) for x in both for r in (ng[x], va[x]))
         notes.insert(0, f"- **In short.** At {k} viewers a waiting viewer got its part "
                         f"{late(va[k]).split(' /')[0]} ms after the first one through Varnish, "
                         f"{late(ng[k]).split(' /')[0]} ms through nginx (medians" +
                         (f"; at {n} viewers {late(va[n]).split(' /')[0]} against "
                          f"{late(ng[n]).split(' /')[0]} ms, the machine "
                          f"{va[n]['machine_busy_percent']:.0f} % busy through Varnish"
-                         if k != n and n in ng else "") + "), with the same "
-                        f"origin load (≤ {worst:.3f} requests per part per edge) and {errs} "
-                        f"viewer errors in all, for {min(ratios):.1f}–{max(ratios):.1f} × the "
-                        "edges' CPU.")
+                         if k != n and n in ng else "") + "), " + origin_load(ng, va, both) +
+                        f", {errs} viewer errors in all, for {min(ratios):.1f}–"
+                        f"{max(ratios):.1f} × the edges' CPU.")
     worst = max(max(r["per_edge_per_part"].values()) for r in vr["runs"])
     crit = (f"- **Criteria through Varnish**: ≤ 1.1 origin requests per part per edge: worst run "
             f"{worst:.3f} → {'met' if worst <= 1.1 else '**missed**'}")
@@ -981,6 +1036,54 @@ def browser_table(res):
     return out + [""]
 
 
+def origin_load(ng, va, viewers):
+    """What reached hlsd per part per edge through each edge, in words."""
+    worst = {name: max(max(runs[x]["per_edge_per_part"].values()) for x in viewers)
+             for name, runs in (("nginx", ng), ("Varnish", va))}
+    if max(worst.values()) <= 1.1:
+        return f"with the same origin load (≤ {max(worst.values()):.3f} requests per part per edge)"
+    return ("with up to " + " and ".join(f"{v:.3f} ({k})" for k, v in worst.items()) +
+            " origin requests per part per edge")
+
+
+def players_table(res):
+    """### Players through an edge: players.mjs straight at hlsd and with --edge."""
+    pr = res.get("players")
+    if not pr:
+        return []
+    cols = [("direct", "straight at hlsd"), ("nginx", "through the nginx edge"),
+            ("varnish", "through the Varnish edge")]
+    names = []
+    for _, run in pr.items():
+        for p in run.get("players", []):
+            if p["player"] not in names:
+                names.append(p["player"])
+    out = ["### Other players through an edge", "",
+           "`tests/browser/players.mjs` (each player alone in Chromium, its page loaded as its "
+           "README shows; its own hlsd with the shipped conf/hlsd.yml) straight at hlsd, then "
+           "with `--edge nginx` and `--edge varnish` (the shipped edge in front of that hlsd, "
+           "plain HTTP: caching is the question here, TLS and HTTP/2 are edge.mjs's above), "
+           f"{res.get('players_seconds', '')} s a player"
+           f"{' on ' + res['players_date'] if res.get('players_date') else ''}. Each cell: "
+           "share of the time playing, `waiting` events, median latency (now − "
+           "PROGRAM-DATE-TIME of the frame on screen).", "",
+           "| player | " + " | ".join(c for _, c in cols) + " |",
+           "|---|" + "---|" * len(cols)]
+
+    def cell(run, name):
+        p = next((x for x in (run or {}).get("players", []) if x["player"] == name), None)
+        if not p:
+            return "–"
+        if p.get("failed"):
+            return "failed: " + p["failed"]
+        text = (f"{100 * p['playing_share']:.0f} %, {p['waits']} waits, "
+                f"{f(p['latency_median'], 2)} s")
+        return f"**{text}**" if p["playing_share"] < 0.95 else text
+    for name in names:
+        out.append(f"| {name} | " + " | ".join(cell(pr.get(k), name) for k, _ in cols) + " |")
+    return out + [""]
+
+
 def commands(res):
     out = ["Commands (ports and scratch paths vary per run):", ""]
     seen = []
@@ -1021,6 +1124,10 @@ def main():
     ap.add_argument("--browser", action="store_true",
                     help="also run tests/browser/edge.mjs (--tiers 1, then 2)")
     ap.add_argument("--browser-seconds", type=int, default=30)
+    ap.add_argument("--players", default="",
+                    help="also tests/browser/players.mjs with these players (e.g. videojs-ll,"
+                         "videojs,shaka-ll,hlsjs): direct, through nginx, through Varnish")
+    ap.add_argument("--players-seconds", type=int, default=30)
     ap.add_argument("--identity-seconds", type=int, default=10,
                     help="viewers without gzip through one edge first (0: not)")
     ap.add_argument("--identity-viewers", type=int, default=10)
@@ -1035,7 +1142,13 @@ def main():
         ap.error("--merge goes with --engine varnish")
     load_bench()
     a.json = a.json or os.path.join(B.BUILD, "bench", "edge.json")
-    if a.from_json:
+    if a.from_json and a.players:  # the players only, added to that run's figures
+        atexit.register(B.cleanup)
+        with open(a.from_json) as fh:
+            res = json.load(fh)
+        add_players(res, a)
+        save(res, a.json)
+    elif a.from_json:
         B.cleanup()  # bench.py made a scratch directory on import; nothing runs here
         with open(a.from_json) as fh:
             res = json.load(fh)
