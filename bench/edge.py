@@ -1064,7 +1064,9 @@ def players_table(res):
            "with `--edge nginx` and `--edge varnish` (the shipped edge in front of that hlsd, "
            "plain HTTP: caching is the question here, TLS and HTTP/2 are edge.mjs's above), "
            f"{res.get('players_seconds', '')} s a player"
-           f"{' on ' + res['players_date'] if res.get('players_date') else ''}. Each cell: "
+           f"{' on ' + res['players_date'] if res.get('players_date') else ''}"
+           f"{' (commit `' + res['players_commit'] + '`)' if res.get('players_commit') else ''}"
+           ". Each cell: "
            "share of the time playing, `waiting` events, median latency (now − "
            "PROGRAM-DATE-TIME of the frame on screen).", "",
            "| player | " + " | ".join(c for _, c in cols) + " |",

@@ -59,13 +59,15 @@ sub vcl_backend_response {
         set beresp.uncacheable = true;
         return (deliver);
     }
-    # A blocking reload's answer is kept for less than a part: long enough for everyone who
-    # waited for it and for viewers a little late, short enough for Video.js, which asks again
-    # for the state it was just given a part later and needs hlsd's newer playlist (a stored
-    # answer would hold it at the end of each segment until that answer expired). Viewers
-    # later than that reach hlsd, at most once per state and 0.15 s. Without Video.js viewers
-    # (llhls: true), remove this and hlsd's s-maxage (6 x TARGETDURATION) applies.
-    if (bereq.url ~ "[?&]_HLS_msn=" && beresp.status == 200) {
+    # Playlists are kept for less than a part. A blocking reload's answer: long enough for
+    # everyone who waited for it and for viewers a little late, short enough for Video.js,
+    # which asks again for the state it was just given a part later and needs hlsd's newer
+    # playlist (a stored answer would hold it at the end of each segment until it expired).
+    # A plain reload's: players tuning in start from it, and Shaka Player stays as far behind
+    # as it was old (it does not read Age). Viewers later than that reach hlsd, at most once
+    # per playlist URL and 0.15 s. Without Video.js (llhls: true) or Shaka viewers, remove
+    # this and hlsd's s-maxage applies (6 x TARGETDURATION blocking, 1 s plain).
+    if (bereq.url ~ "^/live/[^?]*\.m3u8" && beresp.status == 200) {
         set beresp.ttl = 0.15s;     # EDIT: about 3/4 of part_duration (hlsd.yml; 0.2 s)
     }
 }

@@ -114,7 +114,7 @@ async function playOne(browser, name, spec, o, streamBase, pagesBase) {
   }
   // What the player asks hlsd for: parts and blocking playlist reloads (LL-HLS) or neither.
   const asked = { parts: 0, blocking: 0, segments: 0 };
-  const requests = [];  // --log-requests: the first 200, with when they started and ended
+  const requests = [];  // --log-requests: the first 200, when they started and ended, Age
   const started = new Map();
   page.on('request', (r) => {
     const u = r.url();
@@ -134,9 +134,13 @@ async function playOne(browser, name, spec, o, streamBase, pagesBase) {
       if (consoleLines.length < 2000) consoleLines.push(`${Date.now()} ${m.text().slice(0, 300)}`);
     });
   }
-  page.on('requestfinished', (r) => {
+  page.on('requestfinished', async (r) => {
     const e = started.get(r);
-    if (e) e.ms = Date.now() - e.at;
+    if (!e) return;
+    e.ms = Date.now() - e.at;
+    // Through an edge: how old the cache's copy was (Varnish sends Age; nginx does not).
+    const age = await r.response().then((x) => x && x.headers().age, () => undefined);
+    if (age !== undefined) e.age = Number(age);
   });
   const hogging = o.hog > 0 ? hog(o.hog) : null;
   const t0 = Date.now();
