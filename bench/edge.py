@@ -902,8 +902,9 @@ def comparison(res):
             f" (Varnish) part requests, {g['per_edge_per_part']['playlist']:.3f} and "
             f"{v['per_edge_per_part']['playlist']:.3f} blocking reloads reached hlsd; hlsd's CPU "
             f"{f(g['cpu_percent']['hlsd'])} % and {f(v['cpu_percent']['hlsd'])} %." +
-            (" The Varnish edge keeps a blocking reload's answer 0.15 s (varnish-edge.vcl, so "
-             "that Video.js in LL-HLS mode plays through it): a viewer later than that for a "
+            (" The Varnish edge keeps playlists 0.15 s (varnish-edge.vcl, so that Video.js "
+             "and Shaka Player in LL-HLS mode play through it as straight at hlsd): a viewer "
+             "later than that for a "
              "state is answered by hlsd, together with the others asking at that moment. These "
              f"simulated viewers were that late often at {n} (late p90 "
              f"{f(v['lateness_all_edges']['ms']['p90'], 0)} ms); hlsd's CPU did not change."
@@ -1144,16 +1145,15 @@ def main():
         ap.error("--merge goes with --engine varnish")
     load_bench()
     a.json = a.json or os.path.join(B.BUILD, "bench", "edge.json")
-    if a.from_json and a.players:  # the players only, added to that run's figures
-        atexit.register(B.cleanup)
+    if a.from_json:
         with open(a.from_json) as fh:
             res = json.load(fh)
-        add_players(res, a)
-        save(res, a.json)
-    elif a.from_json:
-        B.cleanup()  # bench.py made a scratch directory on import; nothing runs here
-        with open(a.from_json) as fh:
-            res = json.load(fh)
+        if a.players:  # the players only, added to that run's figures
+            atexit.register(B.cleanup)
+            add_players(res, a)
+            save(res, a.json)
+        else:
+            B.cleanup()  # bench.py made a scratch directory on import; nothing runs here
     else:
         atexit.register(B.cleanup)
         signal.signal(signal.SIGTERM, B.on_signal)

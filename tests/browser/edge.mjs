@@ -39,7 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { chromiumMissing, cpuShare, cpuTimes, finish, launchChromium, liveBase, newPage,
          parseOptions, quantile, SKIP, startHlsd, stop } from './common.mjs';
-import { startEdges, which } from './edges.mjs';
+import { edgeProgramsInstalled, startEdges } from './edges.mjs';
 import { servePages } from './players.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -264,15 +264,7 @@ async function main() {
                            warmup: 3, python: 'python3', json: '', trace: 0, aa: 0,
                            engine: 'nginx', config: join(ROOT, 'conf', 'hlsd.yml') });
   if (chromiumMissing()) return SKIP;
-  const needs = { nginx: 'nginx', certutil: 'libnss3-tools' };
-  if (o.engine === 'varnish') needs.varnishd = 'varnish';
-  else if (o.engine !== 'nginx') throw new Error('--engine nginx or varnish');
-  for (const [program, pkg] of Object.entries(needs)) {
-    if (!which(program)) {
-      console.log(`SKIPPED: ${program} is not installed (apt-get install ${pkg} failed?)`);
-      return SKIP;
-    }
-  }
+  if (!edgeProgramsInstalled(o.engine, { certutil: 'libnss3-tools' })) return SKIP;
   if (![1, 2].includes(o.tiers)) throw new Error('--tiers 1 or 2');
   const dir = mkdtempSync(join(tmpdir(), 'hlsd-edge-browser-'));
   chmodSync(dir, 0o755);  // nginx's workers (not root) reach their cache under it

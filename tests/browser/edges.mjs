@@ -8,10 +8,24 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // A program on PATH (or in /usr/sbin, where Debian puts nginx, off a user's PATH): its path.
-export function which(name) {
+function which(name) {
   const dirs = (process.env.PATH || '').split(delimiter).concat(['/usr/sbin', '/sbin']);
   for (const d of dirs) if (d && existsSync(join(d, name))) return join(d, name);
   return null;
+}
+
+// Whether the programs `engine`'s edge needs (and `extra`: program → Debian package) are
+// installed: false after saying plainly which is not (the caller skips), true if all are.
+export function edgeProgramsInstalled(engine, extra = {}) {
+  const engines = { nginx: { nginx: 'nginx' }, varnish: { nginx: 'nginx', varnishd: 'varnish' } };
+  if (!(engine in engines)) throw new Error('engine nginx or varnish, not ' + engine);
+  for (const [program, pkg] of Object.entries({ ...engines[engine], ...extra })) {
+    if (!which(program)) {
+      console.log(`SKIPPED: ${program} is not installed (apt-get install ${pkg} failed?)`);
+      return false;
+    }
+  }
+  return true;
 }
 
 // tests/edge/edgelib.py's command: the edges, stopped when its stdin closes (also when this
@@ -48,4 +62,3 @@ export function startEdges(python, origin, workdir, tiers, engine) {
   };
   return { child, edges, close, log: () => out + err };
 }
-

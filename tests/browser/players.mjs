@@ -41,7 +41,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { chromiumMissing, cpuShare, cpuTimes, finish, launchChromium, liveBase, newPage,
          parseOptions, quantile, SKIP, startHlsd, stop, track } from './common.mjs';
-import { startEdges, which } from './edges.mjs';
+import { edgeProgramsInstalled, startEdges } from './edges.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -235,14 +235,7 @@ async function main() {
   const names = o.players.split(',');
   for (const n of names) if (!(n in PLAYERS)) throw new Error('unknown player ' + n);
   if (chromiumMissing()) return SKIP;
-  if (o.edge && !['nginx', 'varnish'].includes(o.edge)) throw new Error('--edge nginx or varnish');
-  const programs = { '': [], nginx: ['nginx'], varnish: ['nginx', 'varnishd'] }[o.edge];
-  for (const program of programs) {
-    if (!which(program)) {
-      console.log(`SKIPPED: ${program} is not installed (apt-get install ${o.edge} failed?)`);
-      return SKIP;
-    }
-  }
+  if (o.edge && !edgeProgramsInstalled(o.edge)) return SKIP;
   const args = ['--config', o.config];
   if (o.container) args.push('--container', o.container);
   if (o.hlsdArgs) args.push(...o.hlsdArgs.split(' ').filter(Boolean));

@@ -27,14 +27,18 @@ HLSD = None
 ENV = {}
 
 
+def hint_in(text):
+    """The preload-hinted part's URI in a playlist."""
+    return re.search(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', text).group(1)
+
+
 def playlist_state(base):
     """(last msn, its parts listed, the preload-hinted URI) of the playlist hlsd has now."""
     _, _, body = edgelib.get(base + "live/index.m3u8")
     text = body.decode()
     msn = int(re.search(r"#EXT-X-MEDIA-SEQUENCE:(\d+)", text).group(1))
     segments = len(re.findall(r"^#EXTINF", text, re.M))
-    hint = re.search(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', text).group(1)
-    return msn + segments, hint, text
+    return msn + segments, hint_in(text), text
 
 
 def hinted(hint):
@@ -235,7 +239,6 @@ class VarnishEdge(NginxEdge):
         edge = self.edge.base
         _, hint, _ = playlist_state(ENV["hlsd"].base)
         msn, part = hinted(hint)
-        hint_of = lambda body: re.search(rb'PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', body).group(1)
         for path in (f"live/index.m3u8?_HLS_msn={msn}&_HLS_part={part}", "live/index.m3u8"):
             with self.subTest(path=path):
                 status, _, first = edgelib.get(edge + path)
@@ -244,7 +247,8 @@ class VarnishEdge(NginxEdge):
                 status, headers, again = edgelib.get(edge + path)
                 self.assertEqual(status, 200)
                 self.assertEqual(headers.get("x-cache"), "MISS")
-                self.assertNotEqual(hint_of(first), hint_of(again), "the newer playlist")
+                self.assertNotEqual(hint_in(first.decode()), hint_in(again.decode()),
+                                    "the newer playlist")
 
 
 class NginxEdgeWithAccessControl(unittest.TestCase):
@@ -353,8 +357,7 @@ class NginxEdgeWhenTheSourceStalls(unittest.TestCase):
                     if status != 200:
                         time.sleep(float(headers.get("retry-after", "1")))
                         continue
-                    m = re.search(rb'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="([^"]+)"', body)
-                    msn, part = hinted(m.group(1).decode())
+                    msn, part = hinted(hint_in(body.decode()))
 
         threads = [threading.Thread(target=viewer, args=(i,)) for i in range(self.VIEWERS)]
         for t in threads:

@@ -170,9 +170,10 @@ class NginxEdge:
     on .port), in front of `origin` ("127.0.0.1:PORT")."""
 
     CONF = "nginx-edge.conf"
+    NAME = "nginx-edge"
 
-    def __init__(self, origin, workdir, cert, key, host="127.0.0.2", name="nginx-edge",
-                 workers=1):
+    def __init__(self, origin, workdir, cert, key, host="127.0.0.2", name=None, workers=1):
+        name = name or self.NAME
         self.tmp = tempfile.mkdtemp(prefix=name + "-", dir=workdir)
         os.chmod(self.tmp, 0o755)
         self.host = host
@@ -232,10 +233,7 @@ class VarnishEdge(NginxEdge):
     addresses as NginxEdge (TLS + HTTP/2 on .tls_port, plain on .port)."""
 
     CONF = "nginx-varnish-edge.conf"
-
-    def __init__(self, origin, workdir, cert, key, host="127.0.0.2", name="varnish-edge",
-                 workers=1):
-        super().__init__(origin, workdir, cert, key, host, name, workers)
+    NAME = "varnish-edge"
 
     def _before_front(self, origin, workdir, name):
         origin_host, origin_port = origin.rsplit(":", 1)
