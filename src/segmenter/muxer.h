@@ -21,6 +21,11 @@ public:
 
     // The next packet written starts a part (MPEG-TS: PAT/PMT first; fMP4: a new fragment).
     virtual void startPart() = 0;
+    // MPEG-TS places a part's last frame by the part's end (ts_muxer.cpp): the next frame
+    // written may be the last of its part, and the part take() ends next ends at `end` (the
+    // muxer's timeline). fMP4 writes each sample's duration and needs neither.
+    virtual void nextMayEndPart() {}
+    virtual void partEndsAt(int64_t /*end*/) {}
     // One access unit, Annex B. `duration` > 0 (ticks of kTimeBase). Throws std::runtime_error.
     virtual void write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, int64_t duration,
                        bool keyframe) = 0;

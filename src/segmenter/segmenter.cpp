@@ -143,6 +143,14 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     const int64_t muxPts = std::max(pts - runOffset_, muxDts);
     lastMuxedDts_ = muxDts;
 
+    // Whether this frame ends its part or segment, as decided after it is written (below; for a
+    // segment's last part, when the next keyframe comes): MPEG-TS holds it until then.
+    const int64_t startOfPart = d.openSegment ? pts : partStart_;
+    const int64_t frameEnd = dts + (d.openSegment ? pts - dts : dtsToPts_) + duration;
+    if ((partTicks_ > 0 && frameEnd + duration - startOfPart > partTicks_ + tolerance) ||
+        policy_.endsSegmentAt(frameEnd)) {
+        muxer_->nextMayEndPart();
+    }
     // A segment must decode alone: SPS/PPS ahead of its IDR. An MPEG-TS part gets them too,
     // with PAT/PMT (startPart()): Shaka's TS transmuxer makes an init segment of every part it
     // fetches, from that part alone, and fails (error 3018) on one without them; the cost is
@@ -202,6 +210,7 @@ void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discon
 
 void Segmenter::closePart(int64_t end, bool publish) {
     auto part = std::make_shared<Part>();
+    muxer_->partEndsAt(end - runOffset_);
     part->data = muxer_->take();
     // The segment's file, the parts one after another (a response of several is one range).
     if (current_->parts.empty()) segmentFile_ = FileCopy::create();
@@ -231,6 +240,7 @@ void Segmenter::closeSegment(int64_t endPts) {
         if (partFrames_ > 0) closePart(std::max(endPts, partStart_ + 1), false);
     } else {
         auto whole = std::make_shared<Part>();
+        muxer_->partEndsAt(endPts - runOffset_);
         whole->data = muxer_->take();
         whole->file = FileCopy::of(whole->data);
         whole->duration = ticksToSeconds(ticks);

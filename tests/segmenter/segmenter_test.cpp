@@ -231,7 +231,8 @@ TEST(Segmenter, StalledTimestampsAreSpreadOverTheFrames) {
     // The frozen frames are one frame apart in the segment, as if the clock had not stopped.
     auto dts = packetDts(segments[1]->bytes());
     ASSERT_EQ(dts.size(), 30u);
-    for (size_t i = 1; i < dts.size(); ++i) EXPECT_EQ(dts[i] - dts[i - 1], 3000) << i;
+    // (MPEG-TS times on the 100 µs grid: ts_muxer.cpp.)
+    for (size_t i = 1; i < dts.size(); ++i) EXPECT_NEAR(dts[i] - dts[i - 1], 3000, 9) << i;
 }
 
 TEST(Segmenter, FramesBeforeTheFirstKeyframeAreDropped) {
@@ -586,6 +587,61 @@ TEST(Segmenter, EveryMpegTsPartStartsWithTablesAndParameterSets) {
         }
         EXPECT_EQ(nonKey, stream.nonKeyParts) << "parts starting on a P-frame";
         EXPECT_EQ(frame, stream.packets.size());
+    }
+}
+
+// MPEG-TS times are multiples of 9 ticks (100 µs), exact in the browsers' microseconds, and a
+// part's last frame is placed so that the duration hls.js gives it (that of the frame before)
+// reaches the part's end as the playlist has it: otherwise Chromium's buffer ended 1 µs short
+// of the next part and hls.js stalled there (ts_muxer.cpp). At 30 fps the grid alone left the
+// parts 100 µs over; at 60 fps 100 µs short. No frame moves by more than 100 µs, plus half the
+// jitter for a part's last frame.
+TEST(Segmenter, MpegTsPartsReachTheirEndInWholeMicroseconds) {
+    struct Case {
+        const char* name;
+        int fps;
+        int64_t jitter;  // ticks, ±
+    };
+    for (const Case& c :
+         {Case{"30 fps", 30, 0}, Case{"60 fps", 60, 0}, Case{"30 fps, ±2 ms of jitter", 30, 180}}) {
+        SCOPED_TRACE(c.name);
+        const int64_t step = kTimeBase / c.fps;
+        auto stream = makeStream(2 * c.fps, c.fps);
+        uint32_t seed = 1;
+        std::vector<int64_t> original;  // on the muxer's timeline (the first frame at 0)
+        for (size_t i = 0; i < stream.size(); ++i) {
+            seed = seed * 1103515245u + 12345u;
+            const int64_t j = c.jitter ? int64_t(seed >> 16) % (2 * c.jitter + 1) - c.jitter : 0;
+            original.push_back(int64_t(i) * step + (i ? j : 0));
+            stream[i].pts = stream[i].dts = 5 * kTimeBase + original.back();
+            stream[i].duration = step;
+        }
+        StreamInfo info = info320();
+        info.frameRate = {c.fps, 1};
+        const auto segments = partedRun(stream, info, Container::MpegTs);
+        ASSERT_EQ(segments.size(), 2u);
+        std::vector<std::shared_ptr<const Part>> parts;
+        for (const auto& s : segments) parts.insert(parts.end(), s->parts.begin(), s->parts.end());
+        ASSERT_EQ(parts.size(), 10u);
+        size_t frame = 0;
+        int64_t end = 0;  // the part's end as the playlist adds it up, in ticks
+        for (size_t i = 0; i < parts.size(); ++i) {
+            SCOPED_TRACE("part " + std::to_string(i));
+            const auto dts = readBack(parts[i]->data).dts;
+            ASSERT_GE(dts.size(), 2u);
+            end += std::llround(parts[i]->duration * kTimeBase);
+            for (size_t k = 0; k < dts.size(); ++k, ++frame) {
+                EXPECT_EQ(dts[k] % 9, 0) << dts[k];
+                const int64_t slack = k + 1 == dts.size() ? 9 + c.jitter : 9;
+                EXPECT_LE(std::abs(dts[k] - original[frame]), slack) << "frame " << frame;
+            }
+            const int64_t last = dts.back();
+            const int64_t hlsjsEnd = last + (last - dts[dts.size() - 2]);
+            if (i + 1 < parts.size()) {
+                EXPECT_GE(hlsjsEnd, end) << "last frame at " << last;
+            }
+        }
+        EXPECT_EQ(frame, stream.size());
     }
 }
 
