@@ -143,14 +143,18 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     const int64_t muxPts = std::max(pts - runOffset_, muxDts);
     lastMuxedDts_ = muxDts;
 
-    // Whether this frame ends its part or segment, as decided after it is written (below; for a
-    // segment's last part, when the next keyframe comes): MPEG-TS holds it until then.
-    const int64_t startOfPart = d.openSegment ? pts : partStart_;
+    // A part is complete once another frame as long as this one would take it past the target:
+    // published with this frame, not when that frame arrives, which puts every LL-HLS player
+    // one frame closer to the camera. Not the part that takes the segment to segment_time: the
+    // segment ends at the next keyframe, and until that arrives the preload hint could only
+    // name a part of this segment that may never exist. Either way this frame may end its part,
+    // and MPEG-TS holds it until the part's end is known.
     const int64_t frameEnd = dts + (d.openSegment ? pts - dts : dtsToPts_) + duration;
-    if ((partTicks_ > 0 && frameEnd + duration - startOfPart > partTicks_ + tolerance) ||
-        policy_.endsSegmentAt(frameEnd)) {
-        muxer_->nextMayEndPart();
-    }
+    const bool partFull =
+        partTicks_ > 0 &&
+        frameEnd + duration - (d.openSegment ? pts : partStart_) > partTicks_ + tolerance;
+    const bool segmentFull = policy_.endsSegmentAt(frameEnd);
+    if (partFull || segmentFull) muxer_->nextMayEndPart();
     // A segment must decode alone: SPS/PPS ahead of its IDR. An MPEG-TS part gets them too,
     // with PAT/PMT (startPart()): Shaka's TS transmuxer makes an init segment of every part it
     // fetches, from that part alone, and fails (error 3018) on one without them; the cost is
@@ -176,15 +180,7 @@ void Segmenter::process(const EncodedPacket& packet, int64_t pts, int64_t dts) {
     if (partFrames_++ == 0) partIndependent_ = packet.keyframe;
     ++current_->frames;
     maxEndPts_ = std::max(maxEndPts_, pts + duration);
-    // A part is complete once another frame as long as this one would take it past the target:
-    // published now, not when that frame arrives, which puts every LL-HLS player one frame
-    // closer to the camera. Not the part that takes the segment to segment_time: the segment
-    // ends at the next keyframe, and until that arrives the preload hint could only name a
-    // part of this segment that may never exist.
-    const int64_t end = dts + dtsToPts_ + duration;
-    if (partTicks_ > 0 && end + duration - partStart_ > partTicks_ + tolerance &&
-        !policy_.endsSegmentAt(end))
-        closePart(end, true);
+    if (partFull && !segmentFull) closePart(frameEnd, true);
 }
 
 void Segmenter::openSegment(const EncodedPacket& first, int64_t pts, bool discontinuity) {

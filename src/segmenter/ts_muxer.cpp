@@ -46,7 +46,7 @@ void TsMuxer::write(const uint8_t* data, size_t size, int64_t pts, int64_t dts, 
         held_ = Frame{std::vector<uint8_t>(data, data + size), pts, dts, duration, keyframe};
         return;
     }
-    mux(Frame{{}, pts, dts, duration, keyframe}, data, size, -1);
+    mux(data, size, pts, dts, duration, keyframe, -1);
 }
 
 std::vector<uint8_t> TsMuxer::take() {
@@ -59,20 +59,21 @@ void TsMuxer::flushHeld(int64_t partEnd) {
     if (!held_) return;
     const Frame f = std::move(*held_);
     held_.reset();
-    mux(f, f.data.data(), f.data.size(), partEnd);
+    mux(f.data.data(), f.data.size(), f.pts, f.dts, f.duration, f.keyframe, partEnd);
 }
 
-void TsMuxer::mux(const Frame& f, const uint8_t* data, size_t size, int64_t partEnd) {
-    int64_t dts = floorToGrid(f.dts);
+void TsMuxer::mux(const uint8_t* data, size_t size, int64_t pts, int64_t dts, int64_t duration,
+                  bool keyframe, int64_t partEnd) {
+    int64_t outDts = floorToGrid(dts);
     // Only without reordering: with B-frames the last frame decoded is not the last shown.
-    if (partEnd >= 0 && lastDts_ >= 0 && f.pts == f.dts) {
-        const int64_t reaching = ceilToGrid(std::max(f.dts, (lastDts_ + partEnd + 1) / 2));
-        if (reaching < partEnd) dts = reaching;
+    if (partEnd >= 0 && lastDts_ >= 0 && pts == dts) {
+        const int64_t reaching = ceilToGrid(std::max(dts, (lastDts_ + partEnd + 1) / 2));
+        if (reaching < partEnd) outDts = reaching;
     }
-    if (lastDts_ >= 0) dts = std::max(dts, lastDts_ + kGrid);
-    const int64_t pts = f.pts == f.dts ? dts : std::max(floorToGrid(f.pts), dts);
-    lastDts_ = dts;
-    output_.write(data, size, pts, dts, f.duration, f.keyframe);
+    if (lastDts_ >= 0) outDts = std::max(outDts, lastDts_ + kGrid);
+    const int64_t outPts = pts == dts ? outDts : std::max(floorToGrid(pts), outDts);
+    lastDts_ = outDts;
+    output_.write(data, size, outPts, outDts, duration, keyframe);
 }
 
 void TsMuxer::startPart() {

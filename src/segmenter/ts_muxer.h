@@ -32,13 +32,14 @@ public:
 
 private:
     struct Frame {
-        std::vector<uint8_t> data;  // held frames only
+        std::vector<uint8_t> data;
         int64_t pts = 0, dts = 0, duration = 0;
         bool keyframe = false;
     };
     void flushHeld(int64_t partEnd);
-    // `f` with its bytes at data/size; partEnd -1 when it does not end a part.
-    void mux(const Frame& f, const uint8_t* data, size_t size, int64_t partEnd);
+    // partEnd: -1 when the frame does not end a part.
+    void mux(const uint8_t* data, size_t size, int64_t pts, int64_t dts, int64_t duration,
+             bool keyframe, int64_t partEnd);
 
     AvOutput output_;
     std::vector<uint8_t> init_;
