@@ -26,6 +26,9 @@ const FlagSpec kValueFlags[] = {
     {"segment_wrap", "--segment-wrap", "segments kept in memory and on disk (≥ list-size)"},
     {"list_size", "--list-size", "segments listed in the live playlist"},
     {"part_duration", "--part-duration", "LL-HLS part length, seconds (0: no parts)"},
+    {"hold_plain_playlists", "--hold-plain-playlists",
+     "LL-HLS: answer a playlist request without _HLS_msn when the open segment completes "
+     "(true|false)"},
     {"keyframe_interval", "--keyframe-interval",
      "seconds between keyframes of the camera/test encoder (0: one per part, or per segment)"},
     {"container", "--container", "segment container: mpegts or fmp4"},

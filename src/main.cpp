@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
     httpOptions.trustedProxies = config.trustedProxies;
     httpOptions.playerDir = config.playerDir.empty() ? HLSD_PLAYER_DIR : config.playerDir;
     httpOptions.segmentTime = config.segmentTime;
+    httpOptions.holdPlainPlaylists = config.holdPlainPlaylists;
     httpOptions.container = storeOptions.container;
 
     RunnerOptions runnerOptions;

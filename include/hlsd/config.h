@@ -25,6 +25,7 @@ struct Config {
     int segmentWrap = 7;
     int listSize = 3;
     double partDuration = 0.2;       // LL-HLS parts, seconds; 0 = off
+    bool holdPlainPlaylists = true;  // LL-HLS: answer a request without _HLS_msn at a segment's end
     double keyframeInterval = 0.0;   // seconds between keyframes we encode; 0 = auto
     std::string container = "fmp4";  // fmp4 | mpegts
     std::string outputDir;

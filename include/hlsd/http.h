@@ -38,6 +38,9 @@ struct HttpOptions {
     std::string trustedProxies;
     std::string playerDir;  // index.html, player.js, hls.min.js; loaded at start
     double segmentTime = 1.0;
+    // LL-HLS: a playlist request without _HLS_msn (every player's first, and every reload of a
+    // player without LL-HLS) waits for the segment being written once it has a part.
+    bool holdPlainPlaylists = true;
     Container container = Container::Fmp4;  // which of /live/stream.mp4 and .ts exists
     // What the rest of the pipeline counts, for /metrics and /healthz; any thread, quick.
     std::function<PipelineHealth()> health;

@@ -87,6 +87,7 @@ const std::vector<std::string>& configKeys() {
                                                   "segment_wrap",
                                                   "list_size",
                                                   "part_duration",
+                                                  "hold_plain_playlists",
                                                   "keyframe_interval",
                                                   "container",
                                                   "output_dir",
@@ -157,6 +158,8 @@ void setConfigValue(Config& c, const std::string& key, const std::string& value,
         c.listSize = toInt(key, value, origin);
     } else if (key == "part_duration") {
         c.partDuration = toDouble(key, value, origin);
+    } else if (key == "hold_plain_playlists") {
+        c.holdPlainPlaylists = toBool(key, value, origin);
     } else if (key == "keyframe_interval") {
         c.keyframeInterval = toDouble(key, value, origin);
     } else if (key == "container") {

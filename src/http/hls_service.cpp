@@ -161,8 +161,8 @@ std::optional<Hold> HlsService::holdFor(const Request& req, const Route& r) cons
     if (snap->partTarget <= 0 && !snap->playlist.empty()) return std::nullopt;
     const auto deadline = std::chrono::steady_clock::now() + blockLimit(*snap);
     if (r.kind == RouteKind::Playlist) {
-        if (req.query.empty()) return std::nullopt;
         const ReloadQuery rq = parseReloadQuery(req.query);
+        if (rq.valid && !rq.blocking) return holdPlain(req, *snap);
         std::optional<uint64_t> part;
         if (rq.hasPart) part = rq.part;
         if (!rq.valid || !rq.blocking || snap->reload(rq.msn, part) != ReloadState::Pending)
@@ -178,6 +178,24 @@ std::optional<Hold> HlsService::holdFor(const Request& req, const Route& r) cons
                     return now->findPart(name) || !now->partPending(name);
                 },
                 deadline};
+}
+
+// A player without LL-HLS starts three target durations before the end of the newest complete
+// segment, so that segment's age when the playlist is sent adds to its latency for good (0 to
+// one segment, at random); Video.js with LL-HLS misplaces the live edge while the segment being
+// written has parts listed. Answered once that segment completes, the playlist ends with a
+// fresh segment and no parts after it: the price is up to one segment more before a player's
+// first frame. Not while no part of the open segment exists yet (the newest is that fresh).
+std::optional<Hold> HlsService::holdPlain(const Request& req, const StoreSnapshot& snap) const {
+    if (!options_.holdPlainPlaylists || req.method != "GET" || snap.ended || snap.window.empty() ||
+        !snap.open || snap.open->parts.empty())
+        return std::nullopt;
+    const uint64_t next = snap.window.back()->msn + 1;
+    const auto limit = std::chrono::milliseconds(std::lround(1000 * snap.targetDuration));
+    return Hold{[this, next] {
+                    return store_.snapshot()->reload(next, std::nullopt) != ReloadState::Pending;
+                },
+                std::chrono::steady_clock::now() + limit};
 }
 
 Response HlsService::playlist(const Request& req, const Peer& peer, Response res,

@@ -39,6 +39,7 @@ public:
 
 private:
     std::optional<Hold> holdFor(const Request& req, const Route& r) const;
+    std::optional<Hold> holdPlain(const Request& req, const StoreSnapshot& snap) const;
     Response playlist(const Request& req, const Peer& peer, Response res,
                       const std::string& token) const;
     Response media(const Request& req, Response res, std::string_view name,

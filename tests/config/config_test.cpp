@@ -116,6 +116,10 @@ TEST(Config, LowLatencyKeys) {
                 ":2: part_duration: must be 0 (no LL-HLS parts) or 0.05..segment_time (0.5) "
                 "seconds, got 0.6");
     expectError("container: mp4\n", ":1: container: expected mpegts or fmp4, got \"mp4\"");
+    EXPECT_TRUE(Config{}.holdPlainPlaylists);
+    EXPECT_FALSE(load("hold_plain_playlists: false\n").config.holdPlainPlaylists);
+    expectError("hold_plain_playlists: sometimes\n",
+                ":1: hold_plain_playlists: expected true or false, got \"sometimes\"");
 }
 
 // keyframe_interval: 0 (auto) or 0.02..segment_time, like part_duration's bounds.

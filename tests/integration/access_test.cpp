@@ -318,7 +318,7 @@ TEST(Access, AThousandFailedLoginsCostNothingToOthers) {
     const size_t baseline = baselineFdCount(pid);
     const std::string token = s.token("viewer");
     FreshClientProbe probe(
-        s.port(), [&] { return httpGet(s.port(), "/live/index.m3u8?token=" + token).status; });
+        s.port(), [&] { return httpGet(s.port(), kPlaylistNow + "&token=" + token).status; });
     const std::vector<std::string> garbage = {
         "Authorization: Basic\r\n", "Authorization: Basic !!!!\r\n", "Authorization: Bearer x\r\n",
         "Authorization: Basic " + std::string(4000, 'A') + "\r\n", "Authorization: basic Og==\r\n"};

@@ -108,7 +108,7 @@ std::vector<double> FreshClientProbe::samples() {
 void FreshClientProbe::loop() {
     while (running_) {
         const auto t0 = steady_clock::now();
-        const int status = fetch_ ? fetch_() : httpGet(port_, "/live/index.m3u8").status;
+        const int status = fetch_ ? fetch_() : httpGet(port_, kPlaylistNow).status;
         const double ms = duration<double, std::milli>(steady_clock::now() - t0).count();
         samples_.push_back(status == 200 ? ms : 1e9);
         std::this_thread::sleep_for(milliseconds(50));

@@ -51,6 +51,10 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 inline constexpr double kFreshClientLimitMs = kSanitized ? 300 : 100;
+// The playlist as it is now, answered at once: a plain request waits for the segment being
+// written (hold_plain_playlists), a blocking reload for a segment already there does not. What
+// a test times or polls with this is the server, not that deliberate wait.
+inline const std::string kPlaylistNow = "/live/index.m3u8?_HLS_msn=0";
 
 // hlsd's descriptors but the in-memory files holding the window's segments (they come and go
 // with the segments, bounded by the window: FileCopy::kMaxLive).

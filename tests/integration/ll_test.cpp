@@ -1,7 +1,8 @@
 // Low-Latency HLS against the real binary over HTTP: parts listed and served, segments that are
 // exactly their parts, blocking playlist reload timed against when each part appeared, the
 // preload-hinted part answered when it is complete, 400/503 for what cannot be answered, held
-// requests that take no worker, delta updates.
+// requests that take no worker, plain requests held until the open segment completes, delta
+// updates.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -277,7 +278,7 @@ private:
     void run() {
         HttpConnection c("127.0.0.1", port_);
         while (running_) {
-            const auto r = c.get("/live/index.m3u8");
+            const auto r = c.get(kPlaylistNow);  // every state, not only segments' ends
             const auto now = steady_clock::now();
             if (auto p = parseM3u8(r.body)) {
                 std::lock_guard lock(mutex_);
@@ -456,6 +457,65 @@ TEST(LowLatency, HeldRequestsTakeNoWorker) {
     EXPECT_EQ(metric(s.port, "hlsd_http_requests_waiting"), 0);
     auto r = s.stop();
     EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
+// The msn of a segment URI ("<run>-<msn>.m4s"); -1 if it is not one.
+long long msnOf(const std::string& uri) {
+    static const std::regex kSegment("[a-z0-9]+-([0-9]+)\\.(ts|m4s)");
+    std::smatch m;
+    return std::regex_match(uri, m, kSegment) ? std::stoll(m[1]) : -1;
+}
+
+// What a plain request (no _HLS_msn) gets while the segment being written has parts: with
+// hold_plain_playlists (the default) the playlist as that segment completes, so a player that
+// starts three segments back starts from a fresh one; without, the playlist at once. Judged by
+// the answers' content, five requests each.
+TEST(LowLatency, PlainRequestWaitsForTheOpenSegment) {
+    for (const bool hold : {true, false}) {
+        SCOPED_TRACE(hold ? "hold_plain_playlists true" : "hold_plain_playlists false");
+        Server s(hold ? std::vector<std::string>{}
+                      : std::vector<std::string>{"--hold-plain-playlists", "false"});
+        ASSERT_NE(s.port, 0);
+        auto p = waitForPartedSegments(s.port, 1, 10);
+        ASSERT_TRUE(p);
+        HttpConnection player("127.0.0.1", s.port);
+        int completed = 0, listedOpen = 0, headFirst = 0;
+        std::vector<double> waits;
+        for (int i = 0; i < 5; ++i) {
+            long long msn = 0, index = 0;
+            ASSERT_TRUE(splitPart(p->preloadHint, msn, index)) << p->preloadHint;
+            // Until part 1 (or the hinted one) of the open segment exists: it has parts.
+            const auto b = player.get("/live/index.m3u8?_HLS_msn=" + std::to_string(msn) +
+                                      "&_HLS_part=" + std::to_string(std::max(index, 1LL)));
+            ASSERT_EQ(b.status, 200) << b.body;
+            auto t0 = steady_clock::now();
+            const auto h = player.get("/live/index.m3u8", "", "HEAD");  // never held
+            const double headWait = duration<double>(steady_clock::now() - t0).count();
+            EXPECT_EQ(h.status, 200);
+            t0 = steady_clock::now();
+            const auto r = player.get("/live/index.m3u8");
+            waits.push_back(duration<double>(steady_clock::now() - t0).count());
+            if (headWait < waits.back()) ++headFirst;
+            ASSERT_EQ(r.status, 200) << r.body;
+            p = parseM3u8(r.body);
+            ASSERT_TRUE(p && !p->segments.empty()) << r.body;
+            // The segment the blocking answer had open is complete in the plain answer, and
+            // at most the first part of the next one is listed (it may have come meanwhile).
+            if (msnOf(p->segments.back().uri) >= msn && p->open.parts.size() <= 1) ++completed;
+            if (!p->open.parts.empty() && msnOf(p->segments.back().uri) < msn) ++listedOpen;
+        }
+        std::cout << (hold ? "held" : "not held") << ": plain answers waited " << median(waits)
+                  << " s (median), " << completed << " of 5 ended with the open segment\n";
+        if (hold) {
+            EXPECT_EQ(completed, 5);
+            EXPECT_LE(*std::max_element(waits.begin(), waits.end()), 3.0);  // ≤ one TD, loosely
+            EXPECT_GE(headFirst, 4);  // HEAD answers at once, the GET after it waits
+        } else {
+            EXPECT_GE(listedOpen, 4);  // a segment may complete between the two requests once
+        }
+        auto r = s.stop();
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+    }
 }
 
 // _HLS_skip=YES: the segments older than CAN-SKIP-UNTIL become one EXT-X-SKIP; a playlist too

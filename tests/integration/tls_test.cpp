@@ -192,7 +192,7 @@ TEST(Tls, StalledHandshakesAreDroppedAtTheHeaderTimeout) {
     ASSERT_NE(s.port(), 0);
     const pid_t pid = s.server->process->pid();
     const size_t baseline = baselineFdCount(pid);
-    FreshClientProbe probe(s.port(), [&] { return s.get("/live/index.m3u8").status; });
+    FreshClientProbe probe(s.port(), [&] { return s.get(kPlaylistNow).status; });
     std::vector<std::unique_ptr<HttpConnection>> stalled;
     // Half send nothing; half the first bytes of a ClientHello (a record header that promises
     // more than comes).
