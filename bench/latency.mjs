@@ -106,7 +106,7 @@ async function measure(page, o) {
       part_hold_back: round(stats.partHoldBack),
       target_latency_end: round(stats.targetLatency),
       parts_loaded: stats.partsLoaded,
-      catch_up_seek: stats.catchUpSeek,
+      catch_up: stats.catchUp,
       resolution: `${stats.width}x${stats.height}`,
       page_errors: pageErrors,
     });

@@ -19,6 +19,19 @@ SEED = {(1, 4, 1): "3–5 s", (1, 4, 2): "5 s", (2, 4, 1): "3–4 s", (4, 4, 1):
         (4, 4, 2): "11 s", (1, 20, 5): "9 s"}
 
 
+def catch_up_text(h):
+    """The page's catch-up: played faster (catch_up), or one seek in runs before (catch_up_seek)."""
+    if not h:
+        return "–"
+    if "catch_up" in h:
+        c = h["catch_up"] or {}
+        if not c.get("times"):
+            return "none"
+        return f"+{c['behind']:.2f} s, {c['seconds']:.1f} s faster"
+    seek = h.get("catch_up_seek") or {}
+    return seek.get("skipped") or (f"+{seek['behind']:.2f} s seek" if "behind" in seek else "–")
+
+
 def f(x, d=2, unit=""):
     if x is None or (isinstance(x, float) and x != x):
         return "–"
@@ -89,7 +102,8 @@ def ll_section(ll, lat, w, behind):
       " (LL-HLS: `EXT-X-PART` parts, `EXT-X-PRELOAD-HINT`, "
       "blocking playlist reload with `_HLS_msn`/`_HLS_part`), played by the same page with "
       "hls.js `lowLatencyMode` (it then holds back `PART-HOLD-BACK` instead of 3 target "
-      "durations) and the page's one catch-up seek to `hls.liveSyncPosition` after start-up. "
+      "durations) and the page's catch-up (it plays at ×1.25 while more than 0.1 s behind "
+      "`hls.liveSyncPosition`). "
       "The anchor is unchanged: the normal `ffmpeg -f hls` + nginx pipeline with hls.js's "
       "default live sync (no `sync=1`), started fresh with hlsd for every row, both players "
       f"playing at the same time for {h0.get('seconds', '?')} s after the first frame. Goal "
@@ -97,7 +111,8 @@ def ll_section(ll, lat, w, behind):
       f"{LL_GOAL_1S:.1f} s with 1 s segments, 0 stalls. Parts requested = requests for "
       f"`…-<msn>.<part>.{ext}` during the session; blocking = playlist requests with `_HLS_msn`. "
       "Latency samples start at the first frame, so hlsd's p95 includes the second or so before "
-      "the catch-up seek (its column: how far behind `liveSyncPosition` the player was). "
+      "the catch-up (its column: how far behind `liveSyncPosition` the player was the first "
+      "time, and how long it played faster in all). "
       "Stalls = `waiting` events after the first frame outside seeks; in parentheses those with "
       "less than 0.1 s buffered ahead (the media ran out: the origin was late), the others had "
       "media buffered and the browser's decoder fell behind (CPU). Load average = the "
@@ -117,9 +132,7 @@ def ll_section(ll, lat, w, behind):
             if hm > am * 1.10 and hm - am > row["segment_time"]:
                 behind.append((hm / am, f"LL-HLS latency {label}: hlsd {hm:.2f} s vs anchor "
                                f"{am:.2f} s", "latency"))
-        seek = h.get("catch_up_seek") or {}
-        seek_text = "–" if not h else (seek.get("skipped") or
-                                       (f"+{seek['behind']:.2f} s" if "behind" in seek else "–"))
+        seek_text = catch_up_text(h)
         rows.append([
             label, f(hm), f(h.get("latency_p95")), f(am), f(a.get("latency_p95")),
             ratio(hm, am), goal, f(standard.get(key, {}).get("latency_median")),
@@ -133,7 +146,7 @@ def ll_section(ll, lat, w, behind):
     w(table(["T/W/L", "hlsd LL median s", "hlsd LL p95 s", "anchor median s", "anchor p95 s",
              "ratio (median)", f"goal ≤ {LL_GOAL_RATIO}×", "hlsd without parts s (table above)",
              "TTFF s hlsd / anchor", "stalls (buffer empty) hlsd / anchor", "parts requested",
-             "blocking / all playlist requests", "PART-HOLD-BACK s", "catch-up seek",
+             "blocking / all playlist requests", "PART-HOLD-BACK s", "catch-up",
              "load avg (1 min)", "error"],
             rows))
     w("")

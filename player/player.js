@@ -20,7 +20,8 @@
     // LL-HLS: set from the playlist (EXT-X-PART-INF, EXT-X-SERVER-CONTROL) and from what loaded.
     lowLatency: false, targetLatency: NaN, partTarget: NaN, partHoldBack: NaN,
     canBlockReload: false,
-    partsLoaded: 0, segmentsLoaded: 0, lastPart: null, catchUpSeek: null,
+    partsLoaded: 0, segmentsLoaded: 0, lastPart: null,
+    catchUp: { seconds: 0, times: 0, behind: NaN },
   };
   window.hlsdStats = stats;
 
@@ -40,13 +41,16 @@
   for (const [param, [key, parse]] of Object.entries(knobs)) {
     if (params.has(param)) stats.config[key] = parse(params.get(param));
   }
-  // hls.js settles a few tenths of a second behind PART-HOLD-BACK while it starts and never
-  // catches up at rate 1; one seek to liveSyncPosition soon after playback starts fixes that.
-  // ?catchup=0 leaves the position to hls.js.
+  // hls.js settles a few tenths of a second behind PART-HOLD-BACK while it starts, and after a
+  // stall, and never catches up at rate 1: its own rate control waits for more than 1 s of
+  // buffer, which LL-HLS never has. The page plays a little faster until it is back at
+  // liveSyncPosition (a seek would get there at once, but the browser fires `waiting` while it
+  // restarts the decoder there). ?catchup=0 leaves the pace to hls.js.
   const catchUp = params.get('catchup') !== '0';
-  const CATCH_UP_FROM = 1.0;  // s after the first `playing`: let the start-up settle
-  const CATCH_UP_UNTIL = 5.0; // s after it: later, a gap is hls.js's choice, not start-up
-  const CATCH_UP_MIN = 0.15;  // s behind liveSyncPosition worth a seek
+  const CATCH_UP_RATE = 1.25;   // fast enough to gain 0.25 s a second, too little to notice
+  const CATCH_UP_FROM = 0.1;    // s behind liveSyncPosition worth speeding up for
+  const CATCH_UP_TO = 0.03;     // s behind it that count as there
+  const CATCH_UP_BUFFER = 0.3;  // s buffered ahead at least while faster (never runs dry)
 
   let playbackStarted = 0; // Date.now() of the first `playing`
   video.addEventListener('playing', () => {
@@ -54,9 +58,9 @@
     stats.playing = true;
   });
   // A stall: playback waits after it started. `waiting` during a seek (hls.js's or the
-  // catch-up's, to a buffered position) is the decoder restarting there: counted apart, and so
-  // is one handled within SEEK_SETTLE_MS after `seeked` (a CI run logged two `waiting` events
-  // 10 ms after the catch-up seek's, with seeking already false and a full buffer). A stall
+  // viewer's) is the decoder restarting there: counted apart, and so is one handled within
+  // SEEK_SETTLE_MS after `seeked` (a CI run logged two `waiting` events 10 ms after a seek's,
+  // with seeking already false and a full buffer). A stall
   // with less than 0.1 s buffered ahead ran out of media (stallsDry: the origin or the network
   // was late); with more, the decoder fell behind (a busy CPU).
   const SEEK_SETTLE_MS = 250;
@@ -183,45 +187,46 @@
 
   function fmt(x, digits, unit) { return Number.isFinite(x) ? x.toFixed(digits) + unit : '–'; }
 
-  // The one catch-up seek (see CATCH_UP_*), only for LL playlists and only to a position
-  // already buffered (a seek past the buffer would stall). stats.catchUpSeek records the
-  // decision: {from, to, behind} after a seek, {skipped: reason} when none will be made.
+  // The catch-up (see CATCH_UP_*), only for LL playlists, only near the live point (further
+  // back is the viewer's choice) and only with buffer to spare. stats.catchUp: how often it
+  // sped up, for how many seconds in all, and how far behind it was the first time.
+  let catchUpTick = 0;
   function maybeCatchUp() {
-    if (!hls || !playbackStarted || stats.catchUpSeek || !stats.lowLatency) return;
-    if (!catchUp) {
-      stats.catchUpSeek = { skipped: 'catchup=0' };
-      return;
-    }
-    const since = (Date.now() - playbackStarted) / 1000;
-    if (since < CATCH_UP_FROM) return;
+    const now = Date.now();
+    const tick = catchUpTick ? (now - catchUpTick) / 1000 : 0;
+    catchUpTick = now;
+    // hls.js paces itself when ?rate= lets it (maxLiveSyncPlaybackRate > 1).
+    if (!hls || !playbackStarted || !stats.lowLatency || !catchUp ||
+        hls.config.maxLiveSyncPlaybackRate > 1) return;
     const sync = hls.liveSyncPosition;
-    const now = video.currentTime;
-    const behind = Number.isFinite(sync) ? sync - now : NaN;
-    if (since > CATCH_UP_UNTIL) {
-      stats.catchUpSeek = { skipped: 'no gap', behind: +behind.toFixed(3) };
-      return;
-    }
-    if (!(behind > CATCH_UP_MIN) || video.seeking || video.paused) return;
+    const behind = Number.isFinite(sync) ? sync - video.currentTime : NaN;
     const b = video.buffered;
-    const end = b.length ? b.end(b.length - 1) : 0;
-    if (sync > end - 0.05) return; // not buffered yet: try again on the next tick
-    video.currentTime = sync;
-    stats.catchUpSeek = { from: +now.toFixed(3), to: +sync.toFixed(3), behind: +behind.toFixed(3),
-                          after: +since.toFixed(2) };
+    const ahead = b.length ? b.end(b.length - 1) - video.currentTime : 0;
+    const fast = video.playbackRate > 1;
+    if (fast) stats.catchUp.seconds += tick;
+    const near = behind < (stats.targetDuration || 1) + (stats.partHoldBack || 0);
+    const want = near && !video.paused && !video.seeking && ahead > CATCH_UP_BUFFER &&
+                 behind > (fast ? CATCH_UP_TO : CATCH_UP_FROM);
+    if (want && !fast) {
+      if (!stats.catchUp.times++) stats.catchUp.behind = +behind.toFixed(3);
+      video.playbackRate = CATCH_UP_RATE;
+    } else if (!want && fast) {
+      video.playbackRate = 1;
+    }
   }
 
   function partLine() {
     if (!stats.lowLatency) return 'parts     none (standard HLS)';
     const p = stats.lastPart;
-    const seek = stats.catchUpSeek;
+    const c = stats.catchUp;
     return 'parts     target ' + fmt(stats.partTarget, 2, ' s') +
       '  hold-back ' + fmt(stats.partHoldBack, 2, ' s') +
       (stats.canBlockReload ? '  blocking reload' : '') + '\n' +
       '          last ' +
         (p ? p.sn + '.' + p.index + ' (' + fmt(p.duration, 3, ' s') + ')' : '–') +
       '  loaded ' + stats.partsLoaded + ' parts, ' + stats.segmentsLoaded + ' segments' +
-      '  catch-up ' + (!seek ? 'pending' : seek.skipped ? seek.skipped
-                                             : 'seek +' + fmt(seek.behind, 2, ' s'));
+      '  catch-up ' + (!catchUp ? 'off' : !c.times ? 'none yet'
+                       : c.times + '× (' + fmt(c.seconds, 1, ' s') + ' at ×' + CATCH_UP_RATE + ')');
   }
 
   setInterval(() => {

@@ -57,7 +57,7 @@ function kindOf(url, streamBase) {
 }
 
 // The same accounting for both pages, set before any of their scripts run: the first frame,
-// every `waiting` after it (and whether it came in a seek: the page's own catch-up seek or
+// every `waiting` after it (and whether it came in a seek: a viewer's seek or
 // hls.js's gap jump, or within 250 ms after one, as player.js counts them), fatal errors.
 function watchPage() {
   performance.setResourceTimingBufferSize(10000);
@@ -145,7 +145,7 @@ async function play(browser, name, url, streamBase, o) {
                                    end: performance.timeOrigin + e.responseEnd })),
     waits: window.edgeTest.waits,
     stats: window.hlsdStats ? { partsLoaded: window.hlsdStats.partsLoaded,
-                                catchUpSeek: window.hlsdStats.catchUpSeek,
+                                catchUp: window.hlsdStats.catchUp,
                                 stalls: window.hlsdStats.stalls, fatal: window.hlsdStats.fatal,
                                 partHoldBack: window.hlsdStats.partHoldBack }
                               : { errors: window.probe && window.probe.errors.slice(0, 5),
@@ -191,7 +191,7 @@ async function play(browser, name, url, streamBase, o) {
   r.waits = end.waits.filter((w) => !w.seeking).length;
   r.waits_in_seeks = end.waits.length - r.waits;
   r.wait_log = end.waits.slice(0, 8).map((w) => ({ ...w, at: round((w.at - first) / 1000, 2) }));
-  if (end.stats.catchUpSeek) r.catch_up_seek = end.stats.catchUpSeek;
+  if (end.stats.catchUp) r.catch_up = end.stats.catchUp;
   if (end.stats.targetLatency) r.hlsjs_target_latency = round(end.stats.targetLatency);
   if (!r.fatal) r.fatal = samples.map((s) => s.fatal).find(Boolean) || null;
   return r;
