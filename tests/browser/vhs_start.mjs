@@ -5,7 +5,10 @@
 // believes the live edge is TARGETDURATION − k × part further on than it is and starts that
 // much closer to it than PART-HOLD-BACK (README, Players; bench/RESULTS.md, 6. Players).
 //
-//   node tests/browser/vhs_start.mjs --hlsd build/hlsd [--runs 10] [--seconds 10]
+//   node tests/browser/vhs_start.mjs --hlsd build/hlsd [--runs 10] [--seconds 10] [--hold false]
+//
+// --hold: hlsd's hold_plain_playlists. Shipped true, it answers the first playlist when the open
+// segment completes, so VHS sees k = 0 (or, rarely, 1); false (the default here) shows every k.
 //
 // Prints one JSON line a start: k, the latency when playback started and at the end, and the
 // `waiting` events in between.
@@ -15,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium, liveBase, newPage, parseOptions, startHlsd, stop } from './common.mjs';
 import { servePages } from './players.mjs';
 
-const o = parseOptions({ hlsd: 'build/hlsd', runs: 10, seconds: 10, warmup: 15,
+const o = parseOptions({ hlsd: 'build/hlsd', runs: 10, seconds: 10, warmup: 15, hold: 'false',
                          config: join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'conf', 'hlsd.yml') });
-const hlsd = startHlsd(o.hlsd, ['--config', o.config]);
+const hlsd = startHlsd(o.hlsd, ['--config', o.config, '--hold-plain-playlists', String(o.hold)]);
 const pages = await servePages();
 let browser;
 try {
