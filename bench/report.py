@@ -102,7 +102,7 @@ def ll_section(ll, lat, w, behind):
       " (LL-HLS: `EXT-X-PART` parts, `EXT-X-PRELOAD-HINT`, "
       "blocking playlist reload with `_HLS_msn`/`_HLS_part`), played by the same page with "
       "hls.js `lowLatencyMode` (it then holds back `PART-HOLD-BACK` instead of 3 target "
-      "durations) and the page's catch-up (it plays at ×1.25 while more than 0.1 s behind "
+      "durations) and the page's catch-up (it plays at ×1.2 while more than 0.1 s behind "
       "`hls.liveSyncPosition`). "
       "The anchor is unchanged: the normal `ffmpeg -f hls` + nginx pipeline with hls.js's "
       "default live sync (no `sync=1`), started fresh with hlsd for every row, both players "

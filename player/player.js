@@ -47,7 +47,9 @@
   // liveSyncPosition (a seek would get there at once, but the browser fires `waiting` while it
   // restarts the decoder there). ?catchup=0 leaves the pace to hls.js.
   const catchUp = params.get('catchup') !== '0';
-  const CATCH_UP_RATE = 1.25;   // fast enough to gain 0.25 s a second, too little to notice
+  const CATCH_UP_RATE = 1.2;    // gains 0.2 s a second, too little to notice
+  const CATCH_UP_CALM = 1.0;    // s of playing without a `waiting` first (a CI run stalled once
+                                // when it sped up 0.4 s after the first frame: decoders ramp up)
   const CATCH_UP_FROM = 0.1;    // s behind liveSyncPosition worth speeding up for
   const CATCH_UP_TO = 0.03;     // s behind it that count as there
   const CATCH_UP_BUFFER = 0.3;  // s buffered ahead at least while faster (never runs dry)
@@ -65,9 +67,11 @@
   // was late); with more, the decoder fell behind (a busy CPU).
   const SEEK_SETTLE_MS = 250;
   let seekedAt = -Infinity;
+  let lastWaiting = 0;  // Date.now() of the last `waiting` after the first `playing`
   video.addEventListener('seeked', () => { seekedAt = Date.now(); });
   video.addEventListener('waiting', () => {
     if (!playbackStarted) return;
+    lastWaiting = Date.now();
     const b = video.buffered;
     const ahead = b.length ? b.end(b.length - 1) - video.currentTime : 0;
     const inSeek = video.seeking || Date.now() - seekedAt < SEEK_SETTLE_MS;
@@ -205,7 +209,8 @@
     const fast = video.playbackRate > 1;
     if (fast) stats.catchUp.seconds += tick;
     const near = behind < (stats.targetDuration || 1) + (stats.partHoldBack || 0);
-    const want = near && !video.paused && !video.seeking && ahead > CATCH_UP_BUFFER &&
+    const calm = now - Math.max(playbackStarted, lastWaiting) > CATCH_UP_CALM * 1000;
+    const want = near && calm && !video.paused && !video.seeking && ahead > CATCH_UP_BUFFER &&
                  behind > (fast ? CATCH_UP_TO : CATCH_UP_FROM);
     if (want && !fast) {
       if (!stats.catchUp.times++) stats.catchUp.behind = +behind.toFixed(3);
