@@ -164,7 +164,8 @@ private:
                      "open HTTP connections waiting for a request", s.idle);
         appendMetric(out, "hlsd_http_requests_waiting", "gauge",
                      "requests held until what they ask for exists (LL-HLS blocking reload, "
-                     "preload hint; a snapshot waiting for a picture)",
+                     "preload hint, a playlist until its segment completes; a snapshot waiting "
+                     "for a picture)",
                      s.held);
         appendMetric(out, "hlsd_http_streams_open", "gauge",
                      "connections receiving /live/stream.* (a body without end)", s.streams);
