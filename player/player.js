@@ -48,8 +48,8 @@
   // restarts the decoder there). ?catchup=0 leaves the pace to hls.js.
   const catchUp = params.get('catchup') !== '0';
   const CATCH_UP_RATE = 1.2;    // gains 0.2 s a second, too little to notice
-  const CATCH_UP_CALM = 1.0;    // s of playing without a `waiting` first (a CI run stalled once
-                                // when it sped up 0.4 s after the first frame: decoders ramp up)
+  const CATCH_UP_CALM = 1.0;    // s of playing without a `waiting` first (a CI run stalled 0.4 s
+                                // after the first frame, just after speeding up: decoders ramp up)
   const CATCH_UP_FROM = 0.1;    // s behind liveSyncPosition worth speeding up for
   const CATCH_UP_TO = 0.03;     // s behind it that count as there
   const CATCH_UP_BUFFER = 0.3;  // s buffered ahead at least while faster (never runs dry)
