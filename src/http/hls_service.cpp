@@ -167,10 +167,7 @@ std::optional<Hold> HlsService::holdFor(const Request& req, const Route& r) cons
         if (rq.hasPart) part = rq.part;
         if (!rq.valid || !rq.blocking || snap->reload(rq.msn, part) != ReloadState::Pending)
             return std::nullopt;
-        return Hold{[this, msn = rq.msn, part] {
-                        return store_.snapshot()->reload(msn, part) != ReloadState::Pending;
-                    },
-                    deadline};
+        return untilReload(rq.msn, part, deadline);
     }
     if (snap->findPart(r.name) || !snap->partPending(r.name)) return std::nullopt;
     return Hold{[this, name = std::string(r.name)] {
@@ -190,12 +187,17 @@ std::optional<Hold> HlsService::holdPlain(const Request& req, const StoreSnapsho
     if (!options_.holdPlainPlaylists || req.method != "GET" || snap.ended || snap.window.empty() ||
         !snap.open || snap.open->parts.empty())
         return std::nullopt;
-    const uint64_t next = snap.window.back()->msn + 1;
     const auto limit = std::chrono::milliseconds(std::lround(1000 * snap.targetDuration));
-    return Hold{[this, next] {
-                    return store_.snapshot()->reload(next, std::nullopt) != ReloadState::Pending;
-                },
-                std::chrono::steady_clock::now() + limit};
+    return untilReload(snap.window.back()->msn + 1, std::nullopt,
+                       std::chrono::steady_clock::now() + limit);
+}
+
+// Held until the store can answer _HLS_msn=msn (&_HLS_part=part), or until `deadline`.
+Hold HlsService::untilReload(uint64_t msn, std::optional<uint64_t> part,
+                             std::chrono::steady_clock::time_point deadline) const {
+    return Hold{
+        [this, msn, part] { return store_.snapshot()->reload(msn, part) != ReloadState::Pending; },
+        deadline};
 }
 
 Response HlsService::playlist(const Request& req, const Peer& peer, Response res,

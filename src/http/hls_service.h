@@ -40,6 +40,8 @@ public:
 private:
     std::optional<Hold> holdFor(const Request& req, const Route& r) const;
     std::optional<Hold> holdPlain(const Request& req, const StoreSnapshot& snap) const;
+    Hold untilReload(uint64_t msn, std::optional<uint64_t> part,
+                     std::chrono::steady_clock::time_point deadline) const;
     Response playlist(const Request& req, const Peer& peer, Response res,
                       const std::string& token) const;
     Response media(const Request& req, Response res, std::string_view name,
