@@ -9,7 +9,8 @@ section replaces the one in the file, or goes before "## Profile (callgrind)" (b
 rewrites the whole file and leaves it out: run this again after it).
 
 One row per player and run: container, whether both cores were busy while it started (--hog),
-first frame, share of time playing, `waiting` events, median and p90 latency (now -
+first frame, share of time playing, `waiting` events, seeks from 1 s after the first frame on
+(a player correcting its own position), median and p90 latency (now -
 PROGRAM-DATE-TIME of the frame on screen), parts and blocking reloads fetched, errors, and the
 CPU time stolen from this VM and left idle while it played."""
 import argparse
@@ -30,10 +31,11 @@ def row(r):
     busy = f"{r['hog']} s" if r.get("hog") else "no"
     if r.get("failed"):
         return f"| {NAMES.get(r['player'], r['player'])} | {r['container']} | {busy} | {r['failed']} |" \
-               + " |" * 8
+               + " |" * 9
     errors = len(r.get("errors", [])) if isinstance(r.get("errors"), list) else r.get("errors", 0)
     return (f"| {NAMES.get(r['player'], r['player'])} | {r['container']} | {busy} | "
             f"{r['first_frame_s']:.2f} s | {100 * r['playing_share']:.1f} % | {r['waits']} | "
+            f"{r.get('seeks', '?')} | "
             f"{r['latency_median']:.2f} s | {r['latency_p90']:.2f} s | "
             f"{r.get('parts', '?')} / {r.get('blocking', '?')} | {errors} | "
             f"{r.get('steal_pct', '?')} % / {r.get('idle_pct', '?')} % | {goal(r)} |")
@@ -51,9 +53,9 @@ HEADING = "## 6. Players"
 
 def section(paths, note):
     out = [HEADING, "", note, "",
-           "| player | container | busy start | first frame | playing | waiting | latency median "
+           "| player | container | busy start | first frame | playing | waiting | seeks | latency median "
            "| p90 | parts / blocking reloads | errors | CPU steal / idle | the issue's goal |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for path in paths:
         with open(path) as f:
             out += [row(r) for r in json.load(f)]

@@ -19,8 +19,11 @@
 //
 //   node tests/browser/players.mjs --hlsd build/hlsd [--players shaka-ll,hlsjs,...]
 //        [--container mpegts|fmp4] [--seconds 60] [--hog 0] [--json out.json]
-//        [--hlsd-args "--part-duration 0.1"] [--warmup 15] [--log-requests 1]
+//        [--hlsd-args "--part-duration 0.1"] [--warmup 15] [--log-requests 1 [--debug 1]]
 //        [--edge nginx|varnish [--python python3]]
+//
+// --log-requests 1 puts each request and console line in the JSON; --debug 1 also loads
+// Shaka's debug build at its verbose log level (the other pages ignore it).
 //
 // --edge: the players get the stream through that shipped caching edge (tests/edge/edgelib.py,
 // plain HTTP to the edge: caching is the question here, TLS and HTTP/2 are edge.mjs's), the
@@ -99,7 +102,8 @@ async function playOne(browser, name, spec, o, streamBase, pagesBase) {
   const src = streamBase + 'live/index.m3u8';
   const url = spec.page
     ? `${pagesBase}${spec.page}?src=${encodeURIComponent(src)}&config=` +
-        encodeURIComponent(JSON.stringify({ ...spec.config, ...JSON.parse(o.playerConfig) }))
+        encodeURIComponent(JSON.stringify({ ...spec.config, ...JSON.parse(o.playerConfig) })) +
+        (o.debug ? '&debug=1' : '')
     : streamBase;
   if (!spec.page) {
     // hlsd's page reports its own latency; the probe watches its <video> like the others'.
@@ -156,7 +160,8 @@ async function playOne(browser, name, spec, o, streamBase, pagesBase) {
   }
   if (hogging) await hogging.done;
   const cpu = cpuShare(cpu0, cpuTimes());
-  const probe = await page.evaluate(() => ({ waits: window.probe.waits, errors: window.probe.errors,
+  const probe = await page.evaluate(() => ({ waits: window.probe.waits, seeks: window.probe.seeks,
+                                             errors: window.probe.errors,
                                              fatal: window.probe.fatal,
                                              firstPlaying: window.probe.firstPlaying }));
   await page.close();
@@ -186,6 +191,11 @@ async function playOne(browser, name, spec, o, streamBase, pagesBase) {
   r.wait_log = probe.waits.slice(0, 10).map((w) => ({
     at: +((w.at - probe.firstPlaying) / 1000).toFixed(2), ahead: +w.ahead.toFixed(3),
     seeking: w.seeking, position: +w.position.toFixed(2), ranges: w.ranges }));
+  // Seeks from 1 s after the first frame on: the player correcting itself mid-play.
+  const afterFirst = (t) => +((t - probe.firstPlaying) / 1000).toFixed(2);
+  r.seeks = probe.seeks.filter((k) => afterFirst(k.at) >= 1).length;
+  r.seek_log = probe.seeks.slice(0, 10).map((k) => ({ ...k, at: afterFirst(k.at),
+                                                      position: +k.position.toFixed(2) }));
   r.last = samples.length ? { position: samples[samples.length - 1].position,
                               ranges: samples[samples.length - 1].ranges } : null;
   const judged = o.hog > 0 ? after.filter((s) => s.at >= t0 + (o.hog + 10) * 1000) : after;
@@ -230,7 +240,7 @@ function judge(r, spec, targetDuration) {
 async function main() {
   const o = parseOptions({ hlsd: 'build/hlsd', players: Object.keys(PLAYERS).join(','),
                            container: '', seconds: 60, hog: 0, json: '', hlsdArgs: '',
-                           warmup: 15, logRequests: 0, playerConfig: '{}', edge: '',
+                           warmup: 15, logRequests: 0, debug: 0, playerConfig: '{}', edge: '',
                            python: 'python3', config: join(ROOT, 'conf', 'hlsd.yml') });
   const names = o.players.split(',');
   for (const n of names) if (!(n in PLAYERS)) throw new Error('unknown player ' + n);

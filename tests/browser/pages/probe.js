@@ -4,8 +4,8 @@
 (function () {
   'use strict';
   const probe = {
-    playing: false, firstPlaying: 0, waits: [], errors: [], fatal: null, programDate: () => null,
-    video: null,
+    playing: false, firstPlaying: 0, waits: [], seeks: [], errors: [], fatal: null,
+    programDate: () => null, video: null,
   };
   window.probe = probe;
   probe.error = (what, fatal) => {
@@ -31,6 +31,14 @@
       if (probe.waits.length < 100) {
         probe.waits.push({ at: Date.now(), position: video.currentTime, ahead,
                            seeking: video.seeking, ranges: ranges(b) });
+      }
+    });
+    // Every seek, the player's own included: a start-up seek that never happened shows up as
+    // a corrective one later (Shaka, a zero-width seek window).
+    video.addEventListener('seeking', () => {
+      if (probe.seeks.length < 100) {
+        probe.seeks.push({ at: Date.now(), position: video.currentTime,
+                           seekable: ranges(video.seekable), ranges: ranges(video.buffered) });
       }
     });
     video.addEventListener('error', () => {
