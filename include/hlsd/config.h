@@ -22,8 +22,8 @@ struct Config {
     bool realtime = true;
     bool exitOnEof = false;
     double segmentTime = 1.0;
-    int segmentWrap = 7;
-    int listSize = 3;
+    int segmentWrap = 11;
+    int listSize = 5;
     double partDuration = 0.2;       // LL-HLS parts, seconds; 0 = off
     bool holdPlainPlaylists = true;  // LL-HLS: answer a request without _HLS_msn at a segment's end
     double keyframeInterval = 0.0;   // seconds between keyframes we encode; 0 = auto

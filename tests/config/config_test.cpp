@@ -59,8 +59,8 @@ TEST(Config, ShippedFileLoadsAndValidates) {
     ASSERT_NO_THROW(validateConfig(c));
     EXPECT_EQ(c.source, "auto");
     EXPECT_DOUBLE_EQ(c.segmentTime, 1.0);
-    EXPECT_EQ(c.segmentWrap, 7);
-    EXPECT_EQ(c.listSize, 3);
+    EXPECT_EQ(c.segmentWrap, 11);
+    EXPECT_EQ(c.listSize, 5);
     EXPECT_EQ(c.bitrate, 2'000'000);
 }
 
@@ -312,9 +312,9 @@ TEST(Config, EmptyFileMeansDefaults) {
 
 TEST(Config, CommandLineOriginIsNamed) {
     Config c;
-    setConfigValue(c, "list_size", "8", "command line --list-size");
+    setConfigValue(c, "list_size", "12", "command line --list-size");
     EXPECT_EQ(validationError(c),
-              "command line --list-size: list_size: must be ≤ segment_wrap (7), got 8: the "
+              "command line --list-size: list_size: must be ≤ segment_wrap (11), got 12: the "
               "playlist cannot list segments not kept");
     setConfigValue(c, "segment_wrap", "4", "command line --segment-wrap");
     EXPECT_EQ(validationError(c).rfind("command line --segment-wrap: segment_wrap:", 0), 0u);
@@ -352,7 +352,7 @@ TEST(Config, LoopIsForFiles) {
 }
 
 TEST(Config, WarningsFollowRfc8216Section6_2_2) {
-    Config c;  // defaults: list_size 3, wrap 7 = 2 × 3 + 1 → nothing to warn about
+    Config c;  // defaults: list_size 5, wrap 11 = 2 × 5 + 1 → nothing to warn about
     EXPECT_TRUE(configWarnings(c).empty());
     c.listSize = 2;
     c.segmentWrap = 5;

@@ -209,6 +209,38 @@ TEST(LowLatency, FfmpegDecodesTheShippedConfigWithoutAnError) {
     }
 }
 
+// A player whose low-latency mode is off starts 3 target durations (HOLD-BACK, which hlsd does
+// not send, defaults to that) from the end; what the playlist lists before that is its seek
+// window. Shaka gives the browser a seek range only when that window is over 1 s wide, and
+// without one its start-up seek can be dropped, and it seeks again ~3 s into playback (README,
+// Players): with the shipped list_size 3 the window was 0 s, with 5 it is 2 s.
+TEST(LowLatency, ShippedPlaylistLeavesPlayersASeekWindow) {
+    Process hlsd(hlsdArgs({"--config", kSourceDir + "/conf/hlsd.yml"}));
+    const int port = waitUntilServing(hlsd);
+    ASSERT_NE(port, 0) << hlsd.errSoFar();
+    // The playlist is at its full length once its first segment has rotated out.
+    std::optional<M3u8> p;
+    const auto deadline = steady_clock::now() + seconds(20);
+    while (steady_clock::now() < deadline) {
+        const auto r = httpGet(port, "/live/index.m3u8");
+        ASSERT_EQ(r.status, 200);
+        p = parseM3u8(r.body);
+        ASSERT_TRUE(p) << r.body;
+        if (p->mediaSequence > 0) break;
+        std::this_thread::sleep_for(milliseconds(200));
+    }
+    ASSERT_GT(p->mediaSequence, 0) << "the playlist never reached its full length";
+    double listed = 0;
+    for (const auto& seg : p->segments) listed += seg.duration;
+    const double window = listed - 3 * p->targetDuration;
+    std::cout << p->segments.size() << " segments, " << listed << " s listed, seek window "
+              << window << " s\n";
+    EXPECT_GT(window, 1.0);
+    hlsd.signal(SIGTERM);
+    const auto r = hlsd.wait(5);
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
 // container fmp4: an EXT-X-MAP init section, .m4s segments and parts (CMAF fragments), all
 // video/mp4; init + a segment decodes, init + its first part decodes alone, a segment is its
 // parts; the disk mirror gets the init section and a playlist without parts.
