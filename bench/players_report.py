@@ -33,7 +33,7 @@ def row(r):
         return f"| {NAMES.get(r['player'], r['player'])} | {r['container']} | {busy} | {r['failed']} |" \
                + " |" * 9
     errors = len(r.get("errors", [])) if isinstance(r.get("errors"), list) else r.get("errors", 0)
-    return (f"| {NAMES.get(r['player'], r['player'])} | {r['container']} | {busy} | "
+    return (f"| {NAMES.get(r['player'], r['player'])} | {r['container']}, {r['seconds']} s | {busy} | "
             f"{r['first_frame_s']:.2f} s | {100 * r['playing_share']:.1f} % | {r['waits']} | "
             f"{r.get('seeks', '?')} | "
             f"{r['latency_median']:.2f} s | {r['latency_p90']:.2f} s | "
@@ -53,7 +53,7 @@ HEADING = "## 6. Players"
 
 def section(paths, note):
     out = [HEADING, "", note, "",
-           "| player | container | busy start | first frame | playing | waiting | seeks | latency median "
+           "| player | container, played | busy start | first frame | playing | waiting | seeks | latency median "
            "| p90 | parts / blocking reloads | errors | CPU steal / idle | the issue's goal |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for path in paths:
