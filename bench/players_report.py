@@ -29,12 +29,11 @@ NAMES = {
 
 def row(r):
     busy = f"{r['hog']} s" if r.get("hog") else "no"
+    head = f"| {NAMES.get(r['player'], r['player'])} | {r['container']}, {r['seconds']} s | {busy} | "
     if r.get("failed"):
-        return f"| {NAMES.get(r['player'], r['player'])} | {r['container']} | {busy} | {r['failed']} |" \
-               + " |" * 9
+        return head + f"{r['failed']} |" + " |" * 9
     errors = len(r.get("errors", [])) if isinstance(r.get("errors"), list) else r.get("errors", 0)
-    return (f"| {NAMES.get(r['player'], r['player'])} | {r['container']}, {r['seconds']} s | {busy} | "
-            f"{r['first_frame_s']:.2f} s | {100 * r['playing_share']:.1f} % | {r['waits']} | "
+    return (head + f"{r['first_frame_s']:.2f} s | {100 * r['playing_share']:.1f} % | {r['waits']} | "
             f"{r.get('seeks', '?')} | "
             f"{r['latency_median']:.2f} s | {r['latency_p90']:.2f} s | "
             f"{r.get('parts', '?')} / {r.get('blocking', '?')} | {errors} | "

@@ -188,11 +188,11 @@ async function playOne(browser, name, spec, o, streamBase, pagesBase) {
   r.waits_seeking = probe.waits.filter((w) => w.seeking).length;
   r.waits_settling = probe.waits.filter(
     (w) => !w.seeking && (w.at - probe.firstPlaying) / 1000 < (spec.settle || 0)).length;
+  const afterFirst = (t) => +((t - probe.firstPlaying) / 1000).toFixed(2);
   r.wait_log = probe.waits.slice(0, 10).map((w) => ({
-    at: +((w.at - probe.firstPlaying) / 1000).toFixed(2), ahead: +w.ahead.toFixed(3),
+    at: afterFirst(w.at), ahead: +w.ahead.toFixed(3),
     seeking: w.seeking, position: +w.position.toFixed(2), ranges: w.ranges }));
   // Seeks from 1 s after the first frame on: the player correcting itself mid-play.
-  const afterFirst = (t) => +((t - probe.firstPlaying) / 1000).toFixed(2);
   r.seeks = probe.seeks.filter((k) => afterFirst(k.at) >= 1).length;
   r.seek_log = probe.seeks.slice(0, 10).map((k) => ({ ...k, at: afterFirst(k.at),
                                                       position: +k.position.toFixed(2) }));

@@ -61,18 +61,25 @@ double median(std::vector<double> v) {
     return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// Waits until the playlist lists `segments` complete segments with parts.
-std::optional<M3u8> waitForPartedSegments(int port, size_t segments, double seconds) {
+// Polls the playlist until `done` says so (or the deadline): that playlist, else nullopt.
+template <typename Done>
+std::optional<M3u8> waitForPlaylist(int port, double seconds, Done done) {
     const auto deadline = steady_clock::now() + duration<double>(seconds);
     while (steady_clock::now() < deadline) {
         auto p = playlist(port);
-        size_t parted = 0;
-        for (const auto& s : p ? p->segments : std::vector<M3u8Segment>{})
-            parted += s.parts.empty() ? 0 : 1;
-        if (parted >= segments) return p;
+        if (p && done(*p)) return p;
         std::this_thread::sleep_for(milliseconds(50));
     }
     return std::nullopt;
+}
+
+// Waits until the playlist lists `segments` complete segments with parts.
+std::optional<M3u8> waitForPartedSegments(int port, size_t segments, double seconds) {
+    return waitForPlaylist(port, seconds, [segments](const M3u8& p) {
+        size_t parted = 0;
+        for (const auto& s : p.segments) parted += s.parts.empty() ? 0 : 1;
+        return parted >= segments;
+    });
 }
 
 TEST(LowLatency, EveryListedPartIsServedAndSegmentsAreTheirParts) {
@@ -219,17 +226,8 @@ TEST(LowLatency, ShippedPlaylistLeavesPlayersASeekWindow) {
     const int port = waitUntilServing(hlsd);
     ASSERT_NE(port, 0) << hlsd.errSoFar();
     // The playlist is at its full length once its first segment has rotated out.
-    std::optional<M3u8> p;
-    const auto deadline = steady_clock::now() + seconds(20);
-    while (steady_clock::now() < deadline) {
-        const auto r = httpGet(port, "/live/index.m3u8");
-        ASSERT_EQ(r.status, 200);
-        p = parseM3u8(r.body);
-        ASSERT_TRUE(p) << r.body;
-        if (p->mediaSequence > 0) break;
-        std::this_thread::sleep_for(milliseconds(200));
-    }
-    ASSERT_GT(p->mediaSequence, 0) << "the playlist never reached its full length";
+    const auto p = waitForPlaylist(port, 20, [](const M3u8& m) { return m.mediaSequence > 0; });
+    ASSERT_TRUE(p) << "the playlist never reached its full length";
     double listed = 0;
     for (const auto& seg : p->segments) listed += seg.duration;
     const double window = listed - 3 * p->targetDuration;
