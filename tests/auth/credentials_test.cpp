@@ -102,7 +102,8 @@ struct GateFixture {
 AccessGate::Decision settle(AccessGate& gate, std::string_view auth, const std::string& ip,
                             unsigned needed) {
     auto d = gate.decide(auth, "", ip, needed);
-    for (int i = 0; i < 500 && d.kind == AccessGate::Decision::Checking && !d.ready(); ++i)
+    // 5 s: crypt(3) under qemu on a loaded machine; a passing check takes milliseconds.
+    for (int i = 0; i < 2500 && d.kind == AccessGate::Decision::Checking && !d.ready(); ++i)
         std::this_thread::sleep_for(2ms);
     if (d.kind == AccessGate::Decision::Checking) d = gate.decide(auth, "", ip, needed);
     return d;
@@ -117,6 +118,9 @@ TEST(AccessGate, PasswordsAreCheckedOffTheCallersThreadAndRemembered) {
     auto first = gate.decide(alice, "", "10.0.0.1", kView);
     EXPECT_EQ(first.kind, AccessGate::Decision::Checking) << "never crypt(3) on the caller";
     EXPECT_EQ(settle(gate, alice, "10.0.0.1", kView).kind, AccessGate::Decision::Allow);
+    // The checker publishes the result, then calls back outside its lock (the server's wake
+    // then finds the result): the callback may come just after ready() is true.
+    for (int i = 0; i < 2500 && checked.load() == 0; ++i) std::this_thread::sleep_for(2ms);
     EXPECT_EQ(checked.load(), 1);
     // Remembered: allowed at once, no second check.
     const auto again = gate.decide(alice, "", "10.0.0.2", kMetrics);
