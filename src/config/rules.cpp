@@ -1,5 +1,7 @@
 // The rules between keys (validateConfig), what follows from them, and the legal but risky
 // choices hlsd warns about at start.
+#include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -102,6 +104,21 @@ std::vector<std::string> configWarnings(const Config& c) {
         out.push_back("list_size " + std::to_string(c.listSize) +
                       ": the playlist is shorter than 3 target durations, outside RFC 8216 "
                       "§6.2.2; lowest latency, but a player may stall on a slow network");
+    }
+    // A player without low-latency mode starts 3 target durations from the end, and Shaka
+    // Player gives the browser the listed time before that as its seek range only when it is
+    // over 1 s: otherwise its start-up seek can be lost and it seeks again ~3 s in (2 stalls).
+    const double td = std::max(1.0, std::round(c.segmentTime));  // TARGETDURATION, at least
+    const double window = c.listSize * c.segmentTime - 3 * td;
+    if (c.listSize >= 3 && window <= 1.0 + 1e-9) {
+        const int enough = static_cast<int>(std::floor((1.0 + 3 * td) / c.segmentTime + 1e-9)) + 1;
+        out.push_back("list_size " + std::to_string(c.listSize) + " × segment_time " +
+                      formatNumber(c.segmentTime) + " s leaves players that start 3 target " +
+                      "durations from the end a seek window of " + formatNumber(window) +
+                      " s; Shaka Player needs over 1 s or it may seek again ~3 s after "
+                      "starting (2 stalls): use list_size ≥ " +
+                      std::to_string(enough) + " (segment_wrap ≥ " +
+                      std::to_string(2 * enough + 1) + ")");
     }
     if (c.segmentWrap < 2 * c.listSize + 1) {
         out.push_back("segment_wrap " + std::to_string(c.segmentWrap) + ": a segment is deleted " +

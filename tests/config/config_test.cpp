@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 
@@ -359,13 +360,46 @@ TEST(Config, WarningsFollowRfc8216Section6_2_2) {
     auto w = configWarnings(c);
     ASSERT_EQ(w.size(), 1u);
     EXPECT_NE(w[0].find("list_size 2"), std::string::npos);
-    c.listSize = 3;
-    c.segmentWrap = 6;
+    c.listSize = 5;
+    c.segmentWrap = 10;
     w = configWarnings(c);
     ASSERT_EQ(w.size(), 1u);
-    EXPECT_NE(w[0].find("segment_wrap ≥ 7"), std::string::npos);
-    c.segmentWrap = 7;
+    EXPECT_NE(w[0].find("segment_wrap ≥ 11"), std::string::npos);
+    c.segmentWrap = 11;
     EXPECT_TRUE(configWarnings(c).empty());
+}
+
+// Shaka Player (low-latency mode off) needs over 1 s listed before its 3-target-duration
+// hold-back, or its start-up seek can be lost (LowLatency.ShippedPlaylistLeavesPlayersASeekWindow).
+TEST(Config, PlaylistsWithoutASeekWindowAreWarned) {
+    auto seekWarnings = [](double segmentTime, int listSize) {
+        Config c;
+        c.segmentTime = segmentTime;
+        c.listSize = listSize;
+        c.segmentWrap = 2 * listSize + 1;
+        c.partDuration = std::min(c.partDuration, segmentTime);
+        std::vector<std::string> out;
+        for (const auto& w : configWarnings(c))
+            if (w.find("seek window") != std::string::npos) out.push_back(w);
+        return out;
+    };
+    auto w = seekWarnings(1, 3);
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_EQ(w[0],
+              "list_size 3 × segment_time 1 s leaves players that start 3 target durations from "
+              "the end a seek window of 0 s; Shaka Player needs over 1 s or it may seek again ~3 s "
+              "after starting (2 stalls): use list_size ≥ 5 (segment_wrap ≥ 11)");
+    EXPECT_EQ(seekWarnings(1, 4).size(), 1u) << "1 s is not over 1 s";
+    EXPECT_TRUE(seekWarnings(1, 5).empty());
+    w = seekWarnings(2, 3);  // 6 s listed, 6 s held back
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].find("use list_size ≥ 4 (segment_wrap ≥ 9)"), std::string::npos) << w[0];
+    EXPECT_TRUE(seekWarnings(2, 4).empty());
+    w = seekWarnings(0.5, 8);  // TARGETDURATION is at least 1: 4 s listed, 3 s held back
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].find("use list_size ≥ 9"), std::string::npos) << w[0];
+    EXPECT_TRUE(seekWarnings(0.5, 9).empty());
+    EXPECT_TRUE(seekWarnings(1, 2).empty()) << "list_size < 3 has its own warning";
 }
 
 TEST(Units, Bitrates) {
