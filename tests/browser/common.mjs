@@ -44,8 +44,10 @@ export function track(child) {
 
 // hlsd with `args` on 127.0.0.1:<free port>; `port` resolves from its log line.
 export function startHlsd(binary, args) {
+  // In a session of its own, as hlsd.service runs: the kernel shares CPU between sessions
+  // (autogroups) first, and a browser or a hog started by the test is another program.
   const child = track(spawn(binary, ['--listen', '127.0.0.1:0', ...args],
-                            { stdio: ['ignore', 'ignore', 'pipe'] }));
+                            { stdio: ['ignore', 'ignore', 'pipe'], detached: true }));
   let log = '';
   const port = new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {

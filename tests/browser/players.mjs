@@ -89,10 +89,16 @@ export function servePages() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-// Both cores busy for `seconds` (two spinning processes, stopped by PID).
+// Both cores busy for `seconds`: one program spinning on two threads, in a session of its own
+// as another program on the machine would be. The kernel shares CPU time between sessions
+// first (autogroup scheduling, sched_autogroup_enabled; under systemd, between cgroups), so
+// spinners in this script's session would take two thirds of the share of the hlsd it starts
+// (as in startHlsd: hlsd.service runs in a session and cgroup of its own). It ends on its own
+// 2 s late should this script die before it stops it.
 function hog(seconds) {
-  const kids = [0, 1].map(() => track(spawn(process.execPath, ['-e', 'for(;;){}'],
-                                            { stdio: 'ignore' })));
+  const end = `const end = Date.now() + ${(seconds + 2) * 1000}; while (Date.now() < end) {}`;
+  const spin = `new (require('node:worker_threads').Worker)(${JSON.stringify(end)}, { eval: true }); ${end}`;
+  const kids = [track(spawn(process.execPath, ['-e', spin], { stdio: 'ignore', detached: true }))];
   const done = sleep(seconds * 1000).then(() => Promise.all(kids.map((k) => stop(k, 'SIGKILL'))));
   return { kids, done };
 }
