@@ -98,14 +98,21 @@ struct GateFixture {
                             {"viewer", crypt_r("pw2", "$6$rounds=1000$s2$", &d), kView}};
 };
 
+// Polls `done` until it holds, for at most 5 s: a guard against hanging, not a speed bound
+// (a check takes ~10 ms under qemu-aarch64).
+template <typename Done>
+void waitUntil(Done done) {
+    for (int i = 0; i < 2500 && !done(); ++i) std::this_thread::sleep_for(2ms);
+}
+
 // Waits for a Checking decision's check, then decides again (what the held request does).
 AccessGate::Decision settle(AccessGate& gate, std::string_view auth, const std::string& ip,
                             unsigned needed) {
     auto d = gate.decide(auth, "", ip, needed);
-    // 5 s: crypt(3) under qemu on a loaded machine; a passing check takes milliseconds.
-    for (int i = 0; i < 2500 && d.kind == AccessGate::Decision::Checking && !d.ready(); ++i)
-        std::this_thread::sleep_for(2ms);
-    if (d.kind == AccessGate::Decision::Checking) d = gate.decide(auth, "", ip, needed);
+    if (d.kind == AccessGate::Decision::Checking) {
+        waitUntil([&] { return d.ready(); });
+        d = gate.decide(auth, "", ip, needed);
+    }
     return d;
 }
 
@@ -120,7 +127,7 @@ TEST(AccessGate, PasswordsAreCheckedOffTheCallersThreadAndRemembered) {
     EXPECT_EQ(settle(gate, alice, "10.0.0.1", kView).kind, AccessGate::Decision::Allow);
     // The checker publishes the result, then calls back outside its lock (the server's wake
     // then finds the result): the callback may come just after ready() is true.
-    for (int i = 0; i < 2500 && checked.load() == 0; ++i) std::this_thread::sleep_for(2ms);
+    waitUntil([&] { return checked.load() > 0; });
     EXPECT_EQ(checked.load(), 1);
     // Remembered: allowed at once, no second check.
     const auto again = gate.decide(alice, "", "10.0.0.2", kMetrics);
