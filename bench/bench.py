@@ -1017,8 +1017,8 @@ def main():
     ap.add_argument("--ll-seconds", type=int, default=0,
                     help="latency-ll: seconds after the first frame (default: 60 full, 20 quick)")
     ap.add_argument("--part-duration", type=float, default=0.2, help="latency-ll: hlsd's parts")
-    ap.add_argument("--ll-container", choices=("mpegts", "fmp4"), default="mpegts",
-                    help="latency-ll: hlsd's container")
+    ap.add_argument("--ll-container", choices=("mpegts", "fmp4"), default="fmp4",
+                    help="latency-ll: hlsd's container (default: the shipped one)")
     ap.add_argument("--rows", default="", help="latency rows T/W/L,... instead of the mode's")
     ap.add_argument("--merge-into", metavar="RESULTS_JSON",
                     help="with --only serving (or --only latency-ll): afterwards, put this "

@@ -9,7 +9,9 @@ run; the prose around them is fixed, and the "where hlsd is behind" list is comp
 
 The second form (`make soak`) rewrites only the "5. Soak" section of an existing RESULTS.md
 (inserted before "Profile" when it has none) and leaves every other line as it was: with only
---soak its plain-viewer part, with only --soak-ll its "LL-HLS viewers" subsection.
+--soak its plain-viewer part, with only --soak-ll its "LL-HLS viewers" subsection. Likewise
+`--serving JSON --update` (section 2) and `--latency-ll JSON --update` (section 1's LL-HLS
+table) from a separate `bench.py --only serving` / `--only latency-ll` run.
 """
 import argparse
 import json
@@ -113,6 +115,10 @@ def ll_section(ll, lat, w, behind):
       "Latency samples start at the first frame, so hlsd's p95 includes the second or so before "
       "the catch-up (its column: how far behind `liveSyncPosition` the player was the first "
       "time, and how long it played faster in all). "
+      "hlsd's time to first frame (TTFF) includes the wait of the player's first playlist "
+      "request for the segment being written (`hold_plain_playlists`, on by default: up to one "
+      "segment, T): what makes players whose low-latency mode is off start from a segment that "
+      "has just completed. "
       "Stalls = `waiting` events after the first frame outside seeks; in parentheses those with "
       "less than 0.1 s buffered ahead (the media ran out: the origin was late), the others had "
       "media buffered and the browser's decoder fell behind (CPU). Load average = the "
@@ -132,6 +138,10 @@ def ll_section(ll, lat, w, behind):
             if hm > am * 1.10 and hm - am > row["segment_time"]:
                 behind.append((hm / am, f"LL-HLS latency {label}: hlsd {hm:.2f} s vs anchor "
                                f"{am:.2f} s", "latency"))
+        ht, at = h.get("time_to_first_frame"), a.get("time_to_first_frame")
+        if ht and at and ht > at * 1.10 and ht - at > 0.5:
+            behind.append((ht / at, f"LL-HLS time to first frame {label}: hlsd {ht:.2f} s vs "
+                           f"anchor {at:.2f} s (`hold_plain_playlists`)", "ttff"))
         seek_text = catch_up_text(h)
         rows.append([
             label, f(hm), f(h.get("latency_p95")), f(am), f(a.get("latency_p95")),
@@ -689,6 +699,76 @@ def update_serving(path, run, perf=None):
         fh.write("\n".join(lines))
 
 
+LL_HEADING = "### LL-HLS: hlsd with parts against the same standard anchor"
+
+
+def ll_run_text(lr):
+    """The paragraph naming the separate latency-ll run the LL-HLS table comes from."""
+    return (f"Measured by a separate run, `bench.py --mode {lr['mode']} --only latency-ll` on "
+            f"{lr['date']} (commit `{lr.get('commit') or '?'}`, `{lr['hlsd']}`, "
+            f"{lr['duration_s']:.0f} s, load average {' '.join(lr['loadavg_start'])} at the "
+            f"start, {' '.join(lr['loadavg_end'])} at the end), after the table above; the "
+            "column \"hlsd without parts\" comes from that earlier run.\n")
+
+
+def plain_rows_from(lines):
+    """Section 1's hlsd medians without parts (hls.js default rows) as latency rows, read back
+    from an existing RESULTS.md: the LL table's "without parts" column when only a separate
+    latency-ll run is at hand."""
+    rows = []
+    for line in lines:
+        m = re.match(r"^\| (\d+)/(\d+)/(\d+) \| default \| [^|]* \| ([\d.]+) \|", line)
+        if m:
+            t, w, l = (int(x) for x in m.groups()[:3])
+            rows.append({"segment_time": t, "segment_wrap": w, "list_size": l, "query": "",
+                         "hlsd": {"latency_median": float(m.group(4))}})
+    return rows
+
+
+TTFF_EXPLANATION = (
+    "- **LL-HLS time to first frame with segments over 1 s**: a playlist request without "
+    "`_HLS_msn` (every player's first) waits until the segment being written completes "
+    "(`hold_plain_playlists`, on by default), up to T seconds. It buys players whose "
+    "low-latency mode is off (Shaka, Video.js `llhls: false`, Safari over HTTP/1.1) a start "
+    "from a segment that has just completed: they stay up to T seconds closer for the whole "
+    "session. With the shipped 1 s segments it costs 0.32 s on average; "
+    "`hold_plain_playlists: false` answers at once.")
+
+
+def update_ll(path, run):
+    """The LL-HLS subsection of section 1 from a `bench.py --only latency-ll` run's JSON, in
+    place, and its items of "Where hlsd is behind"; every other line stays as it was."""
+    lines = open(path).read().split("\n")
+    i = lines.index(LL_HEADING)
+    j = next(k for k in range(i + 1, len(lines)) if lines[k].startswith("## "))
+    out, behind = [LL_HEADING, ""], []
+    ll = run.get("latency-ll")
+    if not isinstance(ll, list):
+        raise SystemExit(f"no latency-ll rows in this run: {ll}")
+    out.append(ll_run_text({
+        "mode": run["mode"], "date": run["date"], "commit": run["machine"].get("commit"),
+        "hlsd": run["machine"]["hlsd"], "duration_s": run["durations_s"].get("latency-ll", 0),
+        "loadavg_start": run["loadavg_start"], "loadavg_end": run.get("loadavg_end", ["?"])}))
+    ll_section(ll, plain_rows_from(lines[:i]), out.append, behind)
+    lines[i:j] = "\n".join(out).split("\n")
+    h = lines.index("## Where hlsd is behind")
+    e = next((k for k in range(h + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+    ll_item = re.compile(r"^- \*\*[\d.]+× worse\*\*: LL-HLS ")
+    kept = [x for x in lines[h:e] if not ll_item.match(x)]
+    first = next((k for k, x in enumerate(kept) if x.startswith("- **")), len(kept))
+    kept[first:first] = [f"- **{fac:.2f}× worse**: {text} (LL run {run['date']})"
+                         for fac, text, _ in sorted(behind, key=lambda x: -x[0])]
+    expl = [x for x in kept if x.startswith(TTFF_EXPLANATION[:30])]
+    for x in expl:
+        kept.remove(x)
+    at = next((k + 2 for k, x in enumerate(kept) if x.startswith("Best explanations")), None)
+    if at is not None and any(kind == "ttff" for _, _, kind in behind):
+        kept[at:at] = [TTFF_EXPLANATION]
+    lines[h:e] = kept
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines))
+
+
 def update_section(path, plain=None, ll=None):
     """Rewrites the soak section of an existing RESULTS.md (inserted before Profile when there
     is none): its plain part with plain, its LL subsection with ll; a part given as None is
@@ -720,14 +800,19 @@ def main():
     ap.add_argument("--soak-ll", help="bench/soak.py --ll's JSON: the soak section's LL-HLS part")
     ap.add_argument("--serving", help="bench.py --only serving's JSON: section 2")
     ap.add_argument("--perf", help="bench/perf_serving.py's markdown, with --serving")
+    ap.add_argument("--latency-ll", help="bench.py --only latency-ll's JSON: section 1's LL-HLS "
+                    "table, with --update")
     ap.add_argument("--update", metavar="RESULTS_MD",
-                    help="with --soak and/or --soak-ll, or --serving: rewrite only that part "
-                         "of this file")
+                    help="with --soak and/or --soak-ll, --serving or --latency-ll: rewrite "
+                         "only that part of this file")
     a = ap.parse_args()
     soak = json.load(open(a.soak)) if a.soak else None
     soak_ll = json.load(open(a.soak_ll)) if a.soak_ll else None
     if a.update and a.serving:
         update_serving(a.update, json.load(open(a.serving)), a.perf)
+        return
+    if a.update and a.latency_ll:
+        update_ll(a.update, json.load(open(a.latency_ll)))
         return
     if a.update:
         if not soak and not soak_ll:
@@ -877,11 +962,7 @@ def main():
     elif ll:
         lr = r.get("latency-ll_run")
         if lr:
-            w(f"Measured by a separate run, `bench.py --mode {lr['mode']} --only latency-ll` on "
-              f"{lr['date']} (commit `{lr.get('commit') or '?'}`, `{lr['hlsd']}`, "
-              f"{lr['duration_s']:.0f} s, load average {' '.join(lr['loadavg_start'])} at the "
-              f"start, {' '.join(lr['loadavg_end'])} at the end), after the table above; the "
-              "column \"hlsd without parts\" comes from that earlier run.\n")
+            w(ll_run_text(lr))
         ll_section(ll, lat if isinstance(lat, list) else [], w, behind)
 
     # ------------------------------------------------------------------ serving
@@ -1090,6 +1171,8 @@ def main():
         for kind in ("serving", "serving_cpu"):
             if kind in kinds:
                 w(SERVING_EXPLANATIONS[kind])
+        if "ttff" in kinds:
+            w(TTFF_EXPLANATION)
         if "segmenting" in kinds:
             w("- **Segmenting**: hlsd's top user-space function at real time is its own Annex B "
               "scanner (`h264::split`), followed by memcpy; ffmpeg's `-c copy` path does not "
