@@ -623,6 +623,21 @@ SERVING_EXPLANATIONS = {
 }
 
 
+def replace_behind(lines, item, items, explanation, explanations):
+    """In "Where hlsd is behind" of RESULTS.md's lines, in place: the items matching `item` give
+    way to `items` (before the others) and the explanations matching `explanation` to
+    `explanations` (first under "Best explanations")."""
+    h = lines.index("## Where hlsd is behind")
+    e = next((k for k in range(h + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+    kept = [x for x in lines[h:e] if not item.match(x) and not explanation.match(x)]
+    first = next((k for k, x in enumerate(kept) if x.startswith("- **")), len(kept))
+    kept[first:first] = items
+    at = next((k + 2 for k, x in enumerate(kept) if x.startswith("Best explanations")),
+              len(kept))
+    kept[at:at] = explanations
+    lines[h:e] = kept
+
+
 def update_serving(path, run, perf=None):
     """Section 2 of RESULTS.md from a `bench.py --only serving` run's JSON, in place: the
     section, the header paragraph that names the serving run, and the serving items of "Where
@@ -676,25 +691,15 @@ def update_serving(path, run, perf=None):
                 "Sections 5 (soak) and 6 (players) name their own runs. Every other section "
                 "comes from the full run named above, which measured earlier HTTP layers: its "
                 "thread counts, RSS, start-up and profile reflect them.")
-    h = lines.index("## Where hlsd is behind")
-    e = next((k for k in range(h + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-    serving_item = re.compile(r"^- \*\*[^*]+\*\*: (segment|playlist|part) c\d+")
-    kept = [x for x in lines[h:e] if not serving_item.match(x)]
-    first = next((k for k, x in enumerate(kept) if x.startswith("- **")), len(kept))
     behind.sort(key=lambda x: -x[0])
-    new = [f"- **{'never answered' if fac == float('inf') else f'{fac:.2f}× worse'}**: {text} "
-           f"(serving run {sr['date']})" for fac, text, _ in behind]
-    lines[h:e] = kept[:first] + new + kept[first:]
-    # The serving explanations, as of this code (older ones named earlier HTTP layers).
-    h = lines.index("## Where hlsd is behind")
-    e = next((k for k in range(h + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-    old_expl = re.compile(r"^- \*\*(Per-request overhead|Segments cost more CPU|Segments per second)")
-    section = [x for x in lines[h:e] if not old_expl.match(x)]
-    at = next((k + 2 for k, x in enumerate(section) if x.startswith("Best explanations")),
-              len(section))
     kinds = {k for _, _, k in behind}
-    section[at:at] = [SERVING_EXPLANATIONS[k] for k in ("serving", "serving_cpu") if k in kinds]
-    lines[h:e] = section
+    # The serving explanations, as of this code (older ones named earlier HTTP layers).
+    replace_behind(
+        lines, re.compile(r"^- \*\*[^*]+\*\*: (segment|playlist|part) c\d+"),
+        [f"- **{'never answered' if fac == float('inf') else f'{fac:.2f}× worse'}**: {text} "
+         f"(serving run {sr['date']})" for fac, text, _ in behind],
+        re.compile(r"^- \*\*(Per-request overhead|Segments cost more CPU|Segments per second)"),
+        [SERVING_EXPLANATIONS[k] for k in ("serving", "serving_cpu") if k in kinds])
     with open(path, "w") as fh:
         fh.write("\n".join(lines))
 
@@ -751,20 +756,12 @@ def update_ll(path, run):
         "loadavg_start": run["loadavg_start"], "loadavg_end": run.get("loadavg_end", ["?"])}))
     ll_section(ll, plain_rows_from(lines[:i]), out.append, behind)
     lines[i:j] = "\n".join(out).split("\n")
-    h = lines.index("## Where hlsd is behind")
-    e = next((k for k in range(h + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
-    ll_item = re.compile(r"^- \*\*[\d.]+× worse\*\*: LL-HLS ")
-    kept = [x for x in lines[h:e] if not ll_item.match(x)]
-    first = next((k for k, x in enumerate(kept) if x.startswith("- **")), len(kept))
-    kept[first:first] = [f"- **{fac:.2f}× worse**: {text} (LL run {run['date']})"
-                         for fac, text, _ in sorted(behind, key=lambda x: -x[0])]
-    expl = [x for x in kept if x.startswith(TTFF_EXPLANATION[:30])]
-    for x in expl:
-        kept.remove(x)
-    at = next((k + 2 for k, x in enumerate(kept) if x.startswith("Best explanations")), None)
-    if at is not None and any(kind == "ttff" for _, _, kind in behind):
-        kept[at:at] = [TTFF_EXPLANATION]
-    lines[h:e] = kept
+    replace_behind(
+        lines, re.compile(r"^- \*\*[\d.]+× worse\*\*: LL-HLS "),
+        [f"- **{fac:.2f}× worse**: {text} (LL run {run['date']})"
+         for fac, text, _ in sorted(behind, key=lambda x: -x[0])],
+        re.compile(re.escape(TTFF_EXPLANATION[:30])),
+        [TTFF_EXPLANATION] if any(kind == "ttff" for _, _, kind in behind) else [])
     with open(path, "w") as fh:
         fh.write("\n".join(lines))
 
